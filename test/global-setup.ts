@@ -1,0 +1,67 @@
+/**
+ * Makes sure the tests have a Redis: REDLET_TEST_REDIS_URL when set, else the local
+ * server on 127.0.0.1:6379 when it answers, else a private `redis-server` started
+ * here on a free port (no persistence) and stopped at the end. Tests only ever touch
+ * keys under their own random prefix; nothing here flushes a server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let child: ChildProcess | undefined;
+let dir: string | undefined;
+
+function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function setup(): Promise<void> {
+  if (process.env.REDLET_TEST_REDIS_URL) return;
+  if (await ping(6379)) {
+    process.env.REDLET_TEST_REDIS_URL = 'redis://127.0.0.1:6379';
+    return;
+  }
+  const port = await freePort();
+  dir = mkdtempSync(join(tmpdir(), 'redlet-test-redis-'));
+  child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
+  child.on('error', (err) => {
+    throw new Error(`no Redis on 127.0.0.1:6379 and redis-server could not be started (${err.message}); install redis-server`);
+  });
+  for (let i = 0; i < 100; i++) {
+    if (await ping(port)) {
+      process.env.REDLET_TEST_REDIS_URL = `redis://127.0.0.1:${port}`;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('a private redis-server was started for the tests but never answered');
+}
+
+export async function teardown(): Promise<void> {
+  child?.kill('SIGTERM');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
