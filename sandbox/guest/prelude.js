@@ -1,0 +1,219 @@
+// @ts-check
+// Guest side of the context bridge. This file is evaluated as a classic script inside
+// each function's isolate, BEFORE the user's bundle, and is type-checked against the
+// isolate's own globals (sandbox/guest/tsconfig.json: ES2022, no DOM, no Node).
+//
+// It returns an object of functions the host keeps as References; the host never hands
+// any isolated-vm object to guest code. Everything crosses as strings and plain values.
+// The built-ins it needs are captured now, so a function that later replaces
+// `JSON.stringify` or `Array.prototype.push` can only confuse its own results.
+(/** @param {{maxLogLines: number, maxLogLineChars: number, maxEnvBytes: number}} limits */
+function prelude(limits) {
+  'use strict';
+  const g = globalThis;
+  const parse = JSON.parse;
+  const stringify = JSON.stringify;
+  const now = Date.now;
+  const DateCtor = Date;
+  const StringCtor = String;
+  const ObjectKeys = Object.keys;
+  const isArray = Array.isArray;
+  const push = Function.prototype.call.bind(Array.prototype.push);
+
+  /** @type {Array<{t: number, level: string, msg: string}>} */
+  let logs = [];
+  let dropped = 0;
+
+  /** @param {unknown} v */
+  function show(v) {
+    if (typeof v === 'string') return v;
+    if (v instanceof Error) return v.stack || `${v.name}: ${v.message}`;
+    if (typeof v === 'bigint') return `${v}n`;
+    if (typeof v === 'function') return `[Function ${v.name || 'anonymous'}]`;
+    if (typeof v === 'symbol' || v === undefined) return StringCtor(v);
+    try {
+      const s = stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
+      return s === undefined ? StringCtor(v) : s;
+    } catch {
+      return '[unserializable]';
+    }
+  }
+
+  /** @param {string} level */
+  function writer(level) {
+    /** @param {unknown[]} args */
+    return function (...args) {
+      if (logs.length >= limits.maxLogLines) {
+        dropped++;
+        return;
+      }
+      let msg = '';
+      for (let i = 0; i < args.length; i++) msg += (i ? ' ' : '') + show(args[i]);
+      if (msg.length > limits.maxLogLineChars) msg = msg.slice(0, limits.maxLogLineChars) + '…';
+      push(logs, { t: now(), level, msg });
+    };
+  }
+
+  const guestConsole = {
+    log: writer('log'),
+    info: writer('info'),
+    warn: writer('warn'),
+    error: writer('error'),
+    debug: writer('debug'),
+    trace: writer('debug'),
+  };
+  Object.defineProperty(g, 'console', { value: guestConsole, writable: true, configurable: true, enumerable: false });
+
+  /** @type {(input: unknown, context: unknown) => unknown} */
+  let handler = () => undefined;
+  /** @type {unknown} */
+  let env = {};
+  let committed = '{}';
+
+  /** @param {unknown} err */
+  function describe(err, code = 'HANDLER_ERROR') {
+    if (err instanceof Error) {
+      return {
+        code,
+        name: StringCtor(err.name).slice(0, 200),
+        message: StringCtor(err.message).slice(0, 4000),
+        stack: typeof err.stack === 'string' ? err.stack.slice(0, 8000) : undefined,
+      };
+    }
+    // `throw "text"`, `throw 42`, `throw {..}`, `throw null`: keep what was thrown readable.
+    const shown = typeof err === 'string' ? stringify(err) : show(err);
+    return { code, name: 'NonErrorThrown', message: `a non-Error value was thrown: ${shown.slice(0, 4000)}` };
+  }
+
+  /** Rejects values JSON would silently drop or mangle, so a bad result is an error, not a surprise. */
+  /** @param {string} _key @param {unknown} value */
+  function strict(_key, value) {
+    const t = typeof value;
+    if (t === 'function' || t === 'symbol') throw new TypeError(`the result contains a ${t}`);
+    if (t === 'bigint') throw new TypeError('the result contains a BigInt');
+    return value;
+  }
+
+  function takeLogs() {
+    const out = { logs, dropped };
+    logs = [];
+    dropped = 0;
+    return out;
+  }
+
+  /** @param {string} name */
+  function bind(name) {
+    const exported = /** @type {any} */ (g).__redlet_exports;
+    // A top-level `var` is a non-configurable global: clear it rather than delete it.
+    /** @type {any} */ (g).__redlet_exports = undefined;
+    const ns = exported === null || exported === undefined ? {} : exported;
+    const candidate = ns[name];
+    if (typeof candidate === 'function') {
+      handler = candidate;
+      return { ok: true };
+    }
+    const names = typeof ns === 'object' || typeof ns === 'function' ? ObjectKeys(ns).filter((k) => k !== '__esModule') : [];
+    if (candidate === undefined) {
+      return { ok: false, code: 'HANDLER_NOT_FOUND', exports: names };
+    }
+    return { ok: false, code: 'HANDLER_NOT_FUNCTION', type: candidate === null ? 'null' : typeof candidate, exports: names };
+  }
+
+  /** @param {string} json */
+  function setEnv(json) {
+    env = parse(json);
+    committed = json;
+  }
+
+  /**
+   * One invocation. Returns plain data: {ok, output, env, error, logs, dropped}.
+   * @param {string} inputJson
+   * @param {string} fieldsJson
+   * @param {boolean} dryRun
+   * @param {number} maxOutputBytes
+   */
+  async function invoke(inputJson, fieldsJson, dryRun, maxOutputBytes) {
+    let input;
+    try {
+      input = parse(inputJson);
+    } catch (err) {
+      return { ok: false, output: null, env: null, error: describe(err, 'INPUT_NOT_JSON'), ...takeLogs() };
+    }
+    const fields = parse(fieldsJson);
+    const ownEnv = dryRun ? parse(committed) : env;
+    const context = {
+      host: fields.host,
+      port: fields.port,
+      input_key: fields.input_key,
+      output_key: fields.output_key,
+      function_getmtime: fields.function_getmtime,
+      last_execution: fields.last_execution === null ? null : new DateCtor(fields.last_execution),
+      function_name: fields.function_name,
+      env: ownEnv,
+    };
+    let result;
+    try {
+      result = await handler(input, context);
+    } catch (err) {
+      if (!dryRun) env = parse(committed);
+      return { ok: false, output: null, env: null, error: describe(err), ...takeLogs() };
+    }
+    let output = null;
+    if (result !== undefined && result !== null) {
+      try {
+        output = stringify(result, strict);
+      } catch (err) {
+        if (!dryRun) env = parse(committed);
+        const e = describe(err, 'OUTPUT_NOT_SERIALIZABLE');
+        e.message = `the handler's result is not JSON-serializable: ${e.message}`;
+        return { ok: false, output: null, env: null, error: e, ...takeLogs() };
+      }
+      if (output.length > maxOutputBytes) {
+        if (!dryRun) env = parse(committed);
+        return {
+          ok: false,
+          output: null,
+          env: null,
+          error: { code: 'OUTPUT_TOO_LARGE', name: 'RangeError', message: `the result is ${output.length} bytes of JSON, over the ${maxOutputBytes}-byte cap` },
+          ...takeLogs(),
+        };
+      }
+    }
+    let envOut = null;
+    if (!dryRun) {
+      // The handler may have replaced context.env with a new object: that is its new state.
+      const next = context.env;
+      let envJson;
+      try {
+        envJson = stringify(next === undefined ? {} : next, strict);
+      } catch (err) {
+        env = parse(committed);
+        const e = describe(err, 'ENV_NOT_SERIALIZABLE');
+        e.message = `context.env is not JSON-serializable: ${e.message}`;
+        return { ok: false, output: null, env: null, error: e, ...takeLogs() };
+      }
+      if (envJson === undefined || envJson[0] !== '{' || isArray(next)) {
+        env = parse(committed);
+        return { ok: false, output: null, env: null, error: { code: 'ENV_NOT_OBJECT', name: 'TypeError', message: 'context.env must stay a plain object' }, ...takeLogs() };
+      }
+      if (envJson.length > limits.maxEnvBytes) {
+        env = parse(committed);
+        return {
+          ok: false,
+          output: null,
+          env: null,
+          error: { code: 'ENV_TOO_LARGE', name: 'RangeError', message: `context.env is ${envJson.length} bytes of JSON, over the ${limits.maxEnvBytes}-byte cap` },
+          ...takeLogs(),
+        };
+      }
+      env = next;
+      if (envJson !== committed) {
+        committed = envJson;
+        envOut = envJson;
+      }
+    }
+    return { ok: true, output, env: envOut, error: null, ...takeLogs() };
+  }
+
+  return { bind, setEnv, invoke, takeLogs };
+});

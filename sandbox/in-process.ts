@@ -1,0 +1,333 @@
+/**
+ * The in-process sandbox: each function gets its own isolated-vm Isolate in this
+ * process. It enforces the memory limit (isolate option), the time limit (the
+ * isolate's own `timeout` for synchronous code plus a wall-clock watchdog that
+ * disposes the isolate when asynchronous work overruns), replaces isolates that died,
+ * and moves only strings and plain values across the boundary.
+ *
+ * @example
+ * const box = new InProcessSandbox();
+ * await box.load('hello', { source: { kind: 'file', filename: 'hello.js', code }, handler: 'handler',
+ *   memoryMb: 32, timeoutMs: 500, env: '{}', name: 'hello' });
+ * const r = await box.invoke('hello', { input: '{}', context, maxOutputBytes: 1 << 20 });
+ */
+import { readFileSync } from 'node:fs';
+import ivm from 'isolated-vm';
+import { bundleFunction, type Bundle } from './bundle.js';
+import { RedletError, type GuestError } from './errors.js';
+import { mapStack } from './stack-map.js';
+import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
+
+const PRELUDE = readFileSync(new URL('./guest/prelude.js', import.meta.url), 'utf8');
+const PRELUDE_NAME = 'redlet://prelude.js';
+
+/** Limits that apply to every function of this sandbox. */
+export interface SandboxLimits {
+  /** Console lines kept per invocation; the rest are counted as dropped. */
+  maxLogLines: number;
+  maxLogLineChars: number;
+  /** Largest `context.env`, as JSON bytes. */
+  maxEnvBytes: number;
+  /** Extra wall-clock time past `timeoutMs` before the watchdog disposes an isolate. */
+  watchdogGraceMs: number;
+}
+
+export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
+  maxLogLines: 200,
+  maxLogLineChars: 4000,
+  maxEnvBytes: 1 << 20,
+  watchdogGraceMs: 25,
+};
+
+export interface InProcessSandboxOptions {
+  limits?: Partial<SandboxLimits>;
+  /**
+   * Called when V8 loses control of an isolate (some out-of-memory paths). The
+   * isolated-vm authors advise ending the process; the default does exactly that.
+   */
+  onCatastrophicError?: (message: string) => void;
+}
+
+type Ref = ivm.Reference<any>;
+
+/** One live isolate with the prelude's entry points. */
+interface Slot {
+  isolate: ivm.Isolate;
+  context: ivm.Context;
+  invoke: Ref;
+  setEnv: Ref;
+  takeLogs: Ref;
+}
+
+interface LoadedFunction {
+  req: LoadRequest;
+  bundle: Bundle;
+  scriptName: string;
+  slot: Slot | null;
+  /** The env the next replacement isolate starts from: the last one that completed. */
+  env: string;
+  restarts: number;
+  /** Logs printed at load time (top-level code), handed out with the first invocation. */
+  pendingLogs: LogLine[];
+  /** The isolate was stopped mid-call (timeout): its env may hold half-done changes. */
+  envDirty: boolean;
+}
+
+export class InProcessSandbox implements Sandbox {
+  private readonly functions = new Map<string, LoadedFunction>();
+  private readonly limits: SandboxLimits;
+  private readonly onCatastrophicError: (message: string) => void;
+
+  constructor(opts: InProcessSandboxOptions = {}) {
+    this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
+    this.onCatastrophicError =
+      opts.onCatastrophicError ??
+      ((message) => {
+        process.stderr.write(`redlet: fatal error in an isolate, aborting the process: ${message}\n`);
+        process.abort();
+      });
+  }
+
+  async load(id: string, req: LoadRequest): Promise<LoadInfo> {
+    const t0 = performance.now();
+    const bundle = await bundleFunction(req.source, req.handler, { name: req.name });
+    const t1 = performance.now();
+    const fn: LoadedFunction = {
+      req,
+      bundle,
+      scriptName: `redlet://${req.name}/bundle.js`,
+      slot: null,
+      env: req.env,
+      restarts: 0,
+      pendingLogs: [],
+      envDirty: false,
+    };
+    const { slot, evaluateMs } = await this.createSlot(fn);
+    fn.slot = slot;
+    const old = this.functions.get(id);
+    this.functions.set(id, fn);
+    if (old?.slot) disposeSlot(old.slot);
+    return {
+      entry: bundle.entry,
+      exportName: bundle.exportName,
+      timings: { bundleMs: t1 - t0, isolateMs: performance.now() - t1 - evaluateMs, evaluateMs },
+    };
+  }
+
+  async invoke(id: string, req: InvokeRequest): Promise<InvokeResult> {
+    const fn = this.functions.get(id);
+    if (!fn) throw new RedletError('FUNCTION_NOT_LOADED', `function '${id}' is not loaded`, { kind: 'system' });
+    if (req.resetEnv !== undefined) {
+      fn.env = req.resetEnv;
+      fn.envDirty = true;
+    }
+    let slot = fn.slot;
+    let logs = fn.pendingLogs;
+    fn.pendingLogs = [];
+    const started = performance.now();
+    try {
+      if (!slot || slot.isolate.isDisposed) {
+        fn.restarts++;
+        slot = (await this.createSlot(fn)).slot;
+        fn.slot = slot;
+        logs = logs.concat(fn.pendingLogs);
+        fn.pendingLogs = [];
+      } else if (fn.envDirty) {
+        await slot.setEnv.apply(undefined, [fn.env], { timeout: fn.req.timeoutMs });
+      }
+      fn.envDirty = false;
+    } catch (err) {
+      fn.slot = null;
+      return failure(toGuestError(err, fn), performance.now() - started, logs);
+    }
+    return this.run(fn, slot, req, started, logs);
+  }
+
+  async dispose(id: string): Promise<void> {
+    const fn = this.functions.get(id);
+    if (!fn) return;
+    this.functions.delete(id);
+    if (fn.slot) disposeSlot(fn.slot);
+  }
+
+  async stats(id: string): Promise<SandboxStats | null> {
+    const fn = this.functions.get(id);
+    if (!fn) return null;
+    const limit = fn.req.memoryMb * 1024 * 1024;
+    const slot = fn.slot;
+    if (!slot || slot.isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
+    try {
+      const heap = await slot.isolate.getHeapStatistics();
+      return {
+        heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
+        heapLimitBytes: limit,
+        restarts: fn.restarts,
+        cpuTimeMs: Number(slot.isolate.cpuTime) / 1e6,
+      };
+    } catch {
+      return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.functions.keys()]) await this.dispose(id);
+  }
+
+  private async run(fn: LoadedFunction, slot: Slot, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {
+    const timeoutMs = fn.req.timeoutMs;
+    let timedOut = false;
+    const watchdog = setTimeout(() => {
+      timedOut = true;
+      disposeSlot(slot);
+    }, timeoutMs + this.limits.watchdogGraceMs);
+    try {
+      const raw: unknown = await slot.invoke.apply(
+        undefined,
+        [req.input, JSON.stringify(req.context), req.dryRun === true, req.maxOutputBytes],
+        { timeout: timeoutMs, result: { promise: true, copy: true } },
+      );
+      const durationMs = performance.now() - started;
+      const r = checkResult(raw);
+      const allLogs = logs.length ? logs.concat(r.logs) : r.logs;
+      if (!r.ok) {
+        const error = r.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
+        if (error.stack) error.stack = mapStack(error.stack, fn.bundle, fn.scriptName);
+        return { ok: false, output: null, env: null, error, durationMs, logs: allLogs, droppedLogs: r.dropped };
+      }
+      if (r.env !== null) fn.env = r.env;
+      return { ok: true, output: r.output, env: r.env, durationMs, logs: allLogs, droppedLogs: r.dropped };
+    } catch (err) {
+      const durationMs = performance.now() - started;
+      let error: GuestError;
+      if (timedOut || /timed out/i.test(errorMessage(err))) {
+        error = { code: 'TIMEOUT', name: 'TimeoutError', message: `the function ran past its time limit of ${timeoutMs} ms and was stopped` };
+      } else {
+        error = toGuestError(err, fn);
+      }
+      if (slot.isolate.isDisposed) fn.slot = null;
+      // Stopped from outside, the guest could not roll its env back itself.
+      else fn.envDirty = true;
+      return failure(error, durationMs, logs);
+    } finally {
+      clearTimeout(watchdog);
+    }
+  }
+
+  /** A fresh isolate with the prelude, the user's bundle evaluated, the handler bound and env restored. */
+  private async createSlot(fn: LoadedFunction): Promise<{ slot: Slot; evaluateMs: number }> {
+    const { req, bundle } = fn;
+    const isolate = new ivm.Isolate({ memoryLimit: req.memoryMb, onCatastrophicError: this.onCatastrophicError });
+    try {
+      const context = await isolate.createContext();
+      const preludeFn: Ref = await (await isolate.compileScript(PRELUDE, { filename: PRELUDE_NAME })).run(context, { reference: true });
+      const api: Ref = await preludeFn.apply(undefined, [this.limits], { arguments: { copy: true }, result: { reference: true } });
+      const [invoke, bind, setEnv, takeLogs] = await Promise.all(
+        ['invoke', 'bind', 'setEnv', 'takeLogs'].map((k) => api.get(k, { reference: true }) as Promise<Ref>),
+      );
+      const te = performance.now();
+      let script: ivm.Script;
+      try {
+        script = await isolate.compileScript(bundle.code, { filename: fn.scriptName });
+      } catch (err) {
+        throw loadError('LOAD_SYNTAX', `${bundle.entry}: ${mapStack(errorMessage(err), bundle, fn.scriptName)}`, err);
+      }
+      try {
+        await script.run(context, { timeout: req.timeoutMs });
+      } catch (err) {
+        const text = isolate.isDisposed ? 'ran out of memory while loading' : errorText(err, fn);
+        throw loadError('LOAD_EVALUATION', `${bundle.entry} failed while loading: ${text}`, err);
+      }
+      const bound = (await bind!.apply(undefined, [bundle.exportName], { result: { copy: true } })) as {
+        ok: boolean;
+        code?: string;
+        type?: string;
+        exports?: string[];
+      };
+      if (!bound.ok) throw bindError(bound, bundle);
+      await setEnv!.apply(undefined, [fn.env], { timeout: req.timeoutMs });
+      const evaluateMs = performance.now() - te;
+      const early = (await takeLogs!.apply(undefined, [], { result: { copy: true } })) as { logs: LogLine[] };
+      fn.pendingLogs = early.logs;
+      return { slot: { isolate, context, invoke: invoke!, setEnv: setEnv!, takeLogs: takeLogs! }, evaluateMs };
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      if (err instanceof RedletError) throw err;
+      throw loadError('LOAD_FAILED', `could not start the function: ${errorMessage(err)}`, err);
+    }
+  }
+}
+
+interface GuestResult {
+  ok: boolean;
+  output: string | null;
+  env: string | null;
+  error: GuestError | null;
+  logs: LogLine[];
+  dropped: number;
+}
+
+/** The guest controls what it returns: trust nothing about its shape. */
+function checkResult(raw: unknown): GuestResult {
+  const r = (raw ?? {}) as Partial<GuestResult>;
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const logs = Array.isArray(r.logs) ? (r.logs as LogLine[]).filter((l) => l && typeof l.msg === "string").map((l: LogLine) => ({ t: Number(l.t) || Date.now(), level: l.level, msg: l.msg })) : [];
+  const e = r.error as Partial<GuestError> | null | undefined;
+  return {
+    ok: r.ok === true,
+    output: str(r.output),
+    env: str(r.env),
+    error: e ? { code: String(e.code ?? 'HANDLER_ERROR'), name: String(e.name ?? 'Error'), message: String(e.message ?? ''), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}) } : null,
+    logs,
+    dropped: Number(r.dropped) || 0,
+  };
+}
+
+function failure(error: GuestError, durationMs: number, logs: LogLine[]): InvokeResult {
+  return { ok: false, output: null, env: null, error, durationMs, logs, droppedLogs: 0 };
+}
+
+function toGuestError(err: unknown, fn: LoadedFunction): GuestError {
+  if (err instanceof RedletError) return { code: err.code, name: err.name, message: err.message };
+  const message = errorMessage(err);
+  if (/memory limit/i.test(message)) {
+    return { code: 'MEMORY_LIMIT', name: 'RangeError', message: `the function exceeded its memory limit of ${fn.req.memoryMb} MB; its isolate was replaced` };
+  }
+  const stack = err instanceof Error && err.stack ? mapStack(err.stack, fn.bundle, fn.scriptName) : undefined;
+  return { code: 'SANDBOX_ERROR', name: err instanceof Error ? err.name : 'Error', message, ...(stack ? { stack } : {}) };
+}
+
+function bindError(bound: { code?: string; type?: string; exports?: string[] }, bundle: Bundle): RedletError {
+  const list = bound.exports?.length ? `it exports: ${bound.exports.slice(0, 20).join(', ')}` : 'it exports nothing';
+  if (bound.code === 'HANDLER_NOT_FUNCTION') {
+    return new RedletError('HANDLER_NOT_FUNCTION', `${bundle.entry}: export '${bundle.exportName}' is a ${bound.type}, not a function`);
+  }
+  return new RedletError('HANDLER_NOT_FOUND', `${bundle.entry} has no export '${bundle.exportName}' (${list})`);
+}
+
+function loadError(code: string, message: string, cause: unknown): RedletError {
+  return new RedletError(code, message, { kind: 'user', cause });
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A guest error as one readable string with the user's file and line, for load errors. */
+function errorText(err: unknown, fn: LoadedFunction): string {
+  if (err instanceof Error && err.stack) {
+    const mapped = mapStack(err.stack, fn.bundle, fn.scriptName);
+    const frame = mapped.split('\n').find((l) => /^\s+at /.test(l) && !l.includes('redlet://prelude'));
+    return frame ? `${err.message} (${frame.trim().replace(/^at /, '')})` : err.message;
+  }
+  return errorMessage(err);
+}
+
+function disposeSlot(slot: Slot): void {
+  if (!slot.isolate.isDisposed) {
+    try {
+      slot.isolate.dispose();
+    } catch {
+      // Already gone: nothing to free.
+    }
+  }
+}
