@@ -85,6 +85,14 @@ export interface SandboxStats {
   /** Times the isolate was replaced after dying (memory limit, timeout of async work). */
   restarts: number;
   cpuTimeMs: number;
+  /** With worker processes: crashes of its worker while it ran, within the crash window. */
+  crashes?: number;
+  /** Epoch ms until which it is held back after crashing its worker (crash-loop backoff). */
+  backoffUntil?: number | null;
+  lastCrash?: string | null;
+  workerPid?: number;
+  /** Moved to a worker process of its own after repeated crashes. */
+  dedicatedWorker?: boolean;
 }
 
 /**

@@ -1,0 +1,180 @@
+/**
+ * The supervisor's handle on one sandbox worker process: request/reply over IPC,
+ * a heartbeat, per-request deadlines, and one `onExit` report naming the functions
+ * that were running when the process died or was killed.
+ *
+ * @example
+ * const w = new WorkerHandle({ dedicatedTo: null, heartbeatMs: 1000, heartbeatTimeoutMs: 5000, onExit });
+ * await w.request({ op: 'load', fn: 'avg', req });
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { RedletError } from './errors.js';
+import type { SandboxLimits } from './in-process.js';
+import type { WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+export interface WorkerExit {
+  /** In words: `exit code 1`, `killed by SIGABRT`, `no heartbeat for 5 s`. */
+  reason: string;
+  /** Functions with an invocation in flight when the worker went away. */
+  running: string[];
+}
+
+export interface WorkerHandleOptions {
+  dedicatedTo: string | null;
+  limits?: Partial<SandboxLimits>;
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+  onExit: (worker: WorkerHandle, exit: WorkerExit) => void;
+}
+
+type Outgoing = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  fn: string | null;
+  timer: NodeJS.Timeout | null;
+}
+
+// From dist/ the worker is compiled JavaScript; from the sources (tests) it is
+// TypeScript and needs tsx's loader.
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
+const EXEC_ARGV = ['--no-node-snapshot', ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [])];
+
+export class WorkerHandle {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly dedicatedTo: string | null;
+  readonly functions = new Set<string>();
+  alive = true;
+  /** Resolves when the worker can take invocations (started, functions reloaded). */
+  ready: Promise<void>;
+  private readonly started: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private lastSeen = Date.now();
+  private readonly heartbeat: NodeJS.Timeout;
+  private killReason: string | null = null;
+
+  constructor(private readonly opts: WorkerHandleOptions) {
+    this.dedicatedTo = opts.dedicatedTo;
+    this.child = fork(fileURLToPath(WORKER_URL), [], {
+      execArgv: EXEC_ARGV,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Only what the worker needs: no API token or Redis password in its environment.
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: process.env.NODE_ENV ?? '',
+        ...(opts.limits ? { REDLET_SANDBOX_LIMITS: JSON.stringify(opts.limits) } : {}),
+      },
+    });
+    this.pid = this.child.pid ?? -1;
+    let hello!: () => void;
+    let failed!: (err: Error) => void;
+    this.started = new Promise<void>((resolve, reject) => {
+      hello = resolve;
+      failed = reject;
+    });
+    this.started.catch(() => {});
+    this.ready = this.started;
+    this.child.on('message', (msg: WorkerReply | WorkerHello) => {
+      this.lastSeen = Date.now();
+      if ('hello' in msg) return hello();
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (p.timer) clearTimeout(p.timer);
+      if (msg.ok) p.resolve(msg.value);
+      else p.reject(new RedletError(msg.error.code, msg.error.message, { kind: msg.error.kind, ...(msg.error.details ? { details: msg.error.details } : {}) }));
+    });
+    this.child.on('error', (err) => failed(err));
+    this.child.on('exit', (code, signal) => this.onExit(code, signal, failed));
+    this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Sends one request; rejects with WORKER_CRASHED if the worker dies before answering. */
+  async request(msg: Outgoing, opts: { fn?: string; deadlineMs?: number } = {}): Promise<unknown> {
+    if (!this.alive) throw crashed(this.killReason ?? 'the worker is gone');
+    await this.started;
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      const pending: Pending = { resolve, reject, fn: opts.fn ?? null, timer: null };
+      if (opts.deadlineMs !== undefined) {
+        pending.timer = setTimeout(() => this.kill(`did not answer within ${opts.deadlineMs} ms`), opts.deadlineMs);
+      }
+      this.pending.set(id, pending);
+      try {
+        this.child.send({ ...msg, id } as WorkerRequest);
+      } catch (err) {
+        this.pending.delete(id);
+        if (pending.timer) clearTimeout(pending.timer);
+        reject(crashed((err as Error).message));
+      }
+    });
+  }
+
+  /** Invocations wait for `work` (e.g. reloading functions) before they start. */
+  holdUntil(work: Promise<void>): void {
+    const next = Promise.all([this.ready, work]).then(() => undefined);
+    next.catch(() => {}); // observed by whoever awaits `ready`
+    this.ready = next;
+  }
+
+  forget(fn: string): void {
+    this.functions.delete(fn);
+  }
+
+  kill(reason = 'killed'): void {
+    if (!this.alive) return;
+    this.killReason ??= reason;
+    this.child.kill('SIGKILL');
+  }
+
+  /** Ends the worker at redlet's shutdown (not a crash: no onExit report). */
+  async shutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    if (!this.alive) return;
+    this.killReason = 'shutdown';
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    try {
+      this.child.disconnect();
+    } catch {
+      // Already disconnected.
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private beat(): void {
+    if (!this.alive) return;
+    const silent = Date.now() - this.lastSeen;
+    if (silent > this.opts.heartbeatTimeoutMs) {
+      this.kill(`no heartbeat for ${(silent / 1000).toFixed(1)} s`);
+      return;
+    }
+    this.request({ op: 'ping' }).catch(() => {});
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, failed: (err: Error) => void): void {
+    this.alive = false;
+    clearInterval(this.heartbeat);
+    const reason = this.killReason ?? (signal ? `worker killed by ${signal}` : `worker exited with code ${code}`);
+    const running = new Set<string>();
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      if (p.fn) running.add(p.fn);
+      p.reject(crashed(reason));
+    }
+    this.pending.clear();
+    failed(crashed(reason));
+    if (this.killReason !== 'shutdown') this.opts.onExit(this, { reason, running: [...running] });
+  }
+}
+
+function crashed(reason: string): RedletError {
+  return new RedletError('WORKER_CRASHED', `the sandbox worker process stopped while this function ran (${reason}); it was restarted`, { kind: 'system' });
+}

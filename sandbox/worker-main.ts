@@ -1,0 +1,63 @@
+/**
+ * A sandbox worker process: hosts many functions' isolates (an InProcessSandbox) on
+ * behalf of the supervisor in the main process, so that a V8 failure that takes the
+ * whole process down (some out-of-memory paths are fatal, or deadlock the host)
+ * takes down only this worker. Started by WorkerPoolSandbox with `fork`.
+ */
+import { RedletError } from './errors.js';
+import { InProcessSandbox } from './in-process.js';
+import type { WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+if (!process.send) {
+  process.stderr.write('redlet sandbox worker: start me with child_process.fork\n');
+  process.exit(2);
+}
+
+const send = (msg: WorkerReply | WorkerHello) => {
+  try {
+    process.send!(msg);
+  } catch {
+    // The supervisor is gone; the disconnect handler ends this process.
+  }
+};
+
+const limits = process.env.REDLET_SANDBOX_LIMITS ? JSON.parse(process.env.REDLET_SANDBOX_LIMITS) : undefined;
+const sandbox = new InProcessSandbox({
+  limits,
+  // V8 lost control of an isolate: this process cannot be trusted any more. Dying is
+  // what the supervisor expects; it restarts a clean worker and reloads the functions.
+  onCatastrophicError: (message) => {
+    process.stderr.write(`redlet sandbox worker ${process.pid}: fatal isolate error, exiting: ${message}\n`);
+    process.abort();
+  },
+});
+
+async function handle(msg: WorkerRequest): Promise<unknown> {
+  switch (msg.op) {
+    case 'load':
+      return sandbox.load(msg.fn, msg.req);
+    case 'invoke':
+      return sandbox.invoke(msg.fn, msg.req);
+    case 'dispose':
+      return sandbox.dispose(msg.fn);
+    case 'stats':
+      return sandbox.stats(msg.fn);
+    case 'ping':
+      return process.pid;
+  }
+}
+
+process.on('message', (msg: WorkerRequest) => {
+  handle(msg).then(
+    (value) => send({ id: msg.id, ok: true, value: value ?? null }),
+    (err: unknown) => {
+      const e = err instanceof RedletError ? err : new RedletError('WORKER_ERROR', err instanceof Error ? err.message : String(err), { kind: 'system' });
+      send({ id: msg.id, ok: false, error: { code: e.code, kind: e.kind, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+    },
+  );
+});
+
+// The supervisor died or let go of us: nothing may outlive it.
+process.on('disconnect', () => process.exit(0));
+
+send({ hello: 'redlet-sandbox-worker', pid: process.pid });

@@ -1,0 +1,28 @@
+/**
+ * The messages between the supervisor (WorkerPoolSandbox, in the main process) and a
+ * sandbox worker process (worker-main.ts). Plain data only: they cross IPC with
+ * structured clone (`serialization: 'advanced'`), so Uint8Array ZIPs travel as is.
+ */
+import type { InvokeRequest, LoadRequest } from './types.js';
+
+export type WorkerRequest =
+  | { id: number; op: 'load'; fn: string; req: LoadRequest }
+  | { id: number; op: 'invoke'; fn: string; req: InvokeRequest }
+  | { id: number; op: 'dispose'; fn: string }
+  | { id: number; op: 'stats'; fn: string }
+  | { id: number; op: 'ping' };
+
+export interface WireError {
+  code: string;
+  kind: 'user' | 'system';
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
+
+/** Sent once by a worker when it can take requests. */
+export interface WorkerHello {
+  hello: 'redlet-sandbox-worker';
+  pid: number;
+}
