@@ -14,11 +14,10 @@ if (!process.send) {
 }
 
 const send = (msg: WorkerReply | WorkerHello) => {
-  try {
-    process.send!(msg);
-  } catch {
-    // The supervisor is gone; the disconnect handler ends this process.
-  }
+  if (!process.connected) return;
+  // The callback swallows a channel closed under us: the supervisor is gone and the
+  // disconnect handler ends this process.
+  process.send!(msg, undefined, {}, () => {});
 };
 
 const limits = process.env.REDLET_SANDBOX_LIMITS ? JSON.parse(process.env.REDLET_SANDBOX_LIMITS) : undefined;

@@ -1,0 +1,303 @@
+/**
+ * One function on the data path: trigger -> read the input key -> change detection ->
+ * the function's isolate -> output key. It guarantees one invocation at a time, keeps
+ * `context.env` and the last-seen input marker, and commits the output and that state
+ * in one atomic write, so a crash or a Redis outage never half-applies an input.
+ *
+ * @example
+ * const runner = new FunctionRunner(def, deps, persisted);
+ * runner.start();
+ * await runner.stop();
+ */
+import { createHash } from 'node:crypto';
+import type { ContextFields, InvokeResult, Sandbox } from '../sandbox/types.js';
+import { RedletError, type GuestError } from './errors.js';
+import { formatMtime, type FunctionDefinition } from './function-definition.js';
+import { FunctionStatus, outcomeOf } from './function-status.js';
+import type { Keys } from './keys.js';
+import type { Logger } from './logger.js';
+import type { Store } from './store/store.js';
+import { KeyspaceTrigger } from './triggers/keyspace-trigger.js';
+import { PollTrigger } from './triggers/poll-trigger.js';
+import type { Trigger } from './triggers/trigger.js';
+
+/** What survives a restart, stored as JSON under `Keys.state(name)`. */
+export interface PersistedState {
+  /** JSON text of context.env. */
+  env: string;
+  /** Marker (hash) of the last input handled; change detection compares against it. */
+  lastSeen: string | null;
+  lastExecution: number | null;
+}
+
+export interface RunnerDeps {
+  store: Store;
+  sandbox: Sandbox;
+  keys: Keys;
+  log: Logger;
+  /** What context.host / context.port report. */
+  redis: { host: string; port: number };
+  maxOutputBytes: number;
+  /** Scheduling lag samples, for the scheduler's statistics. */
+  onLag?: (ms: number) => void;
+  /** Told of every completed invocation (after its output was written). */
+  onInvocation?: (event: InvocationEvent) => void;
+}
+
+/** One completed scheduled invocation, as observers (pages, metrics) see it. */
+export interface InvocationEvent {
+  name: string;
+  ok: boolean;
+  /** JSON text of the result; null when nothing was written. */
+  output: string | null;
+  durationMs: number;
+  at: number;
+  outcome: string;
+}
+
+export interface ManualInvocation extends InvokeResult {
+  /** The input used (JSON text). */
+  input: string;
+}
+
+export const EMPTY_STATE: PersistedState = { env: '{}', lastSeen: null, lastExecution: null };
+
+export function encodeState(s: PersistedState): string {
+  // env is already JSON text: splice it in rather than parse and re-serialize it.
+  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"lastExecution":${JSON.stringify(s.lastExecution)},"env":${s.env}}`;
+}
+
+export function decodeState(raw: string | null): PersistedState {
+  if (!raw) return { ...EMPTY_STATE };
+  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; lastExecution?: unknown };
+  const env = v.env && typeof v.env === 'object' && !Array.isArray(v.env) ? JSON.stringify(v.env) : '{}';
+  return {
+    env,
+    lastSeen: typeof v.lastSeen === 'string' ? v.lastSeen : null,
+    lastExecution: typeof v.lastExecution === 'number' ? v.lastExecution : null,
+  };
+}
+
+export function inputMarker(raw: string): string {
+  return createHash('sha1').update(raw).digest('base64');
+}
+
+export class FunctionRunner {
+  readonly status: FunctionStatus;
+  private trigger: Trigger | null = null;
+  private inFlight: Promise<void> | null = null;
+  private rerun = false;
+  private stopped = true;
+  /** The guest's env moved ahead of what Redis holds (a commit failed): reset it next call. */
+  private envDiverged = false;
+
+  constructor(
+    readonly def: FunctionDefinition,
+    private readonly deps: RunnerDeps,
+    private state: PersistedState,
+  ) {
+    this.status = new FunctionStatus(def.name);
+    this.status.set(def.paused ? 'paused' : 'idle');
+  }
+
+  get persisted(): PersistedState {
+    return { ...this.state };
+  }
+
+  get running(): boolean {
+    return this.inFlight !== null;
+  }
+
+  start(): void {
+    this.stopped = false;
+    if (this.def.paused) {
+      this.status.set('paused');
+      return;
+    }
+    const hooks = {
+      fire: () => void this.tick(),
+      missed: (n: number) => {
+        this.status.missedTicks += n;
+      },
+      lag: this.deps.onLag,
+    };
+    const periodMs = this.def.period * 1000;
+    this.trigger =
+      this.def.trigger === 'keyspace'
+        ? new KeyspaceTrigger(this.deps.store, this.def.inputKey, periodMs, this.def.invokeOn === 'change', hooks)
+        : new PollTrigger(periodMs, hooks);
+    this.trigger.start();
+    if (this.status.state === 'paused' || this.status.state === 'loading') this.status.set('idle');
+  }
+
+  /** Stops the trigger and waits (up to `timeoutMs`) for the invocation in flight. */
+  async stop(timeoutMs = 60_000): Promise<void> {
+    this.stopped = true;
+    this.trigger?.stop();
+    this.trigger = null;
+    if (this.inFlight) {
+      await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    }
+  }
+
+  pause(): void {
+    this.def.paused = true;
+    this.trigger?.stop();
+    this.trigger = null;
+    this.status.set('paused');
+  }
+
+  resume(): void {
+    this.def.paused = false;
+    if (!this.stopped) this.start();
+    else this.status.set('idle');
+  }
+
+  /** One look at the input; at most one at a time, extra ticks are counted as skipped. */
+  tick(): Promise<void> {
+    if (this.stopped || this.def.paused) return Promise.resolve();
+    if (this.inFlight) {
+      this.status.skippedTicks++;
+      // A write announced while we run must not be lost: look again right after.
+      if (this.def.trigger === 'keyspace') this.rerun = true;
+      return this.inFlight;
+    }
+    const run = this.cycle()
+      .catch((err) => this.deps.log.error({ err, function: this.def.name }, 'unexpected error in a tick'))
+      .finally(() => {
+        this.inFlight = null;
+        if (this.rerun && !this.stopped) {
+          this.rerun = false;
+          void this.tick();
+        }
+      });
+    this.inFlight = run;
+    return run;
+  }
+
+  /**
+   * Runs once now, outside the schedule. With `dryRun` nothing is written and
+   * context.env is left as it was. `input` is JSON text; when absent the input key is read.
+   */
+  async invokeNow(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
+    const raw = input ?? (await this.deps.store.get(this.def.inputKey));
+    if (raw === null) throw new RedletError('INPUT_MISSING', `input key '${this.def.inputKey}' is empty; send a JSON body to invoke with it`);
+    const result = await this.deps.sandbox.invoke(this.def.name, {
+      input: raw,
+      context: this.contextFields(),
+      dryRun: opts.dryRun,
+      maxOutputBytes: this.deps.maxOutputBytes,
+      ...(this.envDiverged ? { resetEnv: this.state.env } : {}),
+    });
+    this.envDiverged = false;
+    return { ...result, input: raw };
+  }
+
+  private async cycle(): Promise<void> {
+    const { store, keys } = this.deps;
+    const def = this.def;
+    let raw: string | null;
+    try {
+      raw = await store.get(def.inputKey);
+    } catch (err) {
+      this.problem(err instanceof RedletError ? err : new RedletError('REDIS_UNAVAILABLE', String(err), { kind: 'system' }));
+      return;
+    }
+    if (raw === null) {
+      this.status.set('waiting', `waiting for input: key '${def.inputKey}' is empty`);
+      return;
+    }
+    const marker = inputMarker(raw);
+    if (def.invokeOn === 'change' && marker === this.state.lastSeen) {
+      this.status.unchangedTicks++;
+      if (this.status.state === 'waiting') this.status.set('idle');
+      return;
+    }
+
+    // A function whose last run failed stays in 'error' until one succeeds.
+    if (this.status.state !== 'error') this.status.set('running');
+    this.status.running = true;
+    const startedAt = Date.now();
+    let result: InvokeResult;
+    try {
+      result = await this.deps.sandbox.invoke(def.name, {
+        input: raw,
+        context: this.contextFields(),
+        maxOutputBytes: this.deps.maxOutputBytes,
+        ...(this.envDiverged ? { resetEnv: this.state.env } : {}),
+      });
+    } finally {
+      this.status.running = false;
+    }
+    this.envDiverged = false;
+    if (result.logs.length || result.droppedLogs) this.status.appendLogs(result.logs, result.droppedLogs);
+
+    if (!result.ok && result.error?.code === 'CRASH_LOOP_BACKOFF') {
+      // Not run at all: the input stays unhandled and is looked at after the backoff.
+      this.problem(new RedletError('CRASH_LOOP_BACKOFF', result.error.message, { kind: 'system' }));
+      return;
+    }
+    if (!result.ok) {
+      const error = result.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
+      if (error.code === 'INPUT_NOT_JSON') {
+        this.status.recordProblem({ ...error, message: `input key '${def.inputKey}' does not hold valid JSON: ${error.message}` }, startedAt);
+      } else {
+        this.status.recordFailure(error, result.durationMs, startedAt);
+      }
+      this.deps.onInvocation?.({ name: def.name, ok: false, output: null, durationMs: result.durationMs, at: startedAt, outcome: outcomeOf(error.code) });
+      this.status.set('error', this.status.lastError?.message ?? error.message);
+      // The input was delivered and failed: it is not retried until it changes. env stays
+      // as of the last completed invocation.
+      const next = { ...this.state, lastSeen: marker };
+      try {
+        await store.set(keys.state(def.name), encodeState(next));
+        this.state = next;
+      } catch {
+        // Redis is down: the input will be looked at again, which is the safe side.
+      }
+      return;
+    }
+
+    const finishedAt = Date.now();
+    const next: PersistedState = { env: result.env ?? this.state.env, lastSeen: marker, lastExecution: finishedAt };
+    const ops: Parameters<Store['exec']>[0] = [];
+    if (result.output !== null && def.outputKey) ops.push({ op: 'set', key: def.outputKey, value: result.output });
+    ops.push({ op: 'set', key: keys.state(def.name), value: encodeState(next) });
+    try {
+      await store.exec(ops);
+    } catch (err) {
+      // Nothing was written: the input stays unhandled and the guest's env goes back.
+      this.envDiverged = result.env !== null;
+      this.problem(err instanceof RedletError ? err : new RedletError('REDIS_UNAVAILABLE', String(err), { kind: 'system' }));
+      return;
+    }
+    this.state = next;
+    this.status.recordSuccess(result.durationMs, startedAt, result.output);
+    this.status.set('idle');
+    this.deps.onInvocation?.({ name: def.name, ok: true, output: result.output, durationMs: result.durationMs, at: finishedAt, outcome: 'success' });
+  }
+
+  /** A problem outside the function (Redis down, wrong key type): no invocation happened. */
+  private problem(err: RedletError): void {
+    const error: GuestError = { code: err.code, name: 'RedletError', message: err.message };
+    // Count an outage once, not at every tick it lasts.
+    const same =
+      this.status.state === 'error' &&
+      this.status.lastError?.code === error.code &&
+      (error.code === 'CRASH_LOOP_BACKOFF' || this.status.lastError.message === error.message);
+    if (!same) this.status.recordProblem(error, Date.now());
+    this.status.set('error', error.code === 'REDIS_UNAVAILABLE' ? `Redis unavailable: ${err.message.replace(/^Redis unavailable: /, '')}` : err.message);
+  }
+
+  private contextFields(): ContextFields {
+    return {
+      host: this.deps.redis.host,
+      port: this.deps.redis.port,
+      input_key: this.def.inputKey,
+      output_key: this.def.outputKey,
+      function_getmtime: formatMtime(this.def.codeUpdatedAt),
+      last_execution: this.state.lastExecution,
+      function_name: this.def.name,
+    };
+  }
+}

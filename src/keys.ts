@@ -1,0 +1,37 @@
+/**
+ * The one place that builds redlet's own Redis key names, all under a configurable
+ * prefix (default `redlet:`), so a deployment can share a Redis and tests can use a
+ * private prefix. Input and output keys are the user's and are not prefixed.
+ *
+ * @example
+ * const keys = new Keys('redlet:');
+ * keys.state('avg'); // 'redlet:state:avg'
+ */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** Set of registered function names. */
+  functions(): string {
+    return `${this.prefix}functions`;
+  }
+
+  /** JSON settings and metadata of one function. */
+  definition(name: string): string {
+    return `${this.prefix}fn:${name}`;
+  }
+
+  /** The function's code: source text, or the ZIP's bytes. */
+  code(name: string): string {
+    return `${this.prefix}code:${name}`;
+  }
+
+  /** JSON `{env, lastSeen, lastExecution}`: what must survive a restart. */
+  state(name: string): string {
+    return `${this.prefix}state:${name}`;
+  }
+
+  /** Every key of redlet's own under this prefix (for SCAN). */
+  all(): string {
+    return `${this.prefix}*`;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Functions' settings, code and state, kept in the store under redlet's prefix so a
+ * restarted redlet brings every function back. Writes that belong together go in one
+ * atomic batch: a function is registered whole or not at all.
+ *
+ * @example
+ * const registry = new Registry(store, new Keys('redlet:'));
+ * await registry.save(def, source);
+ * for (const name of await registry.names()) await registry.load(name);
+ */
+import type { FunctionSource } from '../sandbox/types.js';
+import { RedletError } from './errors.js';
+import type { FunctionDefinition } from './function-definition.js';
+import { decodeState, encodeState, type PersistedState } from './function-runner.js';
+import type { Keys } from './keys.js';
+import type { Store } from './store/store.js';
+
+export interface StoredFunction {
+  def: FunctionDefinition;
+  source: FunctionSource;
+  state: PersistedState;
+}
+
+export class Registry {
+  constructor(
+    private readonly store: Store,
+    private readonly keys: Keys,
+  ) {}
+
+  async names(): Promise<string[]> {
+    return (await this.store.smembers(this.keys.functions())).sort();
+  }
+
+  /** Reads one function; null when it is not (or only partly) stored. */
+  async load(name: string): Promise<StoredFunction | null> {
+    const [rawDef, code, rawState] = await Promise.all([
+      this.store.get(this.keys.definition(name)),
+      this.store.getBuffer(this.keys.code(name)),
+      this.store.get(this.keys.state(name)),
+    ]);
+    if (!rawDef || !code) return null;
+    let def: FunctionDefinition;
+    try {
+      def = JSON.parse(rawDef) as FunctionDefinition;
+    } catch {
+      throw new RedletError('REGISTRY_CORRUPT', `the stored settings of '${name}' are not valid JSON`, { kind: 'system' });
+    }
+    const source: FunctionSource =
+      def.sourceKind === 'zip' ? { kind: 'zip', filename: def.filename, data: new Uint8Array(code) } : { kind: 'file', filename: def.filename, code: code.toString('utf8') };
+    let state: PersistedState;
+    try {
+      state = decodeState(rawState);
+    } catch {
+      state = decodeState(null);
+    }
+    return { def, source, state };
+  }
+
+  /** Stores settings and code (and state, when given) in one atomic write. */
+  async save(def: FunctionDefinition, source: FunctionSource | null, state?: PersistedState): Promise<void> {
+    const ops: Parameters<Store['exec']>[0] = [{ op: 'set', key: this.keys.definition(def.name), value: JSON.stringify(def) }];
+    if (source) ops.push({ op: 'set', key: this.keys.code(def.name), value: source.kind === 'zip' ? Buffer.from(source.data) : source.code });
+    if (state) ops.push({ op: 'set', key: this.keys.state(def.name), value: encodeState(state) });
+    ops.push({ op: 'sadd', key: this.keys.functions(), member: def.name });
+    await this.store.exec(ops);
+  }
+
+  async saveState(name: string, state: PersistedState): Promise<void> {
+    await this.store.set(this.keys.state(name), encodeState(state));
+  }
+
+  async loadState(name: string): Promise<PersistedState> {
+    return decodeState(await this.store.get(this.keys.state(name)));
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.store.exec([
+      { op: 'srem', key: this.keys.functions(), member: name },
+      { op: 'del', key: this.keys.definition(name) },
+      { op: 'del', key: this.keys.code(name) },
+      { op: 'del', key: this.keys.state(name) },
+    ]);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The embedded store: what redlet needs of Redis, held in this process's memory. It
+ * lets `npm start` run end to end on a machine with no Redis. Nothing survives a
+ * restart, exactly like a Redis without persistence.
+ *
+ * @example
+ * const store = new MemoryStore();
+ * store.watch('metrics', () => console.log('written'));
+ * await store.set('metrics', '{}');
+ */
+import { RedletError } from '../errors.js';
+import type { KeyListener, KeyspaceStatus, Store, StoreOp } from './store.js';
+
+type Value = { type: 'string'; value: Buffer } | { type: 'set'; value: Set<string> };
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  readonly available = true;
+  readonly lastError = null;
+  private readonly data = new Map<string, Value>();
+  private readonly listeners = new Map<string, Set<KeyListener>>();
+
+  async get(key: string): Promise<string | null> {
+    const b = this.string(key);
+    return b === null ? null : b.toString('utf8');
+  }
+
+  async getBuffer(key: string): Promise<Buffer | null> {
+    const b = this.string(key);
+    return b === null ? null : Buffer.from(b);
+  }
+
+  async set(key: string, value: string | Buffer): Promise<void> {
+    this.apply({ op: 'set', key, value });
+    this.notify([key]);
+  }
+
+  async smembers(key: string): Promise<string[]> {
+    const v = this.data.get(key);
+    if (!v) return [];
+    if (v.type !== 'set') throw wrongType(key, v.type, 'a set');
+    return [...v.value];
+  }
+
+  async exec(ops: StoreOp[]): Promise<void> {
+    // Check the whole batch first so that a bad op leaves everything untouched: all or nothing.
+    const types = new Map<string, string | undefined>();
+    const typeOf = (key: string) => (types.has(key) ? types.get(key) : this.data.get(key)?.type);
+    for (const op of ops) {
+      const t = typeOf(op.key);
+      if ((op.op === 'sadd' || op.op === 'srem') && t !== undefined && t !== 'set') throw wrongType(op.key, t, 'a set');
+      types.set(op.key, op.op === 'del' ? undefined : op.op === 'set' ? 'string' : op.op === 'sadd' ? 'set' : t);
+    }
+    for (const op of ops) this.apply(op);
+    this.notify(ops.map((o) => o.key));
+  }
+
+  async scan(pattern: string): Promise<string[]> {
+    const re = globToRegExp(pattern);
+    return [...this.data.keys()].filter((k) => re.test(k));
+  }
+
+  watch(key: string, listener: KeyListener): () => void {
+    let set = this.listeners.get(key);
+    if (!set) this.listeners.set(key, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0) this.listeners.delete(key);
+    };
+  }
+
+  keyspaceStatus(): KeyspaceStatus {
+    return { enabled: true };
+  }
+
+  async ping(): Promise<void> {}
+
+  onReconnect(): void {}
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private string(key: string): Buffer | null {
+    const v = this.data.get(key);
+    if (!v) return null;
+    if (v.type !== 'string') throw wrongType(key, v.type, 'a string');
+    return v.value;
+  }
+
+  private apply(op: StoreOp): void {
+    switch (op.op) {
+      case 'set':
+        this.data.set(op.key, { type: 'string', value: Buffer.from(op.value) });
+        break;
+      case 'del':
+        this.data.delete(op.key);
+        break;
+      case 'sadd': {
+        const v = this.data.get(op.key);
+        if (v?.type === 'set') v.value.add(op.member);
+        else this.data.set(op.key, { type: 'set', value: new Set([op.member]) });
+        break;
+      }
+      case 'srem': {
+        const v = this.data.get(op.key);
+        if (v?.type === 'set') {
+          v.value.delete(op.member);
+          if (v.value.size === 0) this.data.delete(op.key);
+        }
+        break;
+      }
+    }
+  }
+
+  private notify(keys: string[]): void {
+    // Asynchronously, like a pub/sub message: a listener never runs inside the writer's call.
+    for (const key of new Set(keys)) {
+      const set = this.listeners.get(key);
+      if (set) for (const l of [...set]) queueMicrotask(() => l(key));
+    }
+  }
+}
+
+export function wrongType(key: string, actual: string, expected: string): RedletError {
+  return new RedletError('INPUT_WRONG_TYPE', `key '${key}' holds a Redis ${actual}, expected ${expected}`);
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}

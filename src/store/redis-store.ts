@@ -1,0 +1,224 @@
+/**
+ * The Redis implementation of Store (ioredis). Commands fail fast while Redis is
+ * down (no offline queue: a tick must not pile up behind an outage), the client
+ * reconnects by itself with capped backoff, and a second connection listens to
+ * keyspace notifications, which it enables with CONFIG SET when the server allows.
+ *
+ * @example
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
+ * await store.ping();
+ */
+import { Redis } from 'ioredis';
+import { RedletError } from '../errors.js';
+import { wrongType } from './memory-store.js';
+import type { KeyListener, KeyspaceStatus, Store, StoreOp } from './store.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Keyspace flags redlet needs: K (keyspace channel), $ (string commands), g (DEL, RENAME, ...). */
+  keyspaceFlags?: string;
+  /** Upper bound of the reconnect backoff, ms. */
+  maxBackoffMs?: number;
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private readonly client: Redis;
+  private subscriber: Redis | null = null;
+  private readonly db: number;
+  private readonly listeners = new Map<string, Set<KeyListener>>();
+  private readonly reconnectHandlers: Array<() => void> = [];
+  private keyspace: KeyspaceStatus = { enabled: false, reason: 'no key is watched yet' };
+  private readonly flags: string;
+  private wasReady = false;
+  private up = false;
+  private error: string | null = null;
+
+  constructor(opts: RedisStoreOptions) {
+    const backoff = (times: number) => Math.min(50 * 2 ** Math.min(times, 10), opts.maxBackoffMs ?? 2000);
+    this.flags = opts.keyspaceFlags ?? 'K$g';
+    this.db = Number(new URL(opts.url).pathname.replace('/', '') || 0);
+    this.client = new Redis(opts.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: backoff,
+      lazyConnect: false,
+      connectionName: 'redlet',
+    });
+    this.client.on('ready', () => {
+      this.up = true;
+      this.error = null;
+      // Also after a reconnect: a restarted server has forgotten its CONFIG SET.
+      if (this.listeners.size > 0) void this.enableKeyspace();
+      if (this.wasReady) for (const fn of this.reconnectHandlers) fn();
+      this.wasReady = true;
+    });
+    this.client.on('error', (err: Error) => {
+      this.error = err.message;
+    });
+    this.client.on('close', () => {
+      this.up = false;
+      this.error ??= 'connection closed';
+    });
+    this.backoff = backoff;
+    this.url = opts.url;
+  }
+
+  private readonly backoff: (times: number) => number;
+  private readonly url: string;
+
+  get available(): boolean {
+    return this.up;
+  }
+
+  get lastError(): string | null {
+    return this.up ? null : this.error ?? 'not connected yet';
+  }
+
+  async get(key: string): Promise<string | null> {
+    try {
+      return await this.client.get(key);
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('WRONGTYPE')) {
+        const type = await this.client.type(key).catch(() => 'value of another type');
+        throw wrongType(key, type, 'a string');
+      }
+      throw translate(err, key);
+    }
+  }
+
+  async getBuffer(key: string): Promise<Buffer | null> {
+    return this.run(key, () => this.client.getBuffer(key));
+  }
+
+  async set(key: string, value: string | Buffer): Promise<void> {
+    await this.run(key, () => this.client.set(key, value));
+  }
+
+  async smembers(key: string): Promise<string[]> {
+    return this.run(key, () => this.client.smembers(key));
+  }
+
+  async exec(ops: StoreOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const multi = this.client.multi();
+    for (const o of ops) {
+      if (o.op === 'set') multi.set(o.key, o.value);
+      else if (o.op === 'del') multi.del(o.key);
+      else if (o.op === 'sadd') multi.sadd(o.key, o.member);
+      else multi.srem(o.key, o.member);
+    }
+    const results = await this.run(ops[0]!.key, () => multi.exec());
+    const failed = results?.find(([err]) => err);
+    if (failed?.[0]) throw translate(failed[0], ops[0]!.key);
+  }
+
+  async scan(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.run(pattern, () => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000));
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys;
+  }
+
+  watch(key: string, listener: KeyListener): () => void {
+    let set = this.listeners.get(key);
+    if (!set) {
+      this.listeners.set(key, (set = new Set()));
+      const sub = this.ensureSubscriber();
+      sub.subscribe(this.channel(key)).catch(() => {
+        // Retried by ioredis' auto-resubscribe once the connection is back.
+      });
+    }
+    set.add(listener);
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0) {
+        this.listeners.delete(key);
+        this.subscriber?.unsubscribe(this.channel(key)).catch(() => {});
+      }
+    };
+  }
+
+  keyspaceStatus(): KeyspaceStatus {
+    return this.keyspace;
+  }
+
+  async ping(): Promise<void> {
+    await this.run('PING', () => this.client.ping());
+  }
+
+  onReconnect(fn: () => void): void {
+    this.reconnectHandlers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    const quit = async (c: Redis | null) => {
+      if (!c) return;
+      try {
+        if (c.status === 'ready') await c.quit();
+        else c.disconnect();
+      } catch {
+        c.disconnect();
+      }
+    };
+    await Promise.all([quit(this.client), quit(this.subscriber)]);
+  }
+
+  private channel(key: string): string {
+    return `__keyspace@${this.db}__:${key}`;
+  }
+
+  private ensureSubscriber(): Redis {
+    if (this.subscriber) return this.subscriber;
+    const sub = new Redis(this.url, { retryStrategy: this.backoff, maxRetriesPerRequest: null, connectionName: 'redlet-keyspace' });
+    sub.on('error', () => {
+      // Reported through the command connection's status; the subscriber just reconnects.
+    });
+    sub.on('message', (channel: string) => {
+      const key = channel.slice(channel.indexOf(':') + 1);
+      const set = this.listeners.get(key);
+      if (set) for (const l of [...set]) l(key);
+    });
+    this.subscriber = sub;
+    // Before the first 'ready' the command connection refuses commands; 'ready' does it then.
+    if (this.up) void this.enableKeyspace();
+    return sub;
+  }
+
+  /** Adds the flags redlet needs to notify-keyspace-events, keeping whatever else is set. */
+  private async enableKeyspace(): Promise<void> {
+    try {
+      const [, current = ''] = (await this.client.config('GET', 'notify-keyspace-events')) as [string, string];
+      const has = (f: string) => current.includes(f) || (f !== 'K' && f !== 'E' && current.includes('A'));
+      const missing = [...this.flags].filter((f) => !has(f));
+      if (missing.length > 0) await this.client.config('SET', 'notify-keyspace-events', current + missing.join(''));
+      this.keyspace = { enabled: true };
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.keyspace = {
+        enabled: false,
+        reason:
+          `could not enable Redis keyspace notifications (${why}); ask the Redis administrator to set ` +
+          `notify-keyspace-events to include '${this.flags}', or use the poll trigger`,
+      };
+    }
+  }
+
+  private async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translate(err, key);
+    }
+  }
+}
+
+function translate(err: unknown, key: string): RedletError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith('WRONGTYPE')) return wrongType(key, 'value of another type', 'a string');
+  return new RedletError('REDIS_UNAVAILABLE', `Redis unavailable: ${message}`, { kind: 'system', cause: err });
+}

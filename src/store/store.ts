@@ -1,0 +1,51 @@
+/**
+ * What redlet needs of Redis, as one interface with two implementations: Redis itself
+ * (`RedisStore`) and the in-process embedded store (`MemoryStore`) used when no Redis
+ * is configured. The same behaviour tests run against both.
+ */
+
+/**
+ * One write of a batch (`exec`). A batch is applied as one MULTI/EXEC: no client ever
+ * sees part of it. Redis does not roll back an op that fails while running (a wrong
+ * type), so batch only ops that cannot fail that way (SET, DEL, set ops on redlet's own
+ * keys).
+ */
+export type StoreOp =
+  | { op: 'set'; key: string; value: string | Buffer }
+  | { op: 'del'; key: string }
+  | { op: 'sadd'; key: string; member: string }
+  | { op: 'srem'; key: string; member: string };
+
+export type KeyListener = (key: string) => void;
+
+export interface KeyspaceStatus {
+  /** True when writes to watched keys are announced (keyspace notifications on). */
+  enabled: boolean;
+  /** Why not, in words a person can act on. */
+  reason?: string;
+}
+
+export interface Store {
+  readonly kind: 'redis' | 'memory';
+  /** True while the server answers. */
+  readonly available: boolean;
+  /** The last connection error while unavailable. */
+  readonly lastError: string | null;
+  /** A string value; null when missing. Throws RedletError `INPUT_WRONG_TYPE` when the key is not a string. */
+  get(key: string): Promise<string | null>;
+  getBuffer(key: string): Promise<Buffer | null>;
+  set(key: string, value: string | Buffer): Promise<void>;
+  smembers(key: string): Promise<string[]>;
+  /** Applies the ops as one transaction (MULTI/EXEC on Redis); see StoreOp. */
+  exec(ops: StoreOp[]): Promise<void>;
+  /** Keys matching a glob pattern (SCAN; never KEYS). */
+  scan(pattern: string): Promise<string[]>;
+  /** Calls `listener` each time `key` is written or deleted. Returns the unsubscribe function. */
+  watch(key: string, listener: KeyListener): () => void;
+  keyspaceStatus(): KeyspaceStatus;
+  /** Resolves when the server answers a PING; rejects otherwise. */
+  ping(): Promise<void>;
+  /** Runs `fn` each time the connection comes back after an outage (for re-seeding). */
+  onReconnect(fn: () => void): void;
+  close(): Promise<void>;
+}

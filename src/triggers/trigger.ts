@@ -1,0 +1,17 @@
+/**
+ * A trigger decides WHEN a function looks at its input key: on a timer (poll) or
+ * when Redis announces a write (keyspace). It only calls `fire`; what a tick does is
+ * the runner's business.
+ */
+export interface Trigger {
+  start(): void;
+  stop(): void;
+}
+
+export interface TriggerHooks {
+  fire(reason: 'poll' | 'keyspace' | 'start'): void;
+  /** Ticks that could not happen on time (the process was busy past a whole period). */
+  missed?(count: number): void;
+  /** How late a timer tick fired against its schedule, ms. */
+  lag?(ms: number): void;
+}
