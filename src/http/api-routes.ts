@@ -1,0 +1,154 @@
+/**
+ * The functions API under `/api`: register, update, list, read, delete, invoke (a dry
+ * run), pause, resume and logs, each a thin call into the Runtime. Mutating routes
+ * (every method but GET/HEAD) need the API token; reads need it only with
+ * REDLET_PROTECT_READS. Errors are thrown and turned into responses by `app.onError`.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AuthConfig } from '../config.js';
+import { RedletError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Runtime } from '../runtime.js';
+import { readAuth, requireAuth } from './auth.js';
+import { describeFunction } from './describe-function.js';
+import { parseJson, readFunctionRequest } from './upload.js';
+
+/** What the API routes need besides the runtime. */
+export interface ApiOptions {
+  auth: AuthConfig;
+  /** Largest accepted request body in bytes (REDLET_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
+  /** Told of deletions so a deleted function's series go at once. */
+  metrics?: Metrics;
+}
+
+const MAX_LOG_LINES = 500;
+
+/**
+ * The `/api` routes as a Hono app to mount.
+ *
+ * @example
+ * app.route('/api', apiRoutes(runtime, { auth: config.auth, maxBodyBytes: 10 << 20 }));
+ */
+export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
+  const api = new Hono();
+  const mutate = requireAuth(opts.auth);
+  const read = readAuth(opts.auth);
+  // Auth before the body is read: an unauthorized upload is never parsed.
+  api.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? read(c, next) : mutate(c, next)));
+  api.use(
+    '*',
+    bodyLimit({
+      maxSize: opts.maxBodyBytes,
+      onError: () => {
+        throw new RedletError('BODY_TOO_LARGE', `the request body is larger than ${sizeText(opts.maxBodyBytes)} (REDLET_MAX_BODY_BYTES); make the upload smaller (leave tests, docs and dev dependencies out of the ZIP)`);
+      },
+    }),
+  );
+
+  api.get('/functions', async (c) => c.json({ functions: (await runtime.list()).map(describeFunction) }));
+
+  api.post('/functions', async (c) => {
+    const req = await readFunctionRequest(c, 'create');
+    const view = await runtime.register({ name: nameOf(req.name), source: req.source!, settings: req.settings, origin: 'api' });
+    c.header('Location', `/api/functions/${view.definition.name}`);
+    return c.json(describeFunction(view), 201);
+  });
+
+  api.get('/functions/:name', async (c) => c.json(describeFunction(await runtime.view(c.req.param('name')))));
+
+  api.put('/functions/:name', async (c) => {
+    const name = apiFunction(runtime, c, 'replace');
+    const req = await readFunctionRequest(c, 'update');
+    if (req.name !== undefined && req.name !== name) {
+      throw new RedletError('NAME_MISMATCH', `the body names '${String(req.name)}' but the URL names '${name}'; a function cannot be renamed (register it under the new name and delete the old one)`, { details: { field: 'name' } });
+    }
+    const view = await runtime.update(name, { ...(req.source ? { source: req.source } : {}), settings: req.settings, resetEnv: req.resetEnv });
+    return c.json(describeFunction(view));
+  });
+
+  api.delete('/functions/:name', async (c) => {
+    const name = apiFunction(runtime, c, 'delete');
+    await runtime.remove(name);
+    opts.metrics?.forget(name);
+    return c.body(null, 204);
+  });
+
+  api.post('/functions/:name/invoke', async (c) => {
+    const name = c.req.param('name');
+    if (!runtime.has(name)) throw notFound(name);
+    // The body is the input, passed on as the JSON text it is; empty: the input key's value.
+    const text = await c.req.text();
+    if (text.trim() !== '') parseJson(text, 'the input (the request body)');
+    const r = await runtime.invoke(name, text.trim() === '' ? undefined : text, { dryRun: true });
+    return c.json({
+      ok: r.ok,
+      input: jsonOrText(r.input),
+      output: r.output === null ? null : jsonOrText(r.output),
+      durationMs: r.durationMs,
+      logs: r.logs,
+      droppedLogs: r.droppedLogs,
+      error: r.error ?? null,
+    });
+  });
+
+  api.post('/functions/:name/pause', async (c) => c.json(describeFunction(await runtime.pause(c.req.param('name')))));
+  api.post('/functions/:name/resume', async (c) => c.json(describeFunction(await runtime.resume(c.req.param('name')))));
+
+  api.get('/functions/:name/logs', (c) => {
+    const name = c.req.param('name');
+    const runner = runtime.runner(name);
+    if (!runner) throw notFound(name);
+    const limit = logLimit(c.req.query('limit'));
+    return c.json({ name, logs: runner.status.recentLogs(limit), droppedLogs: runner.status.droppedLogs });
+  });
+
+  return api;
+}
+
+/** The function the URL names, when the API may replace or delete it. */
+function apiFunction(runtime: Runtime, c: Context, action: 'replace' | 'delete'): string {
+  const name = c.req.param('name')!;
+  const runner = runtime.runner(name);
+  if (!runner) throw notFound(name);
+  if (runner.def.origin === 'config') {
+    throw new RedletError(
+      'FUNCTION_FROM_CONFIG',
+      `'${name}' comes from redlet's configuration (the FUNCTION_FILE / FUNCTION_ZIP / ZIP_URL env variables, or the built-in demo, which REDLET_DEMO=0 turns off), which would bring it back at the next start; to ${action} it, change that configuration and restart redlet. Pause it to stop it now.`,
+    );
+  }
+  return name;
+}
+
+function nameOf(name: unknown): string {
+  if (name !== undefined && typeof name !== 'string') throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
+  // undefined goes on to the runtime's check, which says the name is required.
+  return name as string;
+}
+
+/** The value of JSON text; the text itself when it is not JSON (an input key holding garbage). */
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function notFound(name: string): RedletError {
+  return new RedletError('FUNCTION_NOT_FOUND', `no function named '${name}'`);
+}
+
+function logLimit(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return MAX_LOG_LINES;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LINES) {
+    throw new RedletError('INVALID_QUERY', `limit must be a whole number from 1 to ${MAX_LOG_LINES} (got '${raw}')`, { details: { field: 'limit' } });
+  }
+  return n;
+}
+
+function sizeText(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MB` : `${bytes} bytes`;
+}
