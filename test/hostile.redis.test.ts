@@ -1,0 +1,89 @@
+// Hostile functions: each case in a process of its own (test/hostile/run-case.ts), next
+// to a well-behaved neighbour. The runtime must stay up, the offender must end in a
+// clear error state, the neighbour must keep its schedule, and nothing may reach the
+// host process.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTILE_CASES } from './hostile/cases.js';
+import { deletePrefix, redisClient, testPrefix } from './helpers/redis.js';
+
+const root = resolve(import.meta.dirname, '..');
+
+function runCase(name: string, prefix: string): Promise<{ code: number | null; report: any; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'test/hostile/run-case.ts', name, prefix], {
+      cwd: root,
+      env: { ...process.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      let report: any = null;
+      try {
+        report = JSON.parse(line);
+      } catch {
+        // Reported below with the output.
+      }
+      done({ code, report, stderr: err });
+    });
+  });
+}
+
+describe('hostile functions', () => {
+  let redis: Redis;
+  const prefixes: string[] = [];
+  beforeAll(() => {
+    redis = redisClient();
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await deletePrefix(redis, p);
+    await redis.quit();
+  });
+
+  it.each(HOSTILE_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const { code, report, stderr } = await runCase(c.name, prefix);
+    expect(report, `no report; stderr:\n${stderr.slice(-2000)}`).not.toBeNull();
+    // The runtime stayed up and stopped cleanly.
+    expect(code).toBe(0);
+
+    if (c.rejectedAtLoad) {
+      expect(c.expect).toContain(report.loadError?.code);
+      expect(report.loadError.message).toMatch(/offender\.js:\d+/);
+      expect(report.offender).toBeNull();
+    } else {
+      expect(report.loadError).toBeNull();
+      expect(report.offender.state, JSON.stringify(report.offender)).toBe('error');
+      expect(c.expect, JSON.stringify(report.offender.lastError)).toContain(report.offender.lastError.code);
+      expect(report.offender.lastError.message.length).toBeGreaterThan(0);
+    }
+
+    // The neighbour kept its schedule, untouched.
+    const n = report.neighbour;
+    expect(n.errors, JSON.stringify(n)).toBe(0);
+    expect(n.invocations, JSON.stringify(n)).toBeGreaterThanOrEqual(Math.floor(n.expected * 0.6));
+    expect(n.maxGapMs, JSON.stringify(n)).toBeLessThan(1500);
+    expect(JSON.parse(n.lastOutput).polluted).toBeNull();
+
+    // Nothing reached the host process, and it stayed responsive.
+    expect(report.host).toMatchObject({ envUnchanged: true, protoUnchanged: true, builtinsUnchanged: true, globalsUnchanged: true });
+    expect(report.host.lagMaxMs).toBeLessThan(500);
+
+    if (c.name === 'console-flood') {
+      // Lines kept are capped and the rest counted.
+      expect(report.offender.logLines).toBeLessThanOrEqual(500);
+      expect(report.offender.droppedLogs).toBeGreaterThan(100_000);
+    }
+    if (c.name === 'global-search-for-host-objects') expect(report.offender.lastError.message).toBe('found: []');
+    if (c.name === 'function-constructor-escape') expect(report.offender.lastError.message).toMatch(/process is not defined/);
+    if (c.name === 'array-fill-bomb' && report.offender.sandbox.crashes > 0) expect(report.offender.sandbox.lastCrash).toMatch(/SIGABRT|exit/);
+  }, 60_000);
+
+});
