@@ -143,6 +143,10 @@ describe('rejected registrations leave nothing behind', () => {
     ['a ZIP entry with an absolute path', async () => ({ json: await zipReq('abs', { '/etc/evil.js': ADD }) }), 422, 'ZIP_UNSAFE_PATH', /absolute/],
     ['a symlink in the ZIP', async () => ({ json: await zipReq('link', { 'index.js': ADD, 'secret.js': '/etc/passwd' }, { unix: { 'index.js': 0o100644, 'secret.js': 0o120777 } }) }), 422, 'ZIP_SYMLINK'],
     ['a ZIP bomb (one entry inflating past the limit)', async () => ({ json: await zipReq('bomb', { 'index.js': ADD, 'pad.bin': zeros }) }), 422, 'ZIP_TOO_LARGE', /larger than/],
+    ['an empty ZIP', async () => ({ json: { name: 'empty-zip', zipBase64: 'UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==' } }), 422, 'ZIP_EMPTY'],
+    ['a ZIP without the handler module', async () => ({ json: { ...(await zipReq('nohandler-zip', { 'lib/util.js': ADD })), handler: 'main.handler' } }), 422, 'HANDLER_MODULE_NOT_FOUND', /main/],
+    ['a ZIP with no entry module', async () => ({ json: await zipReq('noentry-zip', { 'lib/util.js': ADD, 'src/other.js': ADD }) }), 422, 'HANDLER_MODULE_NOT_FOUND', /lib\/util\.js/],
+    ['a ZIP with a name that is not UTF-8', async () => ({ json: { name: 'latin-zip', zipBase64: Buffer.from(latin1Name(await zipOf({ 'caf_.js': ADD }))).toString('base64') } }), 422, 'ZIP_BAD_NAME', /UTF-8/],
     ['a ZIP with too many entries', async () => ({ json: await zipReq('many', tooManyEntries) }), 422, 'ZIP_TOO_MANY_ENTRIES', /1001 entries/],
     ['malformed JSON', async () => ({ body: '{"name": "x", ', headers: { 'content-type': 'application/json' } }), 400, 'INVALID_JSON', /not valid JSON/],
     ['a JSON array', async () => ({ json: [1, 2] }), 400, 'INVALID_JSON', /object/],
@@ -240,6 +244,16 @@ describe('PUT /api/functions/:name', () => {
     expect(((await inv.json()) as { output: unknown }).output).toEqual({ sum: 3 });
   });
 });
+
+/** Replaces the '_' of every 'caf_.js' entry name with 0xE9 (Latin-1 'é'), which is not UTF-8. */
+function latin1Name(zip: Uint8Array): Uint8Array {
+  const out = new Uint8Array(zip);
+  const needle = Buffer.from('caf_.js');
+  for (let i = 0; i + needle.length <= out.length; i++) {
+    if (Buffer.from(out.subarray(i, i + needle.length)).equals(needle)) out[i + 3] = 0xe9;
+  }
+  return out;
+}
 
 async function zipReqOf(entries: Record<string, string>): Promise<{ zipBase64: string }> {
   return { zipBase64: Buffer.from(await zipOf(entries)).toString('base64') };
