@@ -1,0 +1,119 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * The register form: upload a `.js`, `.ts` or `.zip` with its settings. It posts to
+ * `/ui/functions`, which hands the upload to the API's `POST /api/functions` (one
+ * validation path); the API's error is shown next to the form, and a success resets
+ * the form (out-of-band swap) and tells the functions table to refresh.
+ *
+ * @example
+ * <RegisterForm access={access} defaults={runtime.defaults()} />
+ */
+import type { Access } from './access.js';
+import type { FunctionSettings } from '../src/function-definition.js';
+
+export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oob?: boolean }) {
+  const d = p.defaults;
+  const disabled = !p.access.canWrite;
+  return (
+    <form
+      id="register-form"
+      class="stack"
+      hx-post="/ui/functions"
+      hx-encoding="multipart/form-data"
+      hx-target="#register-result"
+      hx-swap="innerHTML"
+      {...(p.oob ? { 'hx-swap-oob': 'true' } : {})}
+    >
+      <fieldset disabled={disabled} class="plain">
+        {disabled ? (
+          <p class="notice">Read-only: {p.access.tokenConfigured ? 'sign in with the API token' : 'open this page on the machine redlet runs on'} to register functions.</p>
+        ) : null}
+        <div class="fields">
+          <label>
+            Code
+            <span class="hint">.js, .ts or .zip</span>
+            <input type="file" name="code" accept=".js,.mjs,.cjs,.ts,.mts,.zip" required />
+          </label>
+          <label>
+            Name
+            <span class="hint">lowercase letters, digits, '-'</span>
+            <input type="text" name="name" required maxlength={63} pattern="[a-z0-9]([\-a-z0-9]*[a-z0-9])?" autocomplete="off" placeholder="my-function" />
+          </label>
+          <label>
+            Handler
+            <span class="hint">export to call</span>
+            <input type="text" name="handler" placeholder={d.handler} autocomplete="off" />
+          </label>
+          <label>
+            Input key
+            <span class="hint">Redis key read</span>
+            <input type="text" name="inputKey" placeholder={d.inputKey} autocomplete="off" />
+          </label>
+          <label>
+            Output key
+            <span class="hint">empty: not written</span>
+            <input type="text" name="outputKey" autocomplete="off" />
+          </label>
+          <label>
+            Trigger
+            <span class="hint">how it is woken</span>
+            <select name="trigger">
+              <option value="poll" selected={d.trigger === 'poll'}>
+                poll
+              </option>
+              <option value="keyspace" selected={d.trigger === 'keyspace'}>
+                keyspace (on write)
+              </option>
+            </select>
+          </label>
+          <label>
+            Period (s)
+            <span class="hint">poll interval</span>
+            <input type="number" name="period" min="0.1" max="86400" step="any" placeholder={String(d.period)} />
+          </label>
+          <label>
+            Invoke on
+            <span class="hint">every tick or new input</span>
+            <select name="invokeOn">
+              <option value="change" selected={d.invokeOn === 'change'}>
+                change
+              </option>
+              <option value="always" selected={d.invokeOn === 'always'}>
+                always
+              </option>
+            </select>
+          </label>
+          <label>
+            Memory (MB)
+            <span class="hint">isolate heap limit</span>
+            <input type="number" name="memoryMb" min="8" max="1024" step="1" placeholder={String(d.memoryMb)} />
+          </label>
+          <label>
+            Timeout (ms)
+            <span class="hint">per call</span>
+            <input type="number" name="timeoutMs" min="1" max="60000" step="1" placeholder={String(d.timeoutMs)} />
+          </label>
+        </div>
+        <div class="actions">
+          <button type="submit" class="primary">
+            Register
+          </button>
+        </div>
+      </fieldset>
+    </form>
+  );
+}
+
+/** The message next to the form after a submission. */
+export function RegisterResult(p: { ok: boolean; message: string; field?: string | undefined }) {
+  return p.ok ? (
+    <p class="form-ok" role="status">
+      {p.message}
+    </p>
+  ) : (
+    <p class="form-error" role="alert" data-field={p.field ?? ''}>
+      {p.field ? `${p.field}: ` : ''}
+      {p.message}
+    </p>
+  );
+}
