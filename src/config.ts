@@ -8,6 +8,8 @@
  * config.redis; // null: the embedded store
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { pid } from 'node:process';
 import { z } from 'zod';
 import { RedletError } from './errors.js';
 
@@ -60,6 +62,11 @@ export interface RuntimeConfig {
   drainMs: number;
   /** Where isolates run: `process` (supervised worker processes) or `inline` (this process). */
   sandbox: { mode: 'process' | 'inline'; workers: number };
+  /**
+   * Replicas sharing one Redis: each function is run by one live replica, which holds
+   * its lease. null: this process runs every function (no Redis, or REDLET_CLUSTER=0).
+   */
+  cluster: { replicaId: string; leaseMs: number } | null;
 }
 
 export interface AuthConfig {
@@ -241,6 +248,12 @@ export function loadConfig(
       mode: oneOf('REDLET_SANDBOX', env.REDLET_SANDBOX, ['process', 'inline'] as const, 'process'),
       workers: pick('REDLET_SANDBOX_WORKERS', intIn('REDLET_SANDBOX_WORKERS', 1, 64), env.REDLET_SANDBOX_WORKERS, 2),
     },
+    cluster: flag('REDLET_CLUSTER', redis !== null) && redis !== null
+      ? {
+          replicaId: env.REDLET_REPLICA_ID?.trim() || `${env.HOSTNAME?.trim() || hostname()}-${pid}`,
+          leaseMs: pick('REDLET_LEASE_MS', intIn('REDLET_LEASE_MS', 500, 60_000), env.REDLET_LEASE_MS, 5000),
+        }
+      : null,
     drainMs: pick('REDLET_DRAIN_MS', intIn('REDLET_DRAIN_MS', 0, 300_000), env.REDLET_DRAIN_MS, 10_000),
   };
 }

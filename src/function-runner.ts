@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { ContextFields, InvokeResult, Sandbox } from '../sandbox/types.js';
 import { RedletError, type GuestError } from './errors.js';
 import { formatMtime, type FunctionDefinition } from './function-definition.js';
-import { FunctionStatus, outcomeOf } from './function-status.js';
+import { FunctionStatus, outcomeOf, type FunctionState } from './function-status.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
@@ -38,6 +38,8 @@ export interface RunnerDeps {
   /** What context.host / context.port report. */
   redis: { host: string; port: number };
   maxOutputBytes: number;
+  /** When set, writes apply only while this key holds this value (the replica's lease). */
+  guard?: { key: string; value: string } | null;
   /** Scheduling lag samples, for the scheduler's statistics. */
   onLag?: (ms: number) => void;
   /** Told of every completed invocation (after its output was written). */
@@ -204,18 +206,18 @@ export class FunctionRunner {
       return;
     }
     if (raw === null) {
-      this.status.set('waiting', `waiting for input: key '${def.inputKey}' is empty`);
+      this.settle('waiting', `waiting for input: key '${def.inputKey}' is empty`);
       return;
     }
     const marker = inputMarker(raw);
     if (def.invokeOn === 'change' && marker === this.state.lastSeen) {
       this.status.unchangedTicks++;
-      if (this.status.state === 'waiting') this.status.set('idle');
+      if (this.status.state === 'waiting') this.settle('idle');
       return;
     }
 
     // A function whose last run failed stays in 'error' until one succeeds.
-    if (this.status.state !== 'error') this.status.set('running');
+    if (this.status.state !== 'error') this.settle('running');
     this.status.running = true;
     const startedAt = Date.now();
     let result: InvokeResult;
@@ -245,13 +247,12 @@ export class FunctionRunner {
         this.status.recordFailure(error, result.durationMs, startedAt);
       }
       this.deps.onInvocation?.({ name: def.name, ok: false, output: null, durationMs: result.durationMs, at: startedAt, outcome: outcomeOf(error.code) });
-      this.status.set('error', this.status.lastError?.message ?? error.message);
+      this.settle('error', this.status.lastError?.message ?? error.message);
       // The input was delivered and failed: it is not retried until it changes. env stays
       // as of the last completed invocation.
       const next = { ...this.state, lastSeen: marker };
       try {
-        await store.set(keys.state(def.name), encodeState(next));
-        this.state = next;
+        if (await this.commit([{ op: 'set', key: keys.state(def.name), value: encodeState(next) }])) this.state = next;
       } catch {
         // Redis is down: the input will be looked at again, which is the safe side.
       }
@@ -264,7 +265,12 @@ export class FunctionRunner {
     if (result.output !== null && def.outputKey) ops.push({ op: 'set', key: def.outputKey, value: result.output });
     ops.push({ op: 'set', key: keys.state(def.name), value: encodeState(next) });
     try {
-      await store.exec(ops);
+      if (!(await this.commit(ops))) {
+        // This replica lost the function's lease mid-run: the new owner handles the input.
+        this.envDiverged = result.env !== null;
+        this.problem(new RedletError('LEASE_LOST', 'another replica took this function over; this run was not written', { kind: 'system' }));
+        return;
+      }
     } catch (err) {
       // Nothing was written: the input stays unhandled and the guest's env goes back.
       this.envDiverged = result.env !== null;
@@ -273,8 +279,22 @@ export class FunctionRunner {
     }
     this.state = next;
     this.status.recordSuccess(result.durationMs, startedAt, result.output);
-    this.status.set('idle');
+    this.settle('idle');
     this.deps.onInvocation?.({ name: def.name, ok: true, output: result.output, durationMs: result.durationMs, at: finishedAt, outcome: 'success' });
+  }
+
+  /** Sets the state at the end of a tick, unless the function was paused meanwhile. */
+  private settle(state: FunctionState, detail: string | null = null): void {
+    if (this.def.paused) this.status.set('paused');
+    else this.status.set(state, detail);
+  }
+
+  /** Writes a batch, fenced by the lease in a cluster. False when the lease is not ours. */
+  private async commit(ops: Parameters<Store['exec']>[0]): Promise<boolean> {
+    const guard = this.deps.guard;
+    if (guard) return this.deps.store.execIf(guard, ops);
+    await this.deps.store.exec(ops);
+    return true;
   }
 
   /** A problem outside the function (Redis down, wrong key type): no invocation happened. */
@@ -286,7 +306,7 @@ export class FunctionRunner {
       this.status.lastError?.code === error.code &&
       (error.code === 'CRASH_LOOP_BACKOFF' || this.status.lastError.message === error.message);
     if (!same) this.status.recordProblem(error, Date.now());
-    this.status.set('error', error.code === 'REDIS_UNAVAILABLE' ? `Redis unavailable: ${err.message.replace(/^Redis unavailable: /, '')}` : err.message);
+    this.settle('error', error.code === 'REDIS_UNAVAILABLE' ? `Redis unavailable: ${err.message.replace(/^Redis unavailable: /, '')}` : err.message);
   }
 
   private contextFields(): ContextFields {

@@ -30,6 +30,26 @@ export class Keys {
     return `${this.prefix}state:${name}`;
   }
 
+  /** Lease of the replica that runs the function (value: its replica id; expires). */
+  owner(name: string): string {
+    return `${this.prefix}owner:${name}`;
+  }
+
+  /** Live replicas: a sorted set scored by when each one's heartbeat expires. */
+  replicas(): string {
+    return `${this.prefix}replicas`;
+  }
+
+  /** The owner's latest status snapshot of a function (JSON; expires), for the other replicas' pages. */
+  status(name: string): string {
+    return `${this.prefix}status:${name}`;
+  }
+
+  /** Pub/sub channel announcing registry changes (a function's name) to every replica. */
+  events(): string {
+    return `${this.prefix}events`;
+  }
+
   /** Every key of redlet's own under this prefix (for SCAN). */
   all(): string {
     return `${this.prefix}*`;

@@ -64,7 +64,7 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
 
   let collector: Collector | null = null;
   try {
-    await runtime.start();
+    await runtime.start({ untilReady: true });
     if (config.compat) {
       const fn = await loadCompatFunction(config.compat);
       if (runtime.has(fn.name)) await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
@@ -81,6 +81,7 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
       collector.start();
       log.info({ key: config.collector.key, everyMs: config.collector.intervalMs }, 'collecting host metrics');
     }
+    runtime.startupDone();
   } catch (err) {
     await collector?.stop();
     await runtime.stop(0).catch(() => {});

@@ -38,6 +38,7 @@ export class Metrics {
   private readonly state: Gauge<FunctionLabel | 'state'>;
   private readonly functions: Gauge<'origin'>;
   private readonly storeUp: Gauge;
+  private readonly owner: Gauge<'function' | 'owner'>;
   /** Outcome labels per function with series, to remove every series of a deleted one. */
   private readonly outcomes = new Map<string, Set<string>>();
   private readonly unsubscribe: () => void;
@@ -65,6 +66,12 @@ export class Metrics {
     this.heapLimit = new Gauge({ name: 'redlet_function_heap_limit_bytes', help: "Memory limit of the function's isolate", labelNames: ['function'], registers });
     this.state = new Gauge({ name: 'redlet_function_state', help: "1 for the function's current state, 0 for the others", labelNames: ['function', 'state'], registers });
     this.functions = new Gauge({ name: 'redlet_functions', help: 'Registered functions by origin (api, config)', labelNames: ['origin'], registers });
+    this.owner = new Gauge({
+      name: 'redlet_function_owner',
+      help: 'Which replica runs each function of the cluster (1 on the owner label; no series while no replica has it)',
+      labelNames: ['function', 'owner'],
+      registers,
+    });
     this.storeUp = new Gauge({ name: 'redlet_store_up', help: '1 while Redis (or the embedded store) answers', registers });
 
     this.unsubscribe = runtime.onInvocation((e) => {
@@ -85,11 +92,16 @@ export class Metrics {
     const live = new Set(views.map((v) => v.definition.name));
     for (const name of [...this.outcomes.keys()]) if (!live.has(name)) this.forget(name);
 
-    for (const m of [this.skipped, this.missed, this.restarts, this.heapUsed, this.heapLimit, this.state, this.functions]) m.reset();
+    for (const m of [this.skipped, this.missed, this.restarts, this.heapUsed, this.heapLimit, this.state, this.functions, this.owner]) m.reset();
     const byOrigin: Record<string, number> = { api: 0, config: 0 };
-    for (const { definition: d, status, sandbox } of views) {
+    for (const { definition: d, status, sandbox, owner } of views) {
       const fn = { function: d.name };
       byOrigin[d.origin] = (byOrigin[d.origin] ?? 0) + 1;
+      if (owner) this.owner.set({ function: d.name, owner }, 1);
+      for (const s of STATES) this.state.set({ ...fn, state: s }, s === status.state ? 1 : 0);
+      // Counters come from the replica running the function only: Prometheus scrapes every
+      // replica, and the others' copies would be counted twice.
+      if (!this.runtime.runsHere(d.name)) continue;
       this.ensureSeries(d.name);
       this.skipped.inc(fn, status.skippedTicks);
       this.missed.inc(fn, status.missedTicks);
@@ -98,7 +110,6 @@ export class Metrics {
         this.heapUsed.set(fn, sandbox.heapUsedBytes);
         this.heapLimit.set(fn, sandbox.heapLimitBytes);
       }
-      for (const s of STATES) this.state.set({ ...fn, state: s }, s === status.state ? 1 : 0);
     }
     for (const [origin, n] of Object.entries(byOrigin)) this.functions.set({ origin }, n);
     this.storeUp.set(this.runtime.store.available ? 1 : 0);

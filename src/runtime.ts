@@ -9,6 +9,7 @@
  * await rt.register({ name: 'avg', source, settings, origin: 'api' });
  */
 import type { FunctionSource, InvokeResult, Sandbox, SandboxStats } from '../sandbox/types.js';
+import { ClusterCoordinator, type ClusterMember } from './cluster.js';
 import type { RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
 import { validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type Origin } from './function-definition.js';
@@ -48,9 +49,18 @@ export interface FunctionView {
   definition: FunctionDefinition;
   status: StatusSnapshot;
   sandbox: SandboxStats | null;
+  /** The replica running it (this one's id without a cluster); null while nobody does. */
+  owner: string | null;
 }
 
-export class Runtime {
+/** What an owner publishes about a function for the other replicas' pages. */
+interface SharedStatus {
+  owner: string;
+  status: StatusSnapshot;
+  sandbox: SandboxStats | null;
+}
+
+export class Runtime implements ClusterMember {
   readonly config: RuntimeConfig;
   readonly store: Store;
   readonly sandbox: Sandbox;
@@ -65,6 +75,11 @@ export class Runtime {
   private restored = false;
   private readonly lagSamples: number[] = [];
   private readonly invocationListeners = new Set<(e: InvocationEvent) => void>();
+  /** With a cluster: the functions running on this replica (it holds their lease). */
+  private readonly active = new Set<string>();
+  readonly cluster: ClusterCoordinator | null;
+  /** This process's name among replicas. */
+  readonly replicaId: string;
 
   constructor(deps: RuntimeDeps) {
     this.config = deps.config;
@@ -73,24 +88,45 @@ export class Runtime {
     this.log = deps.log ?? silentLogger();
     this.keys = new Keys(deps.config.prefix);
     this.registry = new Registry(this.store, this.keys);
+    this.cluster = deps.config.cluster ? new ClusterCoordinator(this, this.store, this.keys, deps.config.cluster, this.log) : null;
+    this.replicaId = deps.config.cluster?.replicaId ?? 'local';
   }
 
-  /** True once stored functions are back and Redis answers. */
+  /** True when the function runs in this process (always, without a cluster). */
+  runsHere(name: string): boolean {
+    return this.cluster === null || this.active.has(name);
+  }
+
+  /** True once stored functions are back (and the caller's start-up is done) and Redis answers. */
   get ready(): boolean {
-    return this.started && this.restored && this.store.available;
+    return this.started && this.restored && !this.startingUp && this.store.available;
   }
 
-  /** Brings back every stored function and starts their triggers. */
-  async start(): Promise<void> {
+  private startingUp = false;
+
+  /**
+   * Brings back every stored function and starts their triggers. With `untilReady`,
+   * `ready` stays false until `startupDone()` (the caller registers more first).
+   */
+  async start(opts: { untilReady?: boolean } = {}): Promise<void> {
     this.started = true;
+    this.startingUp = opts.untilReady === true;
     this.store.onReconnect(() => void this.writeBackIfLost());
     await this.restore();
+    this.cluster?.start();
   }
 
-  /** Stops triggers, waits (bounded) for invocations in flight, frees isolates. */
+  /** Ends the start-up begun with `start({ untilReady: true })`. */
+  startupDone(): void {
+    this.startingUp = false;
+  }
+
+  /** Stops triggers, waits (bounded) for invocations in flight, frees isolates, gives leases up. */
   async stop(drainMs = 10_000): Promise<void> {
     this.started = false;
+    await this.cluster?.stop();
     await Promise.all([...this.runners.values()].map((r) => r.stop(drainMs)));
+    await this.cluster?.releaseAll();
     await this.sandbox.close();
   }
 
@@ -118,6 +154,7 @@ export class Runtime {
       };
       // A leftover state (e.g. a config function across restarts) is picked up.
       const state = await this.registry.loadState(name).catch(() => ({ ...EMPTY_STATE }));
+      // Loading is the validation: code that does not load is never stored.
       await this.loadIntoSandbox(def, input.source, state.env);
       try {
         // Functions from configuration are re-declared at every start; only their state is kept.
@@ -126,8 +163,12 @@ export class Runtime {
         await this.sandbox.dispose(name);
         throw err;
       }
-      this.activate(def, input.source, state);
+      // In a cluster the replica that wins the lease runs it (maybe this one, a moment later).
+      if (this.cluster) await this.sandbox.dispose(name);
+      this.activate(def, input.source, state, undefined, this.cluster === null);
       this.log.info({ function: name, origin: def.origin, trigger: def.trigger, inputKey: def.inputKey }, 'function registered');
+      if (def.origin !== 'config') await this.cluster?.announce(name);
+      else this.cluster?.kick();
       return this.view(name);
     });
   }
@@ -147,20 +188,26 @@ export class Runtime {
         codeUpdatedAt: input.source ? input.codeUpdatedAt ?? now : old.codeUpdatedAt,
         updatedAt: now,
       };
-      await runner.stop();
-      const state: PersistedState = input.resetEnv ? { ...EMPTY_STATE } : runner.persisted;
+      const local = this.runsHere(name);
+      if (local) await runner.stop();
+      const state: PersistedState = input.resetEnv ? { ...EMPTY_STATE } : local ? runner.persisted : await this.registry.loadState(name);
       try {
         await this.loadIntoSandbox(def, source, state.env);
         if (def.origin === 'config') await this.registry.saveState(name, state);
-        else await this.registry.save(def, input.source ?? null, state);
+        // Elsewhere the owner's state is the truth: write it only when asked to reset it.
+        else await this.registry.save(def, input.source ?? null, local || input.resetEnv ? state : undefined);
       } catch (err) {
         // The old code keeps running: an update is all or nothing.
-        await this.loadIntoSandbox(old, this.sources.get(name)!, runner.persisted.env).catch(() => {});
-        runner.start();
+        if (local) {
+          await this.loadIntoSandbox(old, this.sources.get(name)!, runner.persisted.env).catch(() => {});
+          runner.start();
+        } else await this.sandbox.dispose(name);
         throw err;
       }
-      this.activate(def, source, state, runner);
+      if (!local) await this.sandbox.dispose(name);
+      this.activate(def, source, state, runner, local);
       this.log.info({ function: name }, 'function updated');
+      await this.cluster?.announce(name);
       return this.view(name);
     });
   }
@@ -171,29 +218,52 @@ export class Runtime {
       await runner.stop();
       this.runners.delete(name);
       this.sources.delete(name);
+      this.active.delete(name);
       await this.sandbox.dispose(name);
       await this.registry.remove(name);
+      await this.store.exec([{ op: 'del', key: this.keys.status(name) }]).catch(() => {});
       this.log.info({ function: name }, 'function deleted');
+      await this.cluster?.dropped(name);
+      await this.cluster?.announce(name);
     });
   }
 
   async pause(name: string): Promise<FunctionView> {
-    const runner = this.mustGet(name);
-    runner.pause();
-    if (runner.def.origin !== 'config') await this.registry.save(runner.def, null);
-    return this.view(name);
+    return this.setPaused(name, true);
   }
 
   async resume(name: string): Promise<FunctionView> {
-    const runner = this.mustGet(name);
-    runner.resume();
-    if (runner.def.origin !== 'config') await this.registry.save(runner.def, null);
-    return this.view(name);
+    return this.setPaused(name, false);
   }
 
   /** Runs once now. `dryRun` writes nothing and leaves context.env untouched. */
   async invoke(name: string, input: string | undefined, opts: { dryRun: boolean } = { dryRun: true }): Promise<ManualInvocation> {
-    return this.mustGet(name).invokeNow(input, opts);
+    const runner = this.mustGet(name);
+    if (this.runsHere(name)) return runner.invokeNow(input, opts);
+    // Another replica runs it: a dry run here on a copy of its code and stored env.
+    return this.exclusive(name, async () => {
+      const state = await this.registry.loadState(name);
+      await this.loadIntoSandbox(runner.def, this.sources.get(name)!, state.env);
+      try {
+        return await runner.invokeNow(input, { dryRun: true });
+      } finally {
+        if (!this.runsHere(name)) await this.sandbox.dispose(name);
+      }
+    });
+  }
+
+  private async setPaused(name: string, paused: boolean): Promise<FunctionView> {
+    const runner = this.mustGet(name);
+    if (this.runsHere(name)) {
+      if (paused) runner.pause();
+      else runner.resume();
+    } else runner.def.paused = paused;
+    if (runner.def.origin !== 'config') {
+      await this.registry.save({ ...runner.def, updatedAt: Date.now() }, null);
+      runner.def.updatedAt = Date.now();
+      await this.cluster?.announce(name);
+    }
+    return this.view(name);
   }
 
   names(): string[] {
@@ -214,11 +284,34 @@ export class Runtime {
 
   async view(name: string): Promise<FunctionView> {
     const runner = this.mustGet(name);
-    return { definition: { ...runner.def }, status: runner.status.snapshot(), sandbox: await this.sandbox.stats(name) };
+    if (this.runsHere(name)) return this.localView(runner);
+    const [raw] = await this.store.mget([this.keys.status(name)]).catch(() => [null]);
+    return this.remoteView(runner, raw ?? null);
   }
 
   async list(): Promise<FunctionView[]> {
-    return Promise.all(this.names().map((n) => this.view(n)));
+    const names = this.names();
+    const remote = names.filter((n) => !this.runsHere(n));
+    const raws = remote.length ? await this.store.mget(remote.map((n) => this.keys.status(n))).catch(() => remote.map(() => null)) : [];
+    const shared = new Map(remote.map((n, i) => [n, raws[i] ?? null]));
+    return Promise.all(names.map((n) => (this.runsHere(n) ? this.localView(this.runners.get(n)!) : this.remoteView(this.runners.get(n)!, shared.get(n) ?? null))));
+  }
+
+  private async localView(runner: FunctionRunner): Promise<FunctionView> {
+    return { definition: { ...runner.def }, status: runner.status.snapshot(), sandbox: await this.sandbox.stats(runner.def.name), owner: this.replicaId };
+  }
+
+  /** A function another replica runs: its owner's published status, or "no owner yet". */
+  private remoteView(runner: FunctionRunner, raw: string | null): FunctionView {
+    let shared: SharedStatus | null = null;
+    try {
+      shared = raw ? (JSON.parse(raw) as SharedStatus) : null;
+    } catch {
+      shared = null;
+    }
+    if (shared) return { definition: { ...runner.def }, status: shared.status, sandbox: shared.sandbox, owner: shared.owner };
+    const status = runner.status.snapshot();
+    return { definition: { ...runner.def }, status: { ...status, state: runner.def.paused ? 'paused' : 'idle', running: false, detail: 'waiting for a replica to take it' }, sandbox: null, owner: null };
   }
 
   /**
@@ -235,6 +328,75 @@ export class Runtime {
     return this.lagSamples.splice(0);
   }
 
+  // --- ClusterMember: called by the ClusterCoordinator ---
+
+  staleNames(registryNames: string[]): string[] {
+    const stored = new Set(registryNames);
+    const gone = [...this.runners.values()].filter((r) => r.def.origin !== 'config' && !stored.has(r.def.name)).map((r) => r.def.name);
+    return [...registryNames.filter((n) => !this.runners.has(n)), ...gone];
+  }
+
+  async takeOver(name: string): Promise<boolean> {
+    return this.exclusive(name, async () => {
+      const runner = this.runners.get(name);
+      if (!runner || !this.started) return false;
+      if (this.active.has(name)) return true;
+      // The previous owner committed every completed invocation: Redis holds the truth.
+      const state = await this.registry.loadState(name);
+      await this.loadIntoSandbox(runner.def, this.sources.get(name)!, state.env);
+      this.activate(runner.def, this.sources.get(name)!, state, runner, true);
+      this.log.info({ function: name, replica: this.replicaId }, 'took the function over');
+      return true;
+    });
+  }
+
+  async handOver(name: string): Promise<void> {
+    await this.exclusive(name, async () => {
+      if (!this.active.has(name)) return;
+      this.active.delete(name);
+      await this.runners.get(name)?.stop(this.config.drainMs);
+      await this.sandbox.dispose(name);
+      this.log.info({ function: name, replica: this.replicaId }, 'handed the function over');
+    });
+  }
+
+  async refresh(name: string): Promise<void> {
+    await this.exclusive(name, async () => {
+      const current = this.runners.get(name);
+      if (current?.def.origin === 'config') return;
+      const stored = await this.registry.load(name);
+      if (!stored) {
+        if (!current) return;
+        await current.stop(this.config.drainMs);
+        this.runners.delete(name);
+        this.sources.delete(name);
+        if (this.active.delete(name)) await this.sandbox.dispose(name);
+        await this.cluster?.dropped(name);
+        return;
+      }
+      if (current && current.def.updatedAt === stored.def.updatedAt) return;
+      const local = this.active.has(name);
+      if (local && current) {
+        await current.stop(this.config.drainMs);
+        await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
+      }
+      this.activate(stored.def, stored.source, stored.state, current, local);
+    });
+  }
+
+  async statusSnapshots(names: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    await Promise.all(
+      names.map(async (name) => {
+        const runner = this.runners.get(name);
+        if (!runner || !this.active.has(name)) return;
+        const shared: SharedStatus = { owner: this.replicaId, status: runner.status.snapshot(), sandbox: await this.sandbox.stats(name).catch(() => null) };
+        out.set(name, JSON.stringify(shared));
+      }),
+    );
+    return out;
+  }
+
   private mustGet(name: string): FunctionRunner {
     const r = this.runners.get(name);
     if (!r) throw new RedletError('FUNCTION_NOT_FOUND', `no function named '${name}'`);
@@ -245,7 +407,7 @@ export class Runtime {
     await this.sandbox.load(def.name, { source, handler: def.handler, memoryMb: def.memoryMb, timeoutMs: def.timeoutMs, env, name: def.name });
   }
 
-  private activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, previous?: FunctionRunner): void {
+  private activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, previous?: FunctionRunner, run = true): void {
     const runner = new FunctionRunner(
       def,
       {
@@ -255,6 +417,8 @@ export class Runtime {
         log: this.log,
         redis: this.config.redis ? { host: this.config.redis.host, port: this.config.redis.port } : { host: 'embedded', port: 0 },
         maxOutputBytes: this.config.defaults.maxOutputBytes,
+        // In a cluster, writes only land while this replica holds the function's lease.
+        guard: this.cluster ? { key: this.keys.owner(def.name), value: this.replicaId } : null,
         onLag: (ms) => {
           if (this.lagSamples.length < 100_000) this.lagSamples.push(ms);
         },
@@ -273,7 +437,10 @@ export class Runtime {
     if (previous) runner.status.appendLogs(previous.status.recentLogs(), 0);
     this.runners.set(def.name, runner);
     this.sources.set(def.name, source);
-    if (this.started) runner.start();
+    if (run) {
+      if (this.cluster) this.active.add(def.name);
+      if (this.started) runner.start();
+    } else this.active.delete(def.name);
   }
 
   private async restore(): Promise<void> {
@@ -283,7 +450,8 @@ export class Runtime {
         names = await this.registry.names();
         break;
       } catch (err) {
-        if (attempt === 0) this.log.warn({ err: (err as Error).message }, 'Redis unavailable at start; retrying');
+        // The first attempts usually race the connection being opened: say nothing yet.
+        if (attempt === 4) this.log.warn({ err: (err as Error).message }, 'Redis unavailable at start; retrying');
         await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 2000)));
         if (!this.started) return;
       }
@@ -293,8 +461,9 @@ export class Runtime {
       try {
         const stored = await this.registry.load(name);
         if (!stored) continue;
-        await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
-        this.activate(stored.def, stored.source, stored.state);
+        // In a cluster only what this replica takes the lease of is loaded (by takeOver).
+        if (!this.cluster) await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
+        this.activate(stored.def, stored.source, stored.state, undefined, this.cluster === null);
       } catch (err) {
         this.log.error({ function: name, err: (err as Error).message }, 'a stored function could not be loaded');
       }

@@ -15,8 +15,22 @@ export interface FunctionDescription {
   settings: FunctionSettings;
   source: { filename: string; kind: 'file' | 'zip' };
   status: StatusSnapshot;
-  /** null while the function has no isolate. */
-  sandbox: { heapUsedBytes: number; heapLimitBytes: number; restarts: number } | null;
+  /** The replica running it (`local` without a cluster); null while no replica has taken it. */
+  owner: string | null;
+  /**
+   * null while the function has no isolate. With worker processes: `crashes` of its
+   * worker in the last 10 minutes, `backoffUntil` (epoch ms) while it is held back
+   * after crashing, and whether it was moved to a worker of its own.
+   */
+  sandbox: {
+    heapUsedBytes: number;
+    heapLimitBytes: number;
+    restarts: number;
+    crashes?: number;
+    backoffUntil?: number | null;
+    lastCrash?: string | null;
+    dedicatedWorker?: boolean;
+  } | null;
   codeUpdatedAt: number;
   createdAt: number;
   updatedAt: number;
@@ -46,10 +60,22 @@ export function describeFunction(view: FunctionView): FunctionDescription {
     },
     source: { filename: d.filename, kind: d.sourceKind },
     status: view.status,
-    sandbox: view.sandbox ? { heapUsedBytes: view.sandbox.heapUsedBytes, heapLimitBytes: view.sandbox.heapLimitBytes, restarts: view.sandbox.restarts } : null,
+    owner: view.owner,
+    sandbox: view.sandbox ? sandboxOf(view.sandbox) : null,
     codeUpdatedAt: d.codeUpdatedAt,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
     paused: d.paused,
   };
+}
+
+function sandboxOf(s: NonNullable<FunctionView['sandbox']>): NonNullable<FunctionDescription['sandbox']> {
+  const out: NonNullable<FunctionDescription['sandbox']> = { heapUsedBytes: s.heapUsedBytes, heapLimitBytes: s.heapLimitBytes, restarts: s.restarts };
+  if (s.crashes !== undefined) {
+    out.crashes = s.crashes;
+    out.backoffUntil = s.backoffUntil ?? null;
+    out.lastCrash = s.lastCrash ?? null;
+    out.dedicatedWorker = s.dedicatedWorker ?? false;
+  }
+  return out;
 }

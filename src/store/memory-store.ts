@@ -11,7 +11,7 @@
 import { RedletError } from '../errors.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp } from './store.js';
 
-type Value = { type: 'string'; value: Buffer } | { type: 'set'; value: Set<string> };
+type Value = { type: 'string'; value: Buffer } | { type: 'set'; value: Set<string> } | { type: 'zset'; value: Map<string, number> };
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -19,6 +19,8 @@ export class MemoryStore implements Store {
   readonly lastError = null;
   private readonly data = new Map<string, Value>();
   private readonly listeners = new Map<string, Set<KeyListener>>();
+  private readonly expiries = new Map<string, number>();
+  private readonly channels = new Map<string, Set<(message: string) => void>>();
 
   async get(key: string): Promise<string | null> {
     const b = this.string(key);
@@ -80,10 +82,85 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.channels.clear();
+  }
+
+  async acquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    this.apply({ op: 'set', key, value: owner });
+    this.expiries.set(key, Date.now() + ttlMs);
+    return true;
+  }
+
+  async renew(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    if ((await this.get(key)) !== owner) return false;
+    this.expiries.set(key, Date.now() + ttlMs);
+    return true;
+  }
+
+  async release(key: string, owner: string): Promise<boolean> {
+    if ((await this.get(key)) !== owner) return false;
+    this.apply({ op: 'del', key });
+    return true;
+  }
+
+  async execIf(guard: { key: string; value: string }, ops: StoreOp[]): Promise<boolean> {
+    if ((await this.get(guard.key)) !== guard.value) return false;
+    await this.exec(ops);
+    return true;
+  }
+
+  async mget(keys: string[]): Promise<Array<string | null>> {
+    return keys.map((k) => {
+      const v = this.live(k);
+      return v?.type === 'string' ? v.value.toString('utf8') : null;
+    });
+  }
+
+  async setWithTtl(key: string, value: string, ttlMs: number): Promise<void> {
+    this.apply({ op: 'set', key, value });
+    this.expiries.set(key, Date.now() + ttlMs);
+  }
+
+  async heartbeat(key: string, member: string, score: number, minScore: number): Promise<string[]> {
+    let v = this.data.get(key);
+    if (!v) this.data.set(key, (v = { type: 'zset', value: new Map() }));
+    if (v.type !== 'zset') throw wrongType(key, v.type, 'a sorted set');
+    v.value.set(member, score);
+    for (const [m, sc] of v.value) if (sc < minScore) v.value.delete(m);
+    return [...v.value.entries()].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).map(([m]) => m);
+  }
+
+  async forget(key: string, member: string): Promise<void> {
+    const v = this.data.get(key);
+    if (v?.type === 'zset') v.value.delete(member);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    const set = this.channels.get(channel);
+    if (set) for (const l of [...set]) queueMicrotask(() => l(message));
+  }
+
+  subscribe(channel: string, listener: (message: string) => void): () => void {
+    let set = this.channels.get(channel);
+    if (!set) this.channels.set(channel, (set = new Set()));
+    set.add(listener);
+    return () => set!.delete(listener);
+  }
+
+  /** The value, unless it has expired (then it is removed, as Redis would). */
+  private live(key: string): Value | undefined {
+    const at = this.expiries.get(key);
+    if (at !== undefined && at <= Date.now()) {
+      this.expiries.delete(key);
+      this.data.delete(key);
+      return undefined;
+    }
+    return this.data.get(key);
   }
 
   private string(key: string): Buffer | null {
-    const v = this.data.get(key);
+    const v = this.live(key);
     if (!v) return null;
     if (v.type !== 'string') throw wrongType(key, v.type, 'a string');
     return v.value;
@@ -93,9 +170,11 @@ export class MemoryStore implements Store {
     switch (op.op) {
       case 'set':
         this.data.set(op.key, { type: 'string', value: Buffer.from(op.value) });
+        this.expiries.delete(op.key);
         break;
       case 'del':
         this.data.delete(op.key);
+        this.expiries.delete(op.key);
         break;
       case 'sadd': {
         const v = this.data.get(op.key);

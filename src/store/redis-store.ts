@@ -21,12 +21,27 @@ export interface RedisStoreOptions {
   maxBackoffMs?: number;
 }
 
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+// KEYS = guard, key1..keyN; ARGV = guard value, op1, value1, ..., opN, valueN.
+const EXEC_IF = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 2, #KEYS do
+  local op, v = ARGV[2 * i - 2], ARGV[2 * i - 1]
+  if op == 'set' then redis.call('SET', KEYS[i], v)
+  elseif op == 'del' then redis.call('DEL', KEYS[i])
+  elseif op == 'sadd' then redis.call('SADD', KEYS[i], v)
+  elseif op == 'srem' then redis.call('SREM', KEYS[i], v) end
+end
+return 1`;
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly client: Redis;
   private subscriber: Redis | null = null;
   private readonly db: number;
   private readonly listeners = new Map<string, Set<KeyListener>>();
+  private readonly channelListeners = new Map<string, Set<(message: string) => void>>();
   private readonly reconnectHandlers: Array<() => void> = [];
   private keyspace: KeyspaceStatus = { enabled: false, reason: 'no key is watched yet' };
   private readonly flags: string;
@@ -129,6 +144,7 @@ export class RedisStore implements Store {
     if (!set) {
       this.listeners.set(key, (set = new Set()));
       const sub = this.ensureSubscriber();
+      if (this.listeners.size === 1 && this.up) void this.enableKeyspace();
       sub.subscribe(this.channel(key)).catch(() => {
         // Retried by ioredis' auto-resubscribe once the connection is back.
       });
@@ -168,6 +184,71 @@ export class RedisStore implements Store {
     await Promise.all([quit(this.client), quit(this.subscriber)]);
   }
 
+  async acquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.run(key, () => this.client.set(key, owner, 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  async renew(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.run(key, () => this.client.eval(RENEW, 1, key, owner, ttlMs))) === 1;
+  }
+
+  async release(key: string, owner: string): Promise<boolean> {
+    return Number(await this.run(key, () => this.client.eval(RELEASE, 1, key, owner))) === 1;
+  }
+
+  async execIf(guard: { key: string; value: string }, ops: StoreOp[]): Promise<boolean> {
+    const keys = [guard.key, ...ops.map((o) => o.key)];
+    const args: Array<string | Buffer> = [guard.value];
+    for (const o of ops) args.push(o.op, o.op === 'set' ? o.value : o.op === 'del' ? '' : o.member);
+    return Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
+  }
+
+  async mget(keys: string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.run(keys[0]!, () => this.client.mget(...keys));
+  }
+
+  async setWithTtl(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.run(key, () => this.client.set(key, value, 'PX', ttlMs));
+  }
+
+  async heartbeat(key: string, member: string, score: number, minScore: number): Promise<string[]> {
+    const results = await this.run(key, () =>
+      this.client.multi().zadd(key, String(score), member).zremrangebyscore(key, '-inf', `(${minScore}`).zrange(key, '0', '-1').exec(),
+    );
+    const last = results?.[2];
+    if (!last || last[0]) throw translate(last?.[0] ?? new Error('heartbeat failed'), key);
+    return last[1] as string[];
+  }
+
+  async forget(key: string, member: string): Promise<void> {
+    await this.run(key, () => this.client.zrem(key, member));
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.run(channel, () => this.client.publish(channel, message));
+  }
+
+  subscribe(channel: string, listener: (message: string) => void): () => void {
+    let set = this.channelListeners.get(channel);
+    if (!set) {
+      this.channelListeners.set(channel, (set = new Set()));
+      this.ensureSubscriber()
+        .subscribe(channel)
+        .catch(() => {
+          // Retried by ioredis' auto-resubscribe once the connection is back.
+        });
+    }
+    set.add(listener);
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0) {
+        this.channelListeners.delete(channel);
+        this.subscriber?.unsubscribe(channel).catch(() => {});
+      }
+    };
+  }
+
   private channel(key: string): string {
     return `__keyspace@${this.db}__:${key}`;
   }
@@ -178,14 +259,19 @@ export class RedisStore implements Store {
     sub.on('error', () => {
       // Reported through the command connection's status; the subscriber just reconnects.
     });
-    sub.on('message', (channel: string) => {
+    sub.on('message', (channel: string, message: string) => {
+      const own = this.channelListeners.get(channel);
+      if (own) {
+        for (const l of [...own]) l(message);
+        return;
+      }
       const key = channel.slice(channel.indexOf(':') + 1);
       const set = this.listeners.get(key);
       if (set) for (const l of [...set]) l(key);
     });
     this.subscriber = sub;
     // Before the first 'ready' the command connection refuses commands; 'ready' does it then.
-    if (this.up) void this.enableKeyspace();
+    if (this.up && this.listeners.size > 0) void this.enableKeyspace();
     return sub;
   }
 

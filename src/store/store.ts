@@ -48,4 +48,29 @@ export interface Store {
   /** Runs `fn` each time the connection comes back after an outage (for re-seeding). */
   onReconnect(fn: () => void): void;
   close(): Promise<void>;
+
+  // --- Coordination between replicas (leases, membership, events) ---
+
+  /** Takes a lease: SET key owner NX PX ttl. True when this caller now holds it. */
+  acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lease only while `owner` holds it. */
+  renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up only while `owner` holds it. */
+  release(key: string, owner: string): Promise<boolean>;
+  /**
+   * Applies the ops only while `guard.key` holds `guard.value`, atomically (a Lua script
+   * on Redis): a replica that lost a function's lease can no longer write its output.
+   */
+  execIf(guard: { key: string; value: string }, ops: StoreOp[]): Promise<boolean>;
+  /** Several string values at once (MGET); null for missing keys. */
+  mget(keys: string[]): Promise<Array<string | null>>;
+  /** A string with an expiry (SET PX). */
+  setWithTtl(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Sorted-set membership with a score (used as an expiry time): ZADD, then drop members scored below `minScore`, then list the rest. */
+  heartbeat(key: string, member: string, score: number, minScore: number): Promise<string[]>;
+  /** Removes a member from a sorted set (ZREM). */
+  forget(key: string, member: string): Promise<void>;
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls `listener` for each message on `channel`. Returns the unsubscribe function. */
+  subscribe(channel: string, listener: (message: string) => void): () => void;
 }

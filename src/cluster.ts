@@ -1,0 +1,231 @@
+/**
+ * Replicas sharing one Redis share the work: each function is run by exactly one live
+ * replica, the one holding its lease (`owner:<name>`, SET NX PX, renewed by its owner,
+ * released with compare-and-delete). Every tick a replica renews its heartbeat in the
+ * `replicas` sorted set, computes the same assignment as everyone else (the sorted
+ * function names dealt round-robin over the sorted live replicas: counts within one),
+ * gives up what is no longer its own (stopping the runner first, so there is never a
+ * double run), and takes what is free and assigned to it. A replica that cannot reach
+ * Redis stops its functions when their leases lapse, and its late writes are fenced
+ * (Store.execIf on the lease). Registry changes are announced on a channel so every
+ * replica refreshes within milliseconds; a full resync each tick covers lost messages.
+ *
+ * @example
+ * const cluster = new ClusterCoordinator(runtime, { replicaId: 'pod-a', leaseMs: 5000 });
+ * cluster.start();
+ */
+import type { Keys } from './keys.js';
+import type { Logger } from './logger.js';
+import type { Store } from './store/store.js';
+
+/** What the coordinator needs of the runtime. */
+export interface ClusterMember {
+  /** Every function this replica knows of (registry and configuration), sorted. */
+  names(): string[];
+  /** Names in the registry that differ from what this replica holds (to refresh). */
+  staleNames(registryNames: string[]): string[];
+  /** Loads and starts a function whose lease this replica just took. */
+  takeOver(name: string): Promise<boolean>;
+  /** Stops a function here (waiting for its invocation in flight) and frees its isolate. */
+  handOver(name: string): Promise<void>;
+  /** Re-reads a function from the registry after another replica changed it. */
+  refresh(name: string): Promise<void>;
+  /** JSON status snapshots of the functions running here, for the other replicas. */
+  statusSnapshots(names: string[]): Promise<Map<string, string>>;
+}
+
+export interface ClusterOptions {
+  replicaId: string;
+  leaseMs: number;
+}
+
+export class ClusterCoordinator {
+  readonly replicaId: string;
+  private readonly leaseMs: number;
+  private readonly tickMs: number;
+  /** Functions whose lease this replica holds -> until when it is surely still valid. */
+  private readonly owned = new Map<string, number>();
+  private live: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private unsubscribe: (() => void) | null = null;
+  private kickTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly member: ClusterMember,
+    private readonly store: Store,
+    private readonly keys: Keys,
+    opts: ClusterOptions,
+    private readonly log: Logger,
+  ) {
+    this.replicaId = opts.replicaId;
+    this.leaseMs = opts.leaseMs;
+    this.tickMs = Math.max(100, Math.floor(opts.leaseMs / 5));
+  }
+
+  /** Live replicas as last seen (sorted). */
+  get replicas(): string[] {
+    return [...this.live];
+  }
+
+  owns(name: string): boolean {
+    return this.owned.has(name);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.unsubscribe = this.store.subscribe(this.keys.events(), (message) => void this.onEvent(message));
+    this.timer = setInterval(() => this.kick(0), this.tickMs);
+    this.kick(0);
+  }
+
+  /** Stops ticking; the runtime stops the runners, then calls releaseAll(). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.kickTimer) clearTimeout(this.kickTimer);
+    this.unsubscribe?.();
+    await this.running;
+  }
+
+  /** Gives every lease up and leaves the replica set, so others take over at once. */
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.owned.keys()].map((name) => this.store.release(this.keys.owner(name), this.replicaId).catch(() => false)));
+    this.owned.clear();
+    await this.store.forget(this.keys.replicas(), this.replicaId).catch(() => {});
+  }
+
+  /** Tells the other replicas that a function changed (registered, updated, deleted, paused). */
+  async announce(name: string): Promise<void> {
+    await this.store.publish(this.keys.events(), JSON.stringify({ name, from: this.replicaId })).catch((err: Error) => {
+      this.log.warn({ function: name, err: err.message }, 'could not announce a change; other replicas pick it up at their next resync');
+    });
+    this.kick();
+  }
+
+  /** A function this replica owned is gone: drop its lease. */
+  async dropped(name: string): Promise<void> {
+    if (this.owned.delete(name)) await this.store.release(this.keys.owner(name), this.replicaId).catch(() => false);
+  }
+
+  /** Runs a tick soon (coalesced). */
+  kick(delayMs = 10): void {
+    if (this.stopped) return;
+    if (this.kickTimer) return;
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = null;
+      void this.tick();
+    }, delayMs);
+  }
+
+  private async onEvent(message: string): Promise<void> {
+    let event: { name?: unknown; from?: unknown };
+    try {
+      event = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (event.from === this.replicaId || typeof event.name !== 'string') return;
+    try {
+      await this.member.refresh(event.name);
+    } catch (err) {
+      this.log.warn({ function: event.name, err: (err as Error).message }, 'could not refresh a function after a change');
+    }
+    this.kick();
+  }
+
+  private tick(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.round()
+      .catch((err: Error) => this.log.error({ err: err.message }, 'cluster tick failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick(0);
+        }
+      });
+    return this.running;
+  }
+
+  private async round(): Promise<void> {
+    if (this.stopped) return;
+    const now = Date.now();
+    let live: string[];
+    let registryNames: string[];
+    try {
+      [live, registryNames] = await Promise.all([
+        this.store.heartbeat(this.keys.replicas(), this.replicaId, now + this.leaseMs, now),
+        this.store.smembers(this.keys.functions()),
+      ]);
+    } catch {
+      // Cut off from Redis: whatever we cannot prove we still own must stop running.
+      await this.dropLapsed(Date.now());
+      return;
+    }
+    this.live = [...live].sort();
+    for (const name of this.member.staleNames(registryNames)) await this.member.refresh(name).catch(() => {});
+
+    const names = this.member.names();
+    const mine = new Set(names.filter((_, i) => this.live[i % this.live.length] === this.replicaId));
+
+    // Keep what is still ours; a lease we lost (expired, taken) stops at once.
+    await Promise.all(
+      [...this.owned.keys()].map(async (name) => {
+        const renewed = await this.store.renew(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => null);
+        if (renewed === true) this.owned.set(name, now + this.leaseMs * 0.9);
+        else if (renewed === false) {
+          this.log.warn({ function: name }, 'lost the lease of a function; stopping it here');
+          this.owned.delete(name);
+          await this.member.handOver(name);
+        }
+      }),
+    );
+    await this.dropLapsed(Date.now());
+
+    // Hand over what is no longer ours: stop first, then release, so it never runs twice.
+    for (const name of [...this.owned.keys()]) {
+      if (mine.has(name) && names.includes(name)) continue;
+      await this.member.handOver(name);
+      this.owned.delete(name);
+      await this.store.release(this.keys.owner(name), this.replicaId).catch(() => false);
+    }
+
+    // Take what is ours and free.
+    for (const name of mine) {
+      if (this.owned.has(name) || this.stopped) continue;
+      const got = await this.store.acquire(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => false);
+      if (!got) continue;
+      this.owned.set(name, Date.now() + this.leaseMs * 0.9);
+      const ok = await this.member.takeOver(name).catch((err: Error) => {
+        this.log.error({ function: name, err: err.message }, 'could not start a function this replica took over');
+        return false;
+      });
+      if (!ok) {
+        this.owned.delete(name);
+        await this.store.release(this.keys.owner(name), this.replicaId).catch(() => false);
+      }
+    }
+
+    await this.publishStatus();
+  }
+
+  private async dropLapsed(now: number): Promise<void> {
+    for (const [name, validUntil] of [...this.owned]) {
+      if (validUntil > now) continue;
+      this.log.warn({ function: name }, 'could not renew the lease of a function in time; stopping it here');
+      this.owned.delete(name);
+      await this.member.handOver(name);
+    }
+  }
+
+  private async publishStatus(): Promise<void> {
+    const snapshots = await this.member.statusSnapshots([...this.owned.keys()]);
+    await Promise.all([...snapshots].map(([name, json]) => this.store.setWithTtl(this.keys.status(name), json, this.leaseMs * 2).catch(() => {})));
+  }
+}
