@@ -58,5 +58,9 @@ process.on('message', (msg: WorkerRequest) => {
 
 // The supervisor died or let go of us: nothing may outlive it.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the supervisor decides when workers end (it
+// drains first), so a terminal's SIGINT or a stray SIGTERM must not cut an invocation.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 
 send({ hello: 'redlet-sandbox-worker', pid: process.pid });

@@ -39,6 +39,7 @@ describe('compatibility mode (course env variables)', () => {
   let redis: Redis;
   let prefix: string;
   let dir: string;
+  const prefixes: string[] = [];
   const procs: Proc[] = [];
 
   beforeAll(() => {
@@ -50,7 +51,7 @@ describe('compatibility mode (course env variables)', () => {
       p.child.kill('SIGKILL');
       await p.exited;
     }
-    await deletePrefix(redis, prefix);
+    for (const p of prefixes.splice(0)) await deletePrefix(redis, p);
   });
   afterAll(async () => {
     await redis.quit();
@@ -59,6 +60,7 @@ describe('compatibility mode (course env variables)', () => {
 
   const base = () => {
     prefix = testPrefix();
+    prefixes.push(prefix);
     return { REDIS_URL: redisUrl(), REDLET_PREFIX: prefix, REDIS_INPUT_KEY: `${prefix}metrics`, REDIS_OUTPUT_KEY: `${prefix}output`, MONITORING_PERIOD: '0.2' };
   };
 
@@ -122,6 +124,7 @@ describe('compatibility mode (course env variables)', () => {
     [{ REDIS_PORT: 'http', REDIS_HOST: 'localhost', FUNCTION_FILE: 'x.js' }, /^redlet: REDIS_PORT must be a number/],
   ])('a bad setting %o prints one clear line and exits 1', async (env, message) => {
     prefix = testPrefix();
+    prefixes.push(prefix);
     const p = redlet({ REDLET_PREFIX: prefix, ...env });
     procs.push(p);
     expect(await p.exited).toBe(1);

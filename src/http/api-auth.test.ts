@@ -106,6 +106,14 @@ describe('with no token configured', () => {
     }
   });
 
+  it('refuses a loopback connection whose Host is not this machine (DNS rebinding)', async () => {
+    const h = await harness({ REDLET_API_TOKEN: '' });
+    const res = await h.request('/api/functions/fn/pause', { method: 'POST', token: null, remote: '127.0.0.1', headers: { host: 'evil.example:8080' } });
+    expect(res.status).toBe(401);
+    const ok = await h.request('/api/functions/fn/pause', { method: 'POST', token: null, remote: '127.0.0.1', headers: { host: '127.0.0.1:8080' } });
+    expect(ok.status).toBe(200);
+  });
+
   it('says so once at start, in the log', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });

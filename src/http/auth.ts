@@ -46,9 +46,20 @@ export function presentedToken(c: Context): string | null {
   return getCookie(c, TOKEN_COOKIE) ?? null;
 }
 
+/**
+ * The Host header names this machine (localhost, 127.x, ::1). Trust by loopback needs
+ * it too: otherwise a web page could reach a local redlet through DNS rebinding (its
+ * own name resolving to 127.0.0.1) and the connection would look local.
+ */
+export function isLoopbackHost(c: Context): boolean {
+  const host = (c.req.header('host') ?? new URL(c.req.url).host).toLowerCase();
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
 /** True when the request may mutate. */
 export function isAuthorized(c: Context, auth: AuthConfig): boolean {
-  if (auth.token === null) return isLoopback(c);
+  if (auth.token === null) return isLoopback(c) && isLoopbackHost(c);
   const given = presentedToken(c);
   return given !== null && tokensEqual(given, auth.token);
 }
