@@ -264,10 +264,12 @@ describe('workloads', () => {
     expect(container.args).toEqual(['start']);
     expect(config.drainMs).toBeGreaterThan(0);
     expect(config.drainMs + STOP_MARGIN_MS).toBeLessThan((pod.terminationGracePeriodSeconds ?? 30) * 1000);
-    // One process runs every function: never two at once.
-    const spec = (workload as unknown as { spec: { replicas: number; strategy: { type: string } } }).spec;
-    expect(spec.replicas).toBe(1);
-    expect(spec.strategy.type).toBe('Recreate');
+    // Replicas share functions through leases: a rolling update never leaves none running.
+    const spec = (workload as unknown as { spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable: number } } } }).spec;
+    expect(spec.replicas).toBeGreaterThanOrEqual(1);
+    expect(spec.strategy.type).toBe('RollingUpdate');
+    expect(spec.strategy.rollingUpdate?.maxUnavailable).toBe(0);
+    expect(config.cluster).toMatchObject({ leaseMs: 5000 });
   });
 
   it('the Service exposes the dashboard and API as a NodePort on the pods of the redlet Deployment', () => {
