@@ -75,6 +75,8 @@ export class Runtime implements ClusterMember {
   private restored = false;
   private readonly lagSamples: number[] = [];
   private readonly invocationListeners = new Set<(e: InvocationEvent) => void>();
+  /** Isolate statistics, at most STATS_TTL_MS old: pages poll them for every function. */
+  private readonly statsCache = new Map<string, { at: number; stats: Promise<SandboxStats | null> }>();
   /** With a cluster: the functions running on this replica (it holds their lease). */
   private readonly active = new Set<string>();
   readonly cluster: ClusterCoordinator | null;
@@ -163,9 +165,11 @@ export class Runtime implements ClusterMember {
         await this.sandbox.dispose(name);
         throw err;
       }
-      // In a cluster the replica that wins the lease runs it (maybe this one, a moment later).
-      if (this.cluster) await this.sandbox.dispose(name);
-      this.activate(def, input.source, state, undefined, this.cluster === null);
+      // In a cluster the replica that wins the lease runs it: this one at once when the
+      // assignment says so (keeping the isolate just loaded), else another, a tick later.
+      const runHere = this.cluster === null || (await this.cluster.claim(name));
+      if (!runHere) await this.sandbox.dispose(name);
+      this.activate(def, input.source, state, undefined, runHere);
       this.log.info({ function: name, origin: def.origin, trigger: def.trigger, inputKey: def.inputKey }, 'function registered');
       if (def.origin !== 'config') await this.cluster?.announce(name);
       else this.cluster?.kick();
@@ -219,6 +223,7 @@ export class Runtime implements ClusterMember {
       this.runners.delete(name);
       this.sources.delete(name);
       this.active.delete(name);
+      this.statsCache.delete(name);
       await this.sandbox.dispose(name);
       await this.registry.remove(name);
       await this.store.exec([{ op: 'del', key: this.keys.status(name) }]).catch(() => {});
@@ -298,7 +303,7 @@ export class Runtime implements ClusterMember {
   }
 
   private async localView(runner: FunctionRunner): Promise<FunctionView> {
-    return { definition: { ...runner.def }, status: runner.status.snapshot(), sandbox: await this.sandbox.stats(runner.def.name), owner: this.replicaId };
+    return { definition: { ...runner.def }, status: runner.status.snapshot(), sandbox: await this.statsOf(runner.def.name), owner: this.replicaId };
   }
 
   /** A function another replica runs: its owner's published status, or "no owner yet". */
@@ -390,11 +395,21 @@ export class Runtime implements ClusterMember {
       names.map(async (name) => {
         const runner = this.runners.get(name);
         if (!runner || !this.active.has(name)) return;
-        const shared: SharedStatus = { owner: this.replicaId, status: runner.status.snapshot(), sandbox: await this.sandbox.stats(name).catch(() => null) };
+        const shared: SharedStatus = { owner: this.replicaId, status: runner.status.snapshot(), sandbox: await this.statsOf(name) };
         out.set(name, JSON.stringify(shared));
       }),
     );
     return out;
+  }
+
+  /** Isolate statistics, cached briefly: one heap query per function per second at most. */
+  private statsOf(name: string): Promise<SandboxStats | null> {
+    const now = Date.now();
+    const hit = this.statsCache.get(name);
+    if (hit && now - hit.at < STATS_TTL_MS) return hit.stats;
+    const stats = this.sandbox.stats(name).catch(() => null);
+    this.statsCache.set(name, { at: now, stats });
+    return stats;
   }
 
   private mustGet(name: string): FunctionRunner {
@@ -435,6 +450,7 @@ export class Runtime implements ClusterMember {
       state,
     );
     if (previous) runner.status.appendLogs(previous.status.recentLogs(), 0);
+    this.statsCache.delete(def.name);
     this.runners.set(def.name, runner);
     this.sources.set(def.name, source);
     if (run) {
@@ -501,6 +517,8 @@ export class Runtime implements ClusterMember {
     }
   }
 }
+
+const STATS_TTL_MS = 1000;
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
