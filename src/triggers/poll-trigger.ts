@@ -40,8 +40,10 @@ export class PollTrigger implements Trigger {
   }
 
   private onTimer(due: number): void {
-    const late = performance.now() - due;
-    this.hooks.lag?.(Math.max(0, late));
+    // Node may run a timer up to a millisecond before performance.now() reaches its due
+    // time: early is on time, not a missed tick (a negative count would fire it twice).
+    const late = Math.max(0, performance.now() - due);
+    this.hooks.lag?.(late);
     const missed = Math.floor(late / this.periodMs);
     if (missed > 0) this.hooks.missed?.(missed);
     this.k += 1 + missed;
