@@ -232,6 +232,21 @@ describe('InProcessSandbox', () => {
     expect((await call(b)).output).toBe('"v1"');
   });
 
+  it('runs a short function on the fast path, and a long run there again asynchronously, once', async () => {
+    const b = await loaded(
+      `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; console.log('run', ctx.env.n);
+        if (i.slowMs) { const t = Date.now(); while (Date.now() - t < i.slowMs) {} } return ctx.env.n }`,
+      { timeoutMs: 2000 },
+    );
+    for (let n = 1; n <= 10; n++) expect((await call(b)).output).toBe(String(n)); // earns the fast path
+    // 60 ms is over the 20 ms budget of a synchronous call: stopped, rolled back, run again.
+    const slow = await call(b, { slowMs: 60 });
+    expect(slow.ok).toBe(true);
+    expect(slow.output).toBe('11');
+    expect(slow.logs.map((l) => l.msg)).toEqual(['run 11']);
+    expect((await call(b)).output).toBe('12');
+  });
+
   it('reports heap statistics against the limit', async () => {
     const b = await loaded(`export const handler = () => 1`, { memoryMb: 24 });
     const s = await b.stats('fn');

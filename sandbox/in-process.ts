@@ -55,9 +55,23 @@ interface Slot {
   isolate: ivm.Isolate;
   context: ivm.Context;
   invoke: Ref;
+  begin: Ref;
+  settle: Ref;
   setEnv: Ref;
   takeLogs: Ref;
 }
+
+/**
+ * The fast path: a function whose runs are short is called with one synchronous call
+ * (isolated-vm's `applySync`), which skips the thread-pool round trip of an async call
+ * (tens of microseconds, more under load). A synchronous call holds this thread, so it
+ * gets at most SYNC_BUDGET_MS; a function that needs more is stopped, rolled back and
+ * run again on the asynchronous path, which it keeps until its runs are short again.
+ * New functions start on the asynchronous path and earn the fast one with short runs.
+ */
+const SYNC_BUDGET_MS = 20;
+const FAST_MAX_MS = 2;
+const FAST_AGAIN_AFTER = 8;
 
 interface LoadedFunction {
   req: LoadRequest;
@@ -71,6 +85,10 @@ interface LoadedFunction {
   pendingLogs: LogLine[];
   /** The isolate was stopped mid-call (timeout): its env may hold half-done changes. */
   envDirty: boolean;
+  /** Use the synchronous fast path (see SYNC_BUDGET_MS). */
+  fast: boolean;
+  /** Consecutive short runs on the slow path; enough of them turn the fast path back on. */
+  shortRuns: number;
 }
 
 export class InProcessSandbox implements Sandbox {
@@ -101,6 +119,10 @@ export class InProcessSandbox implements Sandbox {
       restarts: 0,
       pendingLogs: [],
       envDirty: false,
+      // On probation: the first runs take the asynchronous path, on which V8's fatal
+      // out-of-memory errors abort at once instead of hanging a synchronous call.
+      fast: false,
+      shortRuns: 0,
     };
     const { slot, evaluateMs } = await this.createSlot(fn);
     fn.slot = slot;
@@ -174,43 +196,79 @@ export class InProcessSandbox implements Sandbox {
   }
 
   private async run(fn: LoadedFunction, slot: Slot, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {
-    const timeoutMs = fn.req.timeoutMs;
+    const args = [req.input, JSON.stringify(req.context), req.dryRun === true, req.maxOutputBytes];
+    if (fn.fast) {
+      const budget = Math.min(fn.req.timeoutMs, SYNC_BUDGET_MS);
+      let raw: unknown;
+      try {
+        raw = slot.begin.applySync(undefined, args, { timeout: budget, result: { copy: true } });
+      } catch (err) {
+        if (!/timed out/i.test(errorMessage(err)) || fn.req.timeoutMs <= SYNC_BUDGET_MS) return this.stopped(fn, slot, err, false, started, logs);
+        // Longer than the budget, not a stuck function: undo this attempt and take the slow path.
+        fn.fast = false;
+        fn.shortRuns = 0;
+        try {
+          slot.takeLogs.applySync(undefined, [], { result: { copy: true } });
+          slot.setEnv.applySync(undefined, [fn.env], { timeout: budget });
+        } catch (e) {
+          return this.stopped(fn, slot, e, false, started, logs);
+        }
+        return this.runAsync(fn, slot, slot.invoke, args, started, logs);
+      }
+      if (raw === 'pending') return this.runAsync(fn, slot, slot.settle, [], started, logs);
+      const result = this.complete(fn, raw, started, logs);
+      if (result.durationMs > FAST_MAX_MS) fn.fast = false;
+      return result;
+    }
+    const result = await this.runAsync(fn, slot, slot.invoke, args, started, logs);
+    fn.shortRuns = result.durationMs <= FAST_MAX_MS ? fn.shortRuns + 1 : 0;
+    if (fn.shortRuns >= FAST_AGAIN_AFTER) fn.fast = true;
+    return result;
+  }
+
+  /** An asynchronous call under the watchdog: async work cannot outlive the time limit. */
+  private async runAsync(fn: LoadedFunction, slot: Slot, target: Ref, args: unknown[], started: number, logs: LogLine[]): Promise<InvokeResult> {
+    const remaining = Math.max(1, fn.req.timeoutMs - (performance.now() - started));
     let timedOut = false;
     const watchdog = setTimeout(() => {
       timedOut = true;
       disposeSlot(slot);
-    }, timeoutMs + this.limits.watchdogGraceMs);
+    }, remaining + this.limits.watchdogGraceMs);
     try {
-      const raw: unknown = await slot.invoke.apply(
-        undefined,
-        [req.input, JSON.stringify(req.context), req.dryRun === true, req.maxOutputBytes],
-        { timeout: timeoutMs, result: { promise: true, copy: true } },
-      );
-      const durationMs = performance.now() - started;
-      const r = checkResult(raw);
-      const allLogs = logs.length ? logs.concat(r.logs) : r.logs;
-      if (!r.ok) {
-        const error = r.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
-        if (error.stack) error.stack = mapStack(error.stack, fn.bundle, fn.scriptName);
-        return { ok: false, output: null, env: null, error, durationMs, logs: allLogs, droppedLogs: r.dropped };
-      }
-      if (r.env !== null) fn.env = r.env;
-      return { ok: true, output: r.output, env: r.env, durationMs, logs: allLogs, droppedLogs: r.dropped };
+      const raw: unknown = await target.apply(undefined, args, { timeout: Math.ceil(remaining), result: { promise: true, copy: true } });
+      return this.complete(fn, raw, started, logs);
     } catch (err) {
-      const durationMs = performance.now() - started;
-      let error: GuestError;
-      if (timedOut || /timed out/i.test(errorMessage(err))) {
-        error = { code: 'TIMEOUT', name: 'TimeoutError', message: `the function ran past its time limit of ${timeoutMs} ms and was stopped` };
-      } else {
-        error = toGuestError(err, fn);
-      }
-      if (slot.isolate.isDisposed) fn.slot = null;
-      // Stopped from outside, the guest could not roll its env back itself.
-      else fn.envDirty = true;
-      return failure(error, durationMs, logs);
+      return this.stopped(fn, slot, err, timedOut, started, logs);
     } finally {
       clearTimeout(watchdog);
     }
+  }
+
+  /** The guest's answer, checked, with its stack mapped to the user's files. */
+  private complete(fn: LoadedFunction, raw: unknown, started: number, logs: LogLine[]): InvokeResult {
+    const durationMs = performance.now() - started;
+    const r = checkResult(raw);
+    const allLogs = logs.length ? logs.concat(r.logs) : r.logs;
+    if (!r.ok) {
+      const error = r.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
+      if (error.stack) error.stack = mapStack(error.stack, fn.bundle, fn.scriptName);
+      return { ok: false, output: null, env: null, error, durationMs, logs: allLogs, droppedLogs: r.dropped };
+    }
+    if (r.env !== null) fn.env = r.env;
+    return { ok: true, output: r.output, env: r.env, durationMs, logs: allLogs, droppedLogs: r.dropped };
+  }
+
+  /** The call was stopped from outside: the time limit, the memory limit, or a dead isolate. */
+  private stopped(fn: LoadedFunction, slot: Slot, err: unknown, timedOut: boolean, started: number, logs: LogLine[]): InvokeResult {
+    const durationMs = performance.now() - started;
+    const error: GuestError =
+      timedOut || /timed out/i.test(errorMessage(err))
+        ? { code: 'TIMEOUT', name: 'TimeoutError', message: `the function ran past its time limit of ${fn.req.timeoutMs} ms and was stopped` }
+        : toGuestError(err, fn);
+    if (slot.isolate.isDisposed) fn.slot = null;
+    // Stopped from outside, the guest could not roll its env back itself.
+    else fn.envDirty = true;
+    return failure(error, durationMs, logs);
   }
 
   /** A fresh isolate with the prelude, the user's bundle evaluated, the handler bound and env restored. */
@@ -221,8 +279,8 @@ export class InProcessSandbox implements Sandbox {
       const context = await isolate.createContext();
       const preludeFn: Ref = await (await isolate.compileScript(PRELUDE, { filename: PRELUDE_NAME })).run(context, { reference: true });
       const api: Ref = await preludeFn.apply(undefined, [this.limits], { arguments: { copy: true }, result: { reference: true } });
-      const [invoke, bind, setEnv, takeLogs] = await Promise.all(
-        ['invoke', 'bind', 'setEnv', 'takeLogs'].map((k) => api.get(k, { reference: true }) as Promise<Ref>),
+      const [invoke, begin, settle, bind, setEnv, takeLogs] = await Promise.all(
+        ['invoke', 'begin', 'settle', 'bind', 'setEnv', 'takeLogs'].map((k) => api.get(k, { reference: true }) as Promise<Ref>),
       );
       const te = performance.now();
       let script: ivm.Script;
@@ -248,7 +306,7 @@ export class InProcessSandbox implements Sandbox {
       const evaluateMs = performance.now() - te;
       const early = (await takeLogs!.apply(undefined, [], { result: { copy: true } })) as { logs: LogLine[] };
       fn.pendingLogs = early.logs;
-      return { slot: { isolate, context, invoke: invoke!, setEnv: setEnv!, takeLogs: takeLogs! }, evaluateMs };
+      return { slot: { isolate, context, invoke: invoke!, begin: begin!, settle: settle!, setEnv: setEnv!, takeLogs: takeLogs! }, evaluateMs };
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       if (err instanceof RedletError) throw err;

@@ -71,8 +71,10 @@ export class WorkerPoolSandbox implements Sandbox {
   constructor(opts: WorkerPoolOptions = {}) {
     this.opts = {
       workers: opts.workers ?? 2,
-      heartbeatMs: opts.heartbeatMs ?? 1000,
-      heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 5000,
+      // A healthy worker answers within a sync call's budget (20 ms); a fatal V8 error
+      // inside a synchronous call hangs it instead of aborting: find that out quickly.
+      heartbeatMs: opts.heartbeatMs ?? 500,
+      heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 2000,
       baseBackoffMs: opts.baseBackoffMs ?? 1000,
       maxBackoffMs: opts.maxBackoffMs ?? 60_000,
       crashWindowMs: opts.crashWindowMs ?? 10 * 60_000,

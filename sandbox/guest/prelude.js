@@ -125,14 +125,28 @@ function prelude(limits) {
     committed = json;
   }
 
+  /** Marks a call whose handler returned a promise: the host awaits it with `settle`. */
+  const PENDING = 'pending';
+  /** @type {null | {value: unknown, context: {env: unknown}, dryRun: boolean, maxOutputBytes: number}} */
+  let pending = null;
+
+  /** @param {unknown} err @param {boolean} dryRun */
+  function failed(err, dryRun) {
+    if (!dryRun) env = parse(committed);
+    return { ok: false, output: null, env: null, error: describe(err), ...takeLogs() };
+  }
+
   /**
-   * One invocation. Returns plain data: {ok, output, env, error, logs, dropped}.
+   * The synchronous part of an invocation: parse, build the context, call the handler.
+   * Returns the result, or PENDING when the handler returned a promise (see `settle`),
+   * so that synchronous handlers need one synchronous call from the host.
    * @param {string} inputJson
    * @param {string} fieldsJson
    * @param {boolean} dryRun
    * @param {number} maxOutputBytes
    */
-  async function invoke(inputJson, fieldsJson, dryRun, maxOutputBytes) {
+  function begin(inputJson, fieldsJson, dryRun, maxOutputBytes) {
+    pending = null;
     let input;
     try {
       input = parse(inputJson);
@@ -153,11 +167,51 @@ function prelude(limits) {
     };
     let result;
     try {
-      result = await handler(input, context);
+      result = handler(input, context);
+      if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (/** @type {any} */ (result)).then === 'function') {
+        pending = { value: result, context, dryRun, maxOutputBytes };
+        return PENDING;
+      }
     } catch (err) {
-      if (!dryRun) env = parse(committed);
-      return { ok: false, output: null, env: null, error: describe(err), ...takeLogs() };
+      return failed(err, dryRun);
     }
+    return finish(result, context, dryRun, maxOutputBytes);
+  }
+
+  /** Awaits the promise `begin` left pending and finishes the invocation. */
+  async function settle() {
+    const p = pending;
+    pending = null;
+    if (!p) return { ok: false, output: null, env: null, error: { code: 'SANDBOX_ERROR', name: 'Error', message: 'nothing to settle' }, ...takeLogs() };
+    let result;
+    try {
+      result = await p.value;
+    } catch (err) {
+      return failed(err, p.dryRun);
+    }
+    return finish(result, p.context, p.dryRun, p.maxOutputBytes);
+  }
+
+  /**
+   * One invocation in one asynchronous call (the host's slow path).
+   * @param {string} inputJson
+   * @param {string} fieldsJson
+   * @param {boolean} dryRun
+   * @param {number} maxOutputBytes
+   */
+  async function invoke(inputJson, fieldsJson, dryRun, maxOutputBytes) {
+    const r = begin(inputJson, fieldsJson, dryRun, maxOutputBytes);
+    return r === PENDING ? settle() : r;
+  }
+
+  /**
+   * Serializes the result and commits context.env (inside the isolate).
+   * @param {unknown} result
+   * @param {{env: unknown}} context
+   * @param {boolean} dryRun
+   * @param {number} maxOutputBytes
+   */
+  function finish(result, context, dryRun, maxOutputBytes) {
     let output = null;
     if (result !== undefined && result !== null) {
       try {
@@ -215,5 +269,5 @@ function prelude(limits) {
     return { ok: true, output, env: envOut, error: null, ...takeLogs() };
   }
 
-  return { bind, setEnv, invoke, takeLogs };
+  return { bind, setEnv, invoke, begin, settle, takeLogs };
 });
