@@ -50,6 +50,14 @@ export interface InProcessSandboxOptions {
 
 type Ref = ivm.Reference<any>;
 
+/** An isolate made ready for a function: context, prelude and its entry points. */
+interface Prepared {
+  memoryMb: number;
+  isolate: ivm.Isolate;
+  context: ivm.Context;
+  refs: { invoke: Ref; begin: Ref; settle: Ref; bind: Ref; setEnv: Ref; takeLogs: Ref };
+}
+
 /** One live isolate with the prelude's entry points. */
 interface Slot {
   isolate: ivm.Isolate;
@@ -70,6 +78,8 @@ interface Slot {
  * New functions start on the asynchronous path and earn the fast one with short runs.
  */
 const SYNC_BUDGET_MS = 20;
+/** How long after a load the next spare isolate is prepared. */
+const SPARE_DELAY_MS = 10;
 const FAST_MAX_MS = 2;
 const FAST_AGAIN_AFTER = 8;
 
@@ -93,6 +103,10 @@ interface LoadedFunction {
 
 export class InProcessSandbox implements Sandbox {
   private readonly functions = new Map<string, LoadedFunction>();
+  /** One isolate prepared ahead of the next load (see takeIsolate). */
+  private spareReady: Prepared | null = null;
+  private spareComing = false;
+  private closed = false;
   private readonly limits: SandboxLimits;
   private readonly onCatastrophicError: (message: string) => void;
 
@@ -192,6 +206,10 @@ export class InProcessSandbox implements Sandbox {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.spareReady;
+    this.spareReady = null;
+    if (spare && !spare.isolate.isDisposed) spare.isolate.dispose();
     for (const id of [...this.functions.keys()]) await this.dispose(id);
   }
 
@@ -272,9 +290,9 @@ export class InProcessSandbox implements Sandbox {
   }
 
   /** A fresh isolate with the prelude, the user's bundle evaluated, the handler bound and env restored. */
-  private async createSlot(fn: LoadedFunction): Promise<{ slot: Slot; evaluateMs: number }> {
-    const { req, bundle } = fn;
-    const isolate = new ivm.Isolate({ memoryLimit: req.memoryMb, onCatastrophicError: this.onCatastrophicError });
+  /** An isolate with a context and the prelude, not yet holding any function's code. */
+  private async prepareIsolate(memoryMb: number): Promise<Prepared> {
+    const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: this.onCatastrophicError });
     try {
       const context = await isolate.createContext();
       const preludeFn: Ref = await (await isolate.compileScript(PRELUDE, { filename: PRELUDE_NAME })).run(context, { reference: true });
@@ -282,6 +300,46 @@ export class InProcessSandbox implements Sandbox {
       const [invoke, begin, settle, bind, setEnv, takeLogs] = await Promise.all(
         ['invoke', 'begin', 'settle', 'bind', 'setEnv', 'takeLogs'].map((k) => api.get(k, { reference: true }) as Promise<Ref>),
       );
+      return { memoryMb, isolate, context, refs: { invoke: invoke!, begin: begin!, settle: settle!, bind: bind!, setEnv: setEnv!, takeLogs: takeLogs! } };
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  /**
+   * A prepared isolate for `memoryMb`: the spare one when it fits (and a new spare is
+   * prepared in the background), so a registration does not wait for isolate set-up.
+   */
+  private async takeIsolate(memoryMb: number): Promise<Prepared> {
+    const ready = this.spareReady;
+    this.spareReady = null;
+    if (ready && ready.memoryMb !== memoryMb) ready.isolate.dispose();
+    if (!this.closed && !this.spareComing) {
+      this.spareComing = true;
+      // A little later: preparing it now would compete with this load and its first run.
+      setTimeout(() => {
+        this.prepareIsolate(memoryMb).then(
+          (p) => {
+            this.spareComing = false;
+            if (this.closed || this.spareReady) p.isolate.dispose();
+            else this.spareReady = p;
+          },
+          () => {
+            this.spareComing = false;
+          },
+        );
+      }, SPARE_DELAY_MS).unref();
+    }
+    if (ready && ready.memoryMb === memoryMb && !ready.isolate.isDisposed) return ready;
+    return this.prepareIsolate(memoryMb);
+  }
+
+  private async createSlot(fn: LoadedFunction): Promise<{ slot: Slot; evaluateMs: number }> {
+    const { req, bundle } = fn;
+    const { isolate, context, refs } = await this.takeIsolate(req.memoryMb);
+    const { invoke, begin, settle, bind, setEnv, takeLogs } = refs;
+    try {
       const te = performance.now();
       let script: ivm.Script;
       try {
@@ -295,18 +353,18 @@ export class InProcessSandbox implements Sandbox {
         const text = isolate.isDisposed ? 'ran out of memory while loading' : errorText(err, fn);
         throw loadError('LOAD_EVALUATION', `${bundle.entry} failed while loading: ${text}`, err);
       }
-      const bound = (await bind!.apply(undefined, [bundle.exportName], { result: { copy: true } })) as {
+      const bound = (await bind.apply(undefined, [bundle.exportName], { result: { copy: true } })) as {
         ok: boolean;
         code?: string;
         type?: string;
         exports?: string[];
       };
       if (!bound.ok) throw bindError(bound, bundle);
-      await setEnv!.apply(undefined, [fn.env], { timeout: req.timeoutMs });
+      await setEnv.apply(undefined, [fn.env], { timeout: req.timeoutMs });
       const evaluateMs = performance.now() - te;
-      const early = (await takeLogs!.apply(undefined, [], { result: { copy: true } })) as { logs: LogLine[] };
+      const early = (await takeLogs.apply(undefined, [], { result: { copy: true } })) as { logs: LogLine[] };
       fn.pendingLogs = early.logs;
-      return { slot: { isolate, context, invoke: invoke!, begin: begin!, settle: settle!, setEnv: setEnv!, takeLogs: takeLogs! }, evaluateMs };
+      return { slot: { isolate, context, invoke, begin, settle, setEnv, takeLogs }, evaluateMs };
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       if (err instanceof RedletError) throw err;
