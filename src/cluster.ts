@@ -39,6 +39,9 @@ export interface ClusterOptions {
   leaseMs: number;
 }
 
+/** Functions taken over in parallel (their isolates load side by side). */
+const TAKEOVER_BATCH = 4;
+
 export class ClusterCoordinator {
   readonly replicaId: string;
   private readonly leaseMs: number;
@@ -47,6 +50,8 @@ export class ClusterCoordinator {
   private readonly owned = new Map<string, number>();
   private live: string[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private renewing = false;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
@@ -78,6 +83,9 @@ export class ClusterCoordinator {
     this.stopped = false;
     this.unsubscribe = this.store.subscribe(this.keys.events(), (message) => void this.onEvent(message));
     this.timer = setInterval(() => this.kick(0), this.tickMs);
+    // Renewals run on their own clock: a long round (taking over many functions) must
+    // never make this replica's other leases lapse.
+    this.renewTimer = setInterval(() => void this.renewAll(), this.tickMs);
     this.kick(0);
   }
 
@@ -85,6 +93,7 @@ export class ClusterCoordinator {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.kickTimer) clearTimeout(this.kickTimer);
     this.unsubscribe?.();
     await this.running;
@@ -188,18 +197,6 @@ export class ClusterCoordinator {
     const names = this.member.names();
     const mine = new Set(names.filter((_, i) => this.live[i % this.live.length] === this.replicaId));
 
-    // Keep what is still ours; a lease we lost (expired, taken) stops at once.
-    await Promise.all(
-      [...this.owned.keys()].map(async (name) => {
-        const renewed = await this.store.renew(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => null);
-        if (renewed === true) this.owned.set(name, now + this.leaseMs * 0.9);
-        else if (renewed === false) {
-          this.log.warn({ function: name }, 'lost the lease of a function; stopping it here');
-          this.owned.delete(name);
-          await this.member.handOver(name);
-        }
-      }),
-    );
     await this.dropLapsed(Date.now());
 
     // Hand over what is no longer ours: stop first, then release, so it never runs twice.
@@ -210,23 +207,56 @@ export class ClusterCoordinator {
       await this.store.release(this.keys.owner(name), this.replicaId).catch(() => false);
     }
 
-    // Take what is ours and free.
-    for (const name of mine) {
-      if (this.owned.has(name) || this.stopped) continue;
-      const got = await this.store.acquire(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => false);
-      if (!got) continue;
-      this.owned.set(name, Date.now() + this.leaseMs * 0.9);
-      const ok = await this.member.takeOver(name).catch((err: Error) => {
-        this.log.error({ function: name, err: err.message }, 'could not start a function this replica took over');
-        return false;
-      });
-      if (!ok) {
-        this.owned.delete(name);
-        await this.store.release(this.keys.owner(name), this.replicaId).catch(() => false);
+    // Take what is ours and free, a few at a time (loads overlap), and no longer than a
+    // quarter lease per round: the rest waits for the next round, which comes at once.
+    const deadline = Date.now() + this.leaseMs / 4;
+    const wanted = [...mine].filter((name) => !this.owned.has(name));
+    for (let i = 0; i < wanted.length && !this.stopped; i += TAKEOVER_BATCH) {
+      if (Date.now() > deadline) {
+        this.again = true;
+        break;
       }
+      await Promise.all(wanted.slice(i, i + TAKEOVER_BATCH).map((name) => this.take(name)));
     }
 
     await this.publishStatus();
+  }
+
+  private async take(name: string): Promise<void> {
+    const got = await this.store.acquire(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => false);
+    if (!got) return;
+    this.owned.set(name, Date.now() + this.leaseMs * 0.9);
+    const ok = await this.member.takeOver(name).catch((err: Error) => {
+      this.log.error({ function: name, err: err.message }, 'could not start a function this replica took over');
+      return false;
+    });
+    if (!ok) {
+      this.owned.delete(name);
+      await this.store.release(this.keys.owner(name), this.replicaId).catch(() => false);
+    }
+  }
+
+  /** Extends every lease this replica holds; a lease it lost (expired, taken) stops at once. */
+  private async renewAll(): Promise<void> {
+    if (this.renewing || this.stopped) return;
+    this.renewing = true;
+    try {
+      const now = Date.now();
+      await Promise.all(
+        [...this.owned.keys()].map(async (name) => {
+          const renewed = await this.store.renew(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => null);
+          if (renewed === true) {
+            if (this.owned.has(name)) this.owned.set(name, now + this.leaseMs * 0.9);
+          } else if (renewed === false && this.owned.delete(name)) {
+            this.log.warn({ function: name }, 'lost the lease of a function; stopping it here');
+            await this.member.handOver(name);
+          }
+        }),
+      );
+      await this.dropLapsed(Date.now());
+    } finally {
+      this.renewing = false;
+    }
   }
 
   private async dropLapsed(now: number): Promise<void> {
