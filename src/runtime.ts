@@ -8,13 +8,13 @@
  * await rt.start();
  * await rt.register({ name: 'avg', source, settings, origin: 'api' });
  */
-import type { FunctionSource, InvokeResult, Sandbox, SandboxStats } from '../sandbox/types.js';
+import type { FunctionSource, InvokeResult, Sandbox } from '../sandbox/types.js';
 import { ClusterCoordinator, type ClusterMember } from './cluster.js';
 import type { RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
 import { validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type Origin } from './function-definition.js';
 import { FunctionRunner, EMPTY_STATE, type InvocationEvent, type ManualInvocation, type PersistedState } from './function-runner.js';
-import type { StatusSnapshot } from './function-status.js';
+import { FunctionViews, type FunctionView } from './function-views.js';
 import { Keys } from './keys.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Registry } from './registry.js';
@@ -44,22 +44,6 @@ export interface UpdateInput {
   codeUpdatedAt?: number;
 }
 
-/** Everything a reader needs to know about one function. */
-export interface FunctionView {
-  definition: FunctionDefinition;
-  status: StatusSnapshot;
-  sandbox: SandboxStats | null;
-  /** The replica running it (this one's id without a cluster); null while nobody does. */
-  owner: string | null;
-}
-
-/** What an owner publishes about a function for the other replicas' pages. */
-interface SharedStatus {
-  owner: string;
-  status: StatusSnapshot;
-  sandbox: SandboxStats | null;
-}
-
 export class Runtime implements ClusterMember {
   readonly config: RuntimeConfig;
   readonly store: Store;
@@ -75,8 +59,7 @@ export class Runtime implements ClusterMember {
   private restored = false;
   private readonly lagSamples: number[] = [];
   private readonly invocationListeners = new Set<(e: InvocationEvent) => void>();
-  /** Isolate statistics, at most STATS_TTL_MS old: pages poll them for every function. */
-  private readonly statsCache = new Map<string, { at: number; stats: Promise<SandboxStats | null> }>();
+  private readonly views: FunctionViews;
   /** With a cluster: the functions running on this replica (it holds their lease). */
   private readonly active = new Set<string>();
   readonly cluster: ClusterCoordinator | null;
@@ -92,6 +75,7 @@ export class Runtime implements ClusterMember {
     this.registry = new Registry(this.store, this.keys);
     this.cluster = deps.config.cluster ? new ClusterCoordinator(this, this.store, this.keys, deps.config.cluster, this.log) : null;
     this.replicaId = deps.config.cluster?.replicaId ?? 'local';
+    this.views = new FunctionViews(this, this.sandbox, this.store, this.keys, this.replicaId);
   }
 
   /** True when the function runs in this process (always, without a cluster). */
@@ -223,7 +207,7 @@ export class Runtime implements ClusterMember {
       this.runners.delete(name);
       this.sources.delete(name);
       this.active.delete(name);
-      this.statsCache.delete(name);
+      this.views.forget(name);
       await this.sandbox.dispose(name);
       await this.registry.remove(name);
       await this.store.exec([{ op: 'del', key: this.keys.status(name) }]).catch(() => {});
@@ -288,35 +272,11 @@ export class Runtime implements ClusterMember {
   }
 
   async view(name: string): Promise<FunctionView> {
-    const runner = this.mustGet(name);
-    if (this.runsHere(name)) return this.localView(runner);
-    const [raw] = await this.store.mget([this.keys.status(name)]).catch(() => [null]);
-    return this.remoteView(runner, raw ?? null);
+    return this.views.view(this.mustGet(name));
   }
 
   async list(): Promise<FunctionView[]> {
-    const names = this.names();
-    const remote = names.filter((n) => !this.runsHere(n));
-    const raws = remote.length ? await this.store.mget(remote.map((n) => this.keys.status(n))).catch(() => remote.map(() => null)) : [];
-    const shared = new Map(remote.map((n, i) => [n, raws[i] ?? null]));
-    return Promise.all(names.map((n) => (this.runsHere(n) ? this.localView(this.runners.get(n)!) : this.remoteView(this.runners.get(n)!, shared.get(n) ?? null))));
-  }
-
-  private async localView(runner: FunctionRunner): Promise<FunctionView> {
-    return { definition: { ...runner.def }, status: runner.status.snapshot(), sandbox: await this.statsOf(runner.def.name), owner: this.replicaId };
-  }
-
-  /** A function another replica runs: its owner's published status, or "no owner yet". */
-  private remoteView(runner: FunctionRunner, raw: string | null): FunctionView {
-    let shared: SharedStatus | null = null;
-    try {
-      shared = raw ? (JSON.parse(raw) as SharedStatus) : null;
-    } catch {
-      shared = null;
-    }
-    if (shared) return { definition: { ...runner.def }, status: shared.status, sandbox: shared.sandbox, owner: shared.owner };
-    const status = runner.status.snapshot();
-    return { definition: { ...runner.def }, status: { ...status, state: runner.def.paused ? 'paused' : 'idle', running: false, detail: 'waiting for a replica to take it' }, sandbox: null, owner: null };
+    return this.views.list(this.names().map((n) => this.runners.get(n)!));
   }
 
   /**
@@ -395,21 +355,10 @@ export class Runtime implements ClusterMember {
       names.map(async (name) => {
         const runner = this.runners.get(name);
         if (!runner || !this.active.has(name)) return;
-        const shared: SharedStatus = { owner: this.replicaId, status: runner.status.snapshot(), sandbox: await this.statsOf(name) };
-        out.set(name, JSON.stringify(shared));
+        out.set(name, await this.views.shared(runner));
       }),
     );
     return out;
-  }
-
-  /** Isolate statistics, cached briefly: one heap query per function per second at most. */
-  private statsOf(name: string): Promise<SandboxStats | null> {
-    const now = Date.now();
-    const hit = this.statsCache.get(name);
-    if (hit && now - hit.at < STATS_TTL_MS) return hit.stats;
-    const stats = this.sandbox.stats(name).catch(() => null);
-    this.statsCache.set(name, { at: now, stats });
-    return stats;
   }
 
   private mustGet(name: string): FunctionRunner {
@@ -450,7 +399,7 @@ export class Runtime implements ClusterMember {
       state,
     );
     if (previous) runner.status.appendLogs(previous.status.recentLogs(), 0);
-    this.statsCache.delete(def.name);
+    this.views.forget(def.name);
     this.runners.set(def.name, runner);
     this.sources.set(def.name, source);
     if (run) {
@@ -518,8 +467,6 @@ export class Runtime implements ClusterMember {
   }
 }
 
-const STATS_TTL_MS = 1000;
-
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -529,4 +476,4 @@ function pickSettings(d: FunctionDefinition): FunctionSettings {
   return { handler, inputKey, outputKey, trigger, period, invokeOn, memoryMb, timeoutMs };
 }
 
-export type { InvokeResult, InvocationEvent };
+export type { InvokeResult, InvocationEvent, FunctionView };

@@ -1,0 +1,105 @@
+/**
+ * How functions are described to readers (the API, the pages, /metrics): settings,
+ * status and isolate statistics, and, with replicas, who runs each one. A function
+ * running here is described from its runner; one another replica runs, from the
+ * status its owner publishes in Redis. Isolate statistics are cached for a second,
+ * since pages poll them for every function.
+ *
+ * @example
+ * const views = new FunctionViews(runtime, sandbox, store, keys, 'local');
+ * const all = await views.list(runners);
+ */
+import type { Sandbox, SandboxStats } from '../sandbox/types.js';
+import type { FunctionDefinition } from './function-definition.js';
+import type { FunctionRunner } from './function-runner.js';
+import type { StatusSnapshot } from './function-status.js';
+import type { Keys } from './keys.js';
+import type { Store } from './store/store.js';
+
+/** Everything a reader needs to know about one function. */
+export interface FunctionView {
+  definition: FunctionDefinition;
+  status: StatusSnapshot;
+  sandbox: SandboxStats | null;
+  /** The replica running it (`local` without replicas); null while nobody does. */
+  owner: string | null;
+}
+
+/** What an owner publishes about a function for the other replicas. */
+interface SharedStatus {
+  owner: string;
+  status: StatusSnapshot;
+  sandbox: SandboxStats | null;
+}
+
+const STATS_TTL_MS = 1000;
+
+export class FunctionViews {
+  private readonly statsCache = new Map<string, { at: number; stats: Promise<SandboxStats | null> }>();
+
+  constructor(
+    private readonly where: { runsHere(name: string): boolean },
+    private readonly sandbox: Sandbox,
+    private readonly store: Store,
+    private readonly keys: Keys,
+    private readonly replicaId: string,
+  ) {}
+
+  async view(runner: FunctionRunner): Promise<FunctionView> {
+    const name = runner.def.name;
+    if (this.where.runsHere(name)) return this.local(runner);
+    const [raw] = await this.store.mget([this.keys.status(name)]).catch(() => [null]);
+    return this.remote(runner, raw ?? null);
+  }
+
+  /** Views of many functions, with one MGET for those other replicas run. */
+  async list(runners: FunctionRunner[]): Promise<FunctionView[]> {
+    const remote = runners.filter((r) => !this.where.runsHere(r.def.name));
+    const raws = remote.length ? await this.store.mget(remote.map((r) => this.keys.status(r.def.name))).catch(() => remote.map(() => null)) : [];
+    const shared = new Map(remote.map((r, i) => [r.def.name, raws[i] ?? null]));
+    return Promise.all(runners.map((r) => (this.where.runsHere(r.def.name) ? this.local(r) : this.remote(r, shared.get(r.def.name) ?? null))));
+  }
+
+  /** The JSON this replica publishes about a function it runs. */
+  async shared(runner: FunctionRunner): Promise<string> {
+    const s: SharedStatus = { owner: this.replicaId, status: runner.status.snapshot(), sandbox: await this.statsOf(runner.def.name) };
+    return JSON.stringify(s);
+  }
+
+  /** Drops cached statistics (the isolate was replaced or removed). */
+  forget(name: string): void {
+    this.statsCache.delete(name);
+  }
+
+  private async local(runner: FunctionRunner): Promise<FunctionView> {
+    return { definition: { ...runner.def }, status: runner.status.snapshot(), sandbox: await this.statsOf(runner.def.name), owner: this.replicaId };
+  }
+
+  /** A function another replica runs: its owner's published status, or "no owner yet". */
+  private remote(runner: FunctionRunner, raw: string | null): FunctionView {
+    let shared: SharedStatus | null = null;
+    try {
+      shared = raw ? (JSON.parse(raw) as SharedStatus) : null;
+    } catch {
+      shared = null;
+    }
+    if (shared) return { definition: { ...runner.def }, status: shared.status, sandbox: shared.sandbox, owner: shared.owner };
+    const status = runner.status.snapshot();
+    return {
+      definition: { ...runner.def },
+      status: { ...status, state: runner.def.paused ? 'paused' : 'idle', running: false, detail: 'waiting for a replica to take it' },
+      sandbox: null,
+      owner: null,
+    };
+  }
+
+  /** Isolate statistics, cached briefly: one heap query per function per second at most. */
+  private statsOf(name: string): Promise<SandboxStats | null> {
+    const now = Date.now();
+    const hit = this.statsCache.get(name);
+    if (hit && now - hit.at < STATS_TTL_MS) return hit.stats;
+    const stats = this.sandbox.stats(name).catch(() => null);
+    this.statsCache.set(name, { at: now, stats });
+    return stats;
+  }
+}
