@@ -1,8 +1,9 @@
 /**
- * Makes sure the tests have a Redis: REDLET_TEST_REDIS_URL when set, else the local
- * server on 127.0.0.1:6379 when it answers, else a private `redis-server` started
- * here on a free port (no persistence) and stopped at the end. Tests only ever touch
- * keys under their own random prefix; nothing here flushes a server.
+ * Makes sure the tests have a Redis: REDLET_TEST_REDIS_URL when set explicitly, else a
+ * private `redis-server` started here on a free port (no persistence) and stopped at
+ * the end. A Redis already running on this machine (e.g. on 6379) belongs to its user
+ * and is never used implicitly. Tests only ever touch keys under their own random
+ * prefix; nothing here flushes a server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,17 +31,13 @@ function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 export async function setup(): Promise<void> {
   if (process.env.REDLET_TEST_REDIS_URL) return;
-  if (await ping(6379)) {
-    process.env.REDLET_TEST_REDIS_URL = 'redis://127.0.0.1:6379';
-    return;
-  }
   const port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'redlet-test-redis-'));
   child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
     stdio: 'ignore',
   });
   child.on('error', (err) => {
-    throw new Error(`no Redis on 127.0.0.1:6379 and redis-server could not be started (${err.message}); install redis-server`);
+    throw new Error(`redis-server could not be started (${err.message}): install redis-server, or set REDLET_TEST_REDIS_URL`);
   });
   for (let i = 0; i < 100; i++) {
     if (await ping(port)) {
