@@ -169,38 +169,3 @@ describe('bundleFunction: ZIPs', () => {
     expect(await call(b)).toBe('function');
   });
 });
-
-describe('bundleFunction: speed', () => {
-  it('bundles a small single file and a small ZIP in a few milliseconds', async () => {
-    const single = { kind: 'file' as const, filename: 'usermodule.js', code: 'export function handler(input) { return { n: Object.keys(input).length }; }\n' };
-    const zip = {
-      kind: 'zip' as const,
-      filename: 'fn.zip',
-      data: await zipOf({
-        'package.json': '{ "main": "index.js" }',
-        'index.js': "import { f } from './lib/a.js';\nimport g from './lib/b.cjs';\nimport m from 'tiny';\nimport c from './c.json';\nexport const handler = () => f() + g() + m + c.n;",
-        'lib/a.js': 'export const f = () => 1;',
-        'lib/b.cjs': 'module.exports = () => 2;',
-        'node_modules/tiny/index.js': 'module.exports = 3;',
-        'c.json': '{ "n": 4 }',
-      }),
-    };
-    const time = async (source: typeof single | typeof zip): Promise<number> => {
-      const samples: number[] = [];
-      for (let i = 0; i < 30; i++) {
-        const started = performance.now();
-        await bundleFunction(source, 'handler', { name: 't' });
-        samples.push(performance.now() - started);
-      }
-      return samples.sort((a, b) => a - b)[samples.length >> 1] as number;
-    };
-    await warmBundler(); // starts esbuild's service, as the host does at start-up
-    const singleMs = await time(single);
-    const zipMs = await time(zip);
-    console.log(`bundle median: single file ${singleMs.toFixed(2)} ms, small ZIP ${zipMs.toFixed(2)} ms`);
-    expect(await call(await bundleFunction(zip, 'handler', { name: 't' }))).toBe(10);
-    // Generous bounds: a regression to disk access or one esbuild call per file would blow them.
-    expect(singleMs).toBeLessThan(50);
-    expect(zipMs).toBeLessThan(100);
-  });
-});

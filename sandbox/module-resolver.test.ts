@@ -59,6 +59,27 @@ describe('ModuleResolver', () => {
     expect(r.resolve('../../x', 'lib/a.js', 'import')).toMatchObject({ kind: 'missing', reason: expect.stringContaining('outside') });
   });
 
+  it('#imports map through the nearest package.json, to a file of the package or to a dependency', () => {
+    const pkg = resolverOf({
+      'package.json': JSON.stringify({ imports: { '#util': { require: './src/util.cjs', default: './src/util.js' }, '#dep': 'dep', '#gone': './nope.js', '#lib/*': './lib/*.js' } }),
+      'src/util.js': '',
+      'src/util.cjs': '',
+      'lib/x.js': '',
+      'node_modules/dep/index.js': '',
+      'node_modules/dep/package.json': JSON.stringify({ imports: { '#own': './own.js' } }),
+      'node_modules/dep/own.js': '',
+    });
+    expect(pkg.resolve('#util', 'src/deep/a.js', 'import')).toEqual({ kind: 'file', path: 'src/util.js' });
+    expect(pkg.resolve('#util', 'index.js', 'require')).toEqual({ kind: 'file', path: 'src/util.cjs' });
+    expect(pkg.resolve('#lib/x', 'index.js', 'import')).toEqual({ kind: 'file', path: 'lib/x.js' });
+    expect(pkg.resolve('#dep', 'index.js', 'import')).toEqual({ kind: 'file', path: 'node_modules/dep/index.js' });
+    // A dependency's own #imports come from its own package.json, not the root's.
+    expect(pkg.resolve('#own', 'node_modules/dep/index.js', 'import')).toEqual({ kind: 'file', path: 'node_modules/dep/own.js' });
+    expect(pkg.resolve('#util', 'node_modules/dep/index.js', 'import')).toMatchObject({ kind: 'missing' });
+    expect(pkg.resolve('#gone', 'index.js', 'import')).toMatchObject({ kind: 'missing', reason: expect.stringContaining('not in the upload') });
+    expect(pkg.resolve('#nope', 'index.js', 'import')).toMatchObject({ kind: 'missing', reason: expect.stringContaining('"imports"') });
+  });
+
   it('a package.json that is not JSON is a LOAD_SYNTAX error naming it', () => {
     const bad = resolverOf({ 'node_modules/p/package.json': '{ main: x }', 'node_modules/p/index.js': '' });
     expect(() => bad.resolve('p', 'index.js', 'import')).toThrow(RedletError);

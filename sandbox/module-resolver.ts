@@ -7,7 +7,7 @@
 import { builtinModules } from 'node:module';
 import { posix } from 'node:path';
 import { RedletError } from './errors.js';
-import { resolvePackageExports } from './package-exports.js';
+import { resolvePackageExports, resolvePackageImports } from './package-exports.js';
 import type { SourceFiles } from './types.js';
 
 /** Probed, in this order, after a path that does not name a file as written. */
@@ -33,6 +33,7 @@ export interface PackageJson {
   main?: unknown;
   module?: unknown;
   exports?: unknown;
+  imports?: unknown;
   [field: string]: unknown;
 }
 
@@ -130,7 +131,7 @@ export class ModuleResolver {
   }
 
   private resolvePackage(specifier: string, importer: string, kind: ImportKind): Resolution {
-    if (specifier.startsWith('#')) return { kind: 'missing', reason: 'package.json "imports" (#name) are not supported; use a relative path' };
+    if (specifier.startsWith('#')) return this.resolveImportsField(specifier, importer, kind);
     const parsed = /^((?:@[^/]+\/)?[^/@][^/]*)(\/.*)?$/.exec(specifier);
     const name = parsed?.[1];
     if (name === undefined) return { kind: 'missing', reason: 'it is not a valid package name' };
@@ -151,6 +152,21 @@ export class ModuleResolver {
       if (found !== null) return { kind: 'file', path: found };
     }
     return { kind: 'missing', reason: `no node_modules/${name} folder in the upload holds it` };
+  }
+
+  /** `#name`: the `imports` map of the package the importer belongs to (its nearest package.json). */
+  private resolveImportsField(specifier: string, importer: string, kind: ImportKind): Resolution {
+    for (let dir: string | null = dirOf(importer); dir !== null; dir = parentOf(dir)) {
+      const pkg = this.packageJson(dir);
+      if (pkg === null) continue;
+      const target = resolvePackageImports(pkg.imports, specifier, CONDITIONS[kind]);
+      if (target === null) return { kind: 'missing', reason: `'${specifier}' is not in the "imports" of ${dir === '' ? '' : `${dir}/`}package.json` };
+      if (!target.startsWith('./')) return this.resolvePackage(target, importer, kind);
+      const path = normalize(posix.join(dir, target));
+      if (path !== null && this.files.has(path)) return { kind: 'file', path };
+      return { kind: 'missing', reason: `package.json "imports" maps '${specifier}' to '${target}', which is not in the upload` };
+    }
+    return { kind: 'missing', reason: `'${specifier}' needs a package.json with an "imports" field, and there is none above the importing file` };
   }
 
   private resolvePackageMain(pkgDir: string, pkg: PackageJson | null, kind: ImportKind): string | null {

@@ -1,8 +1,10 @@
 /**
- * The `exports` field of a package.json, resolved the way Node does it: subpath keys
- * (`"."`, `"./sub"`, `"./*"` patterns), condition objects tried in key order, arrays
- * as fallbacks and `null` as "not exported". Pure data in, relative target out.
+ * A package.json's `exports` and `imports` maps, resolved by `resolve.exports` (a small,
+ * well-tested implementation of Node's algorithm: subpath keys, `*` patterns, condition
+ * objects tried in key order, arrays as fallbacks, `null` as "not exported"). This file
+ * only adds what a sandbox needs on top: the targets must stay inside the package.
  */
+import { exports as resolveExports, imports as resolveImports } from 'resolve.exports';
 
 /**
  * Maps a package subpath (`.` or `./sub`) to the package-relative file it exports,
@@ -13,58 +15,45 @@
  * // './esm.js'
  */
 export function resolvePackageExports(exportsField: unknown, subpath: string, conditions: readonly string[]): string | null {
-  const map = subpathMap(exportsField);
-  if (map === null) return null;
-  if (Object.hasOwn(map, subpath) && !subpath.includes('*')) {
-    return resolveTarget(map[subpath], null, conditions) ?? null;
-  }
-  let best: { key: string; match: string } | null = null;
-  for (const key of Object.keys(map)) {
-    const star = key.indexOf('*');
-    if (star < 0 || key.indexOf('*', star + 1) >= 0) continue;
-    const prefix = key.slice(0, star);
-    const suffix = key.slice(star + 1);
-    if (subpath.length < key.length || !subpath.startsWith(prefix) || !subpath.endsWith(suffix)) continue;
-    // Node prefers the longest prefix, then the longest key.
-    if (best === null || prefix.length > best.key.indexOf('*') || (prefix.length === best.key.indexOf('*') && key.length > best.key.length)) {
-      best = { key, match: subpath.slice(prefix.length, subpath.length - suffix.length) };
-    }
-  }
-  return best === null ? null : resolveTarget(map[best.key], best.match, conditions) ?? null;
+  if (!isMapping(exportsField) || subpath.split('/').includes('..')) return null;
+  const targets = attempt(() => resolveExports({ name: 'pkg', exports: exportsField }, subpath, { unsafe: true, conditions }));
+  return targets?.find(isPackageRelative) ?? null;
 }
 
-/** `"exports": "./x.js"` and `"exports": { "import": ... }` are shorthands for `{ ".": ... }`. */
-function subpathMap(field: unknown): Record<string, unknown> | null {
-  if (typeof field === 'string' || Array.isArray(field)) return { '.': field };
-  if (field === null || typeof field !== 'object') return null;
-  const keys = Object.keys(field);
-  const dotted = keys.filter((k) => k.startsWith('.'));
-  if (dotted.length === 0) return { '.': field };
+/**
+ * Maps a `#name` specifier through a package.json `imports` field: a package-relative
+ * file (`./src/x.js`) or a bare package name to resolve in `node_modules`; null when
+ * the package does not map it.
+ *
+ * @example
+ * resolvePackageImports({ '#util': './src/util.js' }, '#util', ['import', 'default']); // './src/util.js'
+ * resolvePackageImports({ '#dep': 'lodash' }, '#dep', ['import', 'default']);         // 'lodash'
+ */
+export function resolvePackageImports(importsField: unknown, specifier: string, conditions: readonly string[]): string | null {
+  if (!isMapping(importsField) || Array.isArray(importsField)) return null;
+  const targets = attempt(() => resolveImports({ name: 'pkg', imports: importsField }, specifier, { unsafe: true, conditions }));
+  return targets?.find((t) => isPackageRelative(t) || !/^[./]/.test(t)) ?? null;
+}
+
+function isMapping(field: unknown): boolean {
+  if (typeof field === 'string' || Array.isArray(field)) return true;
+  if (field === null || typeof field !== 'object') return false;
   // Mixing "./sub" keys with condition names is invalid in Node too.
-  return dotted.length === keys.length ? (field as Record<string, unknown>) : null;
+  const keys = Object.keys(field);
+  const dotted = keys.filter((k) => k.startsWith('.')).length;
+  return dotted === 0 || dotted === keys.length;
 }
 
-/** undefined: no condition matched (keep looking); null: explicitly not exported. */
-function resolveTarget(target: unknown, match: string | null, conditions: readonly string[]): string | null | undefined {
-  if (typeof target === 'string') {
-    if (!target.startsWith('./')) return null;
-    if (match !== null && match.split('/').includes('..')) return null;
-    return match === null ? target : target.replaceAll('*', match);
-  }
-  if (Array.isArray(target)) {
-    for (const item of target) {
-      const resolved = resolveTarget(item, match, conditions);
-      if (typeof resolved === 'string') return resolved;
-    }
+/** A target inside the package: `./x`, never climbing out with `..`. */
+function isPackageRelative(target: string): boolean {
+  return target.startsWith('./') && !target.split('/').includes('..');
+}
+
+/** resolve.exports throws for "not exported"; here that is a null like any other miss. */
+function attempt(fn: () => string[] | void): string[] | null {
+  try {
+    return fn() ?? null;
+  } catch {
     return null;
   }
-  if (target !== null && typeof target === 'object') {
-    for (const [key, value] of Object.entries(target)) {
-      if (key !== 'default' && !conditions.includes(key)) continue;
-      const resolved = resolveTarget(value, match, conditions);
-      if (resolved !== undefined) return resolved;
-    }
-    return undefined;
-  }
-  return null;
 }
