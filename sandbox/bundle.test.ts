@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, evaluate, fromFile, fromZip, rejection, zipOf } from '../test/helpers/bundle-harness.js';
-import { bundleFunction, warmBundler } from './bundle.js';
+import { call, evaluate, fromFile, fromZip, rejection } from '../test/helpers/bundle-harness.js';
 
 describe('bundleFunction: single files', () => {
   it('ESM', async () => {
