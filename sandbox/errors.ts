@@ -7,23 +7,28 @@
  * @example
  * throw new RedletError('LOAD_SYNTAX', 'handler.js:3:7: Expected ";" but found "x"');
  */
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+
+export { ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes.js';
+
 export type ErrorKind = 'user' | 'system';
 
 export class RedletError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly kind: ErrorKind;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: string, message: string, opts: { kind?: ErrorKind; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  /** `kind` defaults to the code's own (see ERROR_CODES). */
+  constructor(code: ErrorCode, message: string, opts: { kind?: ErrorKind; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'RedletError';
     this.code = code;
-    this.kind = opts.kind ?? 'user';
+    this.kind = opts.kind ?? ERROR_CODES[code].kind;
     this.details = opts.details;
   }
 
   /** A plain object that survives JSON and process boundaries. */
-  toJSON(): { code: string; kind: ErrorKind; message: string; details?: Record<string, unknown> } {
+  toJSON(): { code: ErrorCode; kind: ErrorKind; message: string; details?: Record<string, unknown> } {
     return { code: this.code, kind: this.kind, message: this.message, ...(this.details ? { details: this.details } : {}) };
   }
 }
@@ -34,14 +39,14 @@ export class RedletError extends Error {
  */
 export interface GuestError {
   /** `HANDLER_ERROR`, `TIMEOUT`, `MEMORY_LIMIT`, `INPUT_NOT_JSON`, `OUTPUT_NOT_SERIALIZABLE`, ... */
-  code: string;
+  code: ErrorCode;
   name: string;
   message: string;
   stack?: string;
 }
 
 /** Wraps anything thrown by host code into a RedletError without losing its message. */
-export function asRedletError(err: unknown, code = 'INTERNAL', kind: ErrorKind = 'system'): RedletError {
+export function asRedletError(err: unknown, code: ErrorCode = 'INTERNAL', kind: ErrorKind = 'system'): RedletError {
   if (err instanceof RedletError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new RedletError(code, message, { kind, cause: err });

@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
 import { bundleFunction, type Bundle } from './bundle.js';
-import { RedletError, type GuestError } from './errors.js';
+import { RedletError, isErrorCode, type ErrorCode, type GuestError } from './errors.js';
 import { mapStack } from './stack-map.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
 
@@ -392,7 +392,7 @@ function checkResult(raw: unknown): GuestResult {
     ok: r.ok === true,
     output: str(r.output),
     env: str(r.env),
-    error: e ? { code: String(e.code ?? 'HANDLER_ERROR'), name: String(e.name ?? 'Error'), message: String(e.message ?? ''), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}) } : null,
+    error: e ? { code: isErrorCode(e.code) ? e.code : 'HANDLER_ERROR', name: String(e.name ?? 'Error'), message: String(e.message ?? ''), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}) } : null,
     logs,
     dropped: Number(r.dropped) || 0,
   };
@@ -420,7 +420,7 @@ function bindError(bound: { code?: string; type?: string; exports?: string[] }, 
   return new RedletError('HANDLER_NOT_FOUND', `${bundle.entry} has no export '${bundle.exportName}' (${list})`);
 }
 
-function loadError(code: string, message: string, cause: unknown): RedletError {
+function loadError(code: ErrorCode, message: string, cause: unknown): RedletError {
   return new RedletError(code, message, { kind: 'user', cause });
 }
 

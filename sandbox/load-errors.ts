@@ -4,13 +4,13 @@
  * per kind of failure, and at most a handful of lines.
  */
 import type { Message } from 'esbuild';
-import { RedletError } from './errors.js';
+import { RedletError, isErrorCode, type ErrorCode } from './errors.js';
 import { VIRTUAL_NAMESPACE, failureKey, type ResolveFailures } from './virtual-fs-plugin.js';
 
 export const MAX_REPORTED_ERRORS = 5;
 
 export interface LoadProblem {
-  code: string;
+  code: ErrorCode;
   message: string;
   file?: string;
   line?: number;
@@ -18,7 +18,7 @@ export interface LoadProblem {
 }
 
 /** Codes the virtual FS plugin attaches to import failures; they read "… (imported by file:line)". */
-const IMPORT_CODES = new Set(['LOAD_BUILTIN', 'LOAD_MODULE_NOT_FOUND', 'LOAD_UNSUPPORTED_FILE']);
+const IMPORT_CODES = new Set<ErrorCode>(['LOAD_BUILTIN', 'LOAD_MODULE_NOT_FOUND', 'LOAD_UNSUPPORTED_FILE']);
 const TOP_LEVEL_AWAIT = /top-level await/i;
 const UNRESOLVED = /^Could not resolve ("(?:[^"\\]|\\.)*")$/;
 
@@ -30,7 +30,7 @@ const UNRESOLVED = /^Could not resolve ("(?:[^"\\]|\\.)*")$/;
  */
 export function describeMessage(msg: Message, failures?: ResolveFailures): LoadProblem {
   const detailCode: unknown = msg.detail !== null && typeof msg.detail === 'object' ? (msg.detail as { code?: unknown }).code : undefined;
-  let code = typeof detailCode === 'string' ? detailCode : 'LOAD_SYNTAX';
+  let code: ErrorCode = isErrorCode(detailCode) ? detailCode : 'LOAD_SYNTAX';
   let text = msg.text;
   const unresolved = failures === undefined || msg.location === null ? null : unresolvedImport(msg.text, userPath(msg.location.file), failures);
   if (unresolved !== null) ({ code, text } = unresolved);
@@ -68,7 +68,7 @@ export function loadError(err: unknown, failures?: ResolveFailures): RedletError
 }
 
 /** esbuild's own "Could not resolve" for a require()/import() the virtual FS left to it. */
-function unresolvedImport(text: string, importer: string, failures: ResolveFailures): { code: string; text: string } | null {
+function unresolvedImport(text: string, importer: string, failures: ResolveFailures): { code: ErrorCode; text: string } | null {
   const quoted = UNRESOLVED.exec(text)?.[1];
   if (quoted === undefined) return null;
   const specifier: unknown = JSON.parse(quoted);

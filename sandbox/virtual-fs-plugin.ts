@@ -5,7 +5,7 @@
  * missing modules, file types with no loader) fail here, at the import's location.
  */
 import type { Loader, Plugin, PartialMessage } from 'esbuild';
-import { RedletError } from './errors.js';
+import { RedletError, type ErrorCode } from './errors.js';
 import { ModuleResolver, type ImportKind } from './module-resolver.js';
 import type { SourceFiles } from './types.js';
 
@@ -31,7 +31,7 @@ export function loaderFor(path: string): Loader | undefined {
 }
 
 /** Import failures the plugin left to esbuild, by `failureKey(importer, specifier)`. */
-export type ResolveFailures = Map<string, { code: string; text: string; importer: string }>;
+export type ResolveFailures = Map<string, { code: ErrorCode; text: string; importer: string }>;
 
 /**
  * The key of a failed import in ResolveFailures.
@@ -65,7 +65,7 @@ export function virtualFsPlugin(
       build.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === 'entry-point') return { path: args.path, namespace: VIRTUAL_NAMESPACE };
         const kind: ImportKind = args.kind === 'require-call' || args.kind === 'require-resolve' ? 'require' : 'import';
-        const fail = (code: string, text: string) => {
+        const fail = (code: ErrorCode, text: string) => {
           if (args.kind === 'import-statement') return failure(code, text);
           // No path and no resolveDir: esbuild reports it (or keeps a guarded call) without searching the disk.
           failures.set(failureKey(args.importer, args.path), { code, text, importer: args.importer });
@@ -98,6 +98,6 @@ export function virtualFsPlugin(
   };
 }
 
-function failure(code: string, text: string): { errors: PartialMessage[] } {
+function failure(code: ErrorCode, text: string): { errors: PartialMessage[] } {
   return { errors: [{ text, detail: { code } }] };
 }

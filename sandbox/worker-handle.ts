@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RedletError } from './errors.js';
+import { RedletError, isErrorCode } from './errors.js';
 import type { SandboxLimits } from './in-process.js';
 import type { WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
@@ -87,7 +87,8 @@ export class WorkerHandle {
       this.pending.delete(msg.id);
       if (p.timer) clearTimeout(p.timer);
       if (msg.ok) p.resolve(msg.value);
-      else p.reject(new RedletError(msg.error.code, msg.error.message, { kind: msg.error.kind, ...(msg.error.details ? { details: msg.error.details } : {}) }));
+      // The worker runs guest code: an unknown code is its failure, not a code to pass on.
+      else p.reject(new RedletError(isErrorCode(msg.error.code) ? msg.error.code : 'WORKER_ERROR', msg.error.message, { kind: msg.error.kind, ...(msg.error.details ? { details: msg.error.details } : {}) }));
     });
     this.child.on('error', (err) => failed(err));
     this.child.on('exit', (code, signal) => this.onExit(code, signal, failed));

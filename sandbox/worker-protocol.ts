@@ -3,6 +3,7 @@
  * sandbox worker process (worker-main.ts). Plain data only: they cross IPC with
  * structured clone (`serialization: 'advanced'`), so Uint8Array ZIPs travel as is.
  */
+import type { ErrorCode } from './error-codes.js';
 import type { InvokeRequest, LoadRequest } from './types.js';
 
 export type WorkerRequest =
@@ -13,7 +14,7 @@ export type WorkerRequest =
   | { id: number; op: 'ping' };
 
 export interface WireError {
-  code: string;
+  code: ErrorCode;
   kind: 'user' | 'system';
   message: string;
   details?: Record<string, unknown>;

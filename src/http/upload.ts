@@ -9,7 +9,7 @@
  */
 import type { Context } from 'hono';
 import type { FunctionSource } from '../../sandbox/types.js';
-import { RedletError } from '../errors.js';
+import { RedletError, type ErrorCode } from '../errors.js';
 import type { FunctionSettings } from '../function-definition.js';
 
 /** A register or update request, read but not yet validated by the runtime. */
@@ -233,6 +233,6 @@ function decodeBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(compact, 'base64'));
 }
 
-function invalidField(field: string, message: string, code = 'INVALID_FIELD'): RedletError {
+function invalidField(field: string, message: string, code: ErrorCode = 'INVALID_FIELD'): RedletError {
   return new RedletError(code, message, { details: { field } });
 }
