@@ -4,7 +4,7 @@
  * restart, exactly like a Redis without persistence.
  *
  * @example
- * const store = new MemoryStore();
+ * const store = new MemoryStore(); // or new MemoryStore({ now: () => fakeClock }) in tests
  * store.watch('metrics', () => console.log('written'));
  * await store.set('metrics', '{}');
  */
@@ -12,6 +12,11 @@ import { RedletError } from '../errors.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp } from './store.js';
 
 type Value = { type: 'string'; value: Buffer } | { type: 'set'; value: Set<string> } | { type: 'zset'; value: Map<string, number> };
+
+export interface MemoryStoreOptions {
+  /** The clock expiries are measured against (epoch ms); tests pass one they can move. */
+  now?: () => number;
+}
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -21,6 +26,11 @@ export class MemoryStore implements Store {
   private readonly listeners = new Map<string, Set<KeyListener>>();
   private readonly expiries = new Map<string, number>();
   private readonly channels = new Map<string, Set<(message: string) => void>>();
+  private readonly now: () => number;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
 
   async get(key: string): Promise<string | null> {
     const b = this.string(key);
@@ -59,7 +69,8 @@ export class MemoryStore implements Store {
 
   async scan(pattern: string): Promise<string[]> {
     const re = globToRegExp(pattern);
-    return [...this.data.keys()].filter((k) => re.test(k));
+    // Like Redis, an expired key is gone: never listed.
+    return [...this.data.keys()].filter((k) => re.test(k) && this.live(k) !== undefined);
   }
 
   watch(key: string, listener: KeyListener): () => void {
@@ -88,13 +99,13 @@ export class MemoryStore implements Store {
   async acquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
     if (this.live(key)) return false;
     this.apply({ op: 'set', key, value: owner });
-    this.expiries.set(key, Date.now() + ttlMs);
+    this.expiries.set(key, this.now() + ttlMs);
     return true;
   }
 
   async renew(key: string, owner: string, ttlMs: number): Promise<boolean> {
     if ((await this.get(key)) !== owner) return false;
-    this.expiries.set(key, Date.now() + ttlMs);
+    this.expiries.set(key, this.now() + ttlMs);
     return true;
   }
 
@@ -119,7 +130,7 @@ export class MemoryStore implements Store {
 
   async setWithTtl(key: string, value: string, ttlMs: number): Promise<void> {
     this.apply({ op: 'set', key, value });
-    this.expiries.set(key, Date.now() + ttlMs);
+    this.expiries.set(key, this.now() + ttlMs);
   }
 
   async heartbeat(key: string, member: string, score: number, minScore: number): Promise<string[]> {
@@ -151,7 +162,7 @@ export class MemoryStore implements Store {
   /** The value, unless it has expired (then it is removed, as Redis would). */
   private live(key: string): Value | undefined {
     const at = this.expiries.get(key);
-    if (at !== undefined && at <= Date.now()) {
+    if (at !== undefined && at <= this.now()) {
       this.expiries.delete(key);
       this.data.delete(key);
       return undefined;

@@ -25,7 +25,8 @@ export interface KeyspaceStatus {
   reason?: string;
 }
 
-export interface Store {
+/** The data operations: the user's keys and redlet's own (definitions, code, state). */
+export interface DataStore {
   readonly kind: 'redis' | 'memory';
   /** True while the server answers. */
   readonly available: boolean;
@@ -48,9 +49,10 @@ export interface Store {
   /** Runs `fn` each time the connection comes back after an outage (for re-seeding). */
   onReconnect(fn: () => void): void;
   close(): Promise<void>;
+}
 
-  // --- Coordination between replicas (leases, membership, events) ---
-
+/** Coordination between replicas: leases, fenced writes, membership, events. */
+export interface CoordinationStore {
   /** Takes a lease: SET key owner NX PX ttl. True when this caller now holds it. */
   acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extends the lease only while `owner` holds it. */
@@ -74,3 +76,9 @@ export interface Store {
   /** Calls `listener` for each message on `channel`. Returns the unsubscribe function. */
   subscribe(channel: string, listener: (message: string) => void): () => void;
 }
+
+/**
+ * What redlet needs of Redis: both halves, implemented by RedisStore and MemoryStore
+ * alike and held to one conformance suite (test/store-conformance.redis.test.ts).
+ */
+export interface Store extends DataStore, CoordinationStore {}
