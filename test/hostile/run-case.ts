@@ -10,6 +10,7 @@ import { WorkerPoolSandbox } from '../../sandbox/worker-pool.js';
 import { loadConfig } from '../../src/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { RedisStore } from '../../src/store/redis-store.js';
+import { ownPrefix } from '../helpers/redis.js';
 import { HOSTILE_CASES } from './cases.js';
 
 const [name, prefix] = process.argv.slice(2);
@@ -27,7 +28,7 @@ const hostBefore = {
   globals: Object.getOwnPropertyNames(globalThis).length,
 };
 
-const config = { ...loadConfig({ REDLET_PREFIX: prefix }), redis: { url, host: '127.0.0.1', port: 6379 } };
+const config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: { url, host: '127.0.0.1', port: 6379 } };
 const store = new RedisStore({ url });
 const sandbox = new WorkerPoolSandbox({ workers: 2, baseBackoffMs: 500 });
 const rt = new Runtime({ config, store, sandbox });
