@@ -96,6 +96,10 @@ export class FunctionRunner {
   private envDiverged = false;
   /** Why this function may not run (what Redis held failed validation); null: it may. */
   quarantined: string | null = null;
+  /** Deleted mid-run: nothing of the run in flight may be written. */
+  private abandoned = false;
+  /** Keyspace notifications refused: the reason (the function polls at its period meanwhile). */
+  private keyspaceRefused: string | null = null;
 
   constructor(
     readonly def: FunctionDefinition,
@@ -127,6 +131,12 @@ export class FunctionRunner {
         this.status.missedTicks += n;
       },
       lag: this.deps.onLag,
+      fallback: (reason: string | null) => {
+        this.keyspaceRefused = reason;
+        if (reason) this.deps.log.warn({ function: this.def.name, reason }, `keyspace notifications refused; polling every ${this.def.period} s instead`);
+        else this.deps.log.info({ function: this.def.name }, 'keyspace notifications work again');
+        if (this.status.detail === null || reason) this.settle(this.status.state === 'running' ? 'running' : this.status.state, null);
+      },
     };
     const periodMs = this.def.period * 1000;
     this.trigger =
@@ -145,6 +155,17 @@ export class FunctionRunner {
     if (this.inFlight) {
       await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
+  }
+
+  /**
+   * Stops at once for a deletion: the trigger ends and the invocation in flight (its
+   * isolate is being disposed) writes nothing when it returns.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.stopped = true;
+    this.trigger?.stop();
+    this.trigger = null;
   }
 
   /** Never runs again: listed with state `quarantined` and the reason, until deleted. */
@@ -251,6 +272,7 @@ export class FunctionRunner {
       this.status.running = false;
     }
     this.envDiverged = false;
+    if (this.abandoned) return;
     if (result.logs.length || result.droppedLogs) this.status.appendLogs(result.logs, result.droppedLogs);
 
     if (!result.ok && result.error?.code === 'CRASH_LOOP_BACKOFF') {
@@ -305,7 +327,9 @@ export class FunctionRunner {
   /** Sets the state at the end of a tick, unless the function was paused meanwhile. */
   private settle(state: FunctionState, detail: string | null = null): void {
     if (this.def.paused) this.status.set('paused');
-    else this.status.set(state, detail);
+    else if (detail === null && this.keyspaceRefused !== null && this.def.trigger === 'keyspace') {
+      this.status.set(state, `keyspace notifications unavailable, polling every ${this.def.period} s instead: ${this.keyspaceRefused}`);
+    } else this.status.set(state, detail);
   }
 
   /** Refuses (RESERVED_KEY, KEY_NOT_ALLOWED) keys the policy forbids, whatever let them through. */

@@ -208,7 +208,9 @@ export class Runtime implements ClusterMember {
   async remove(name: string): Promise<void> {
     await this.exclusive(name, async () => {
       const runner = this.mustGet(name);
-      await runner.stop();
+      // At once, even mid-invocation: disposing the isolate ends the call in flight,
+      // and the abandoned runner writes nothing of it.
+      runner.abandon();
       this.runners.delete(name);
       this.sources.delete(name);
       this.active.delete(name);
