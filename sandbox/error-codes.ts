@@ -30,13 +30,18 @@ export const ERROR_CODES = {
   CODE_MISSING: { kind: 'user', http: 400, doc: 'no code was sent' },
   NAME_MISMATCH: { kind: 'user', http: 400, doc: 'the name in the body differs from the name in the URL' },
   NOTHING_TO_UPDATE: { kind: 'user', http: 400, doc: 'an update with neither code nor settings' },
+  RESERVED_KEY: { kind: 'user', http: 400, doc: "an input or output key inside redlet's own namespace (any spelling of its prefix)" },
+  KEY_NOT_ALLOWED: { kind: 'user', http: 400, doc: 'an input or output key outside the REDLET_FUNCTION_KEYS patterns' },
+  SELF_TRIGGER: { kind: 'user', http: 400, doc: 'a keyspace function whose output key is its own input key' },
   // --- who is asking (401), what exists (404, 405, 409), how much (413, 415)
   UNAUTHORIZED: { kind: 'user', http: 401, doc: 'no or wrong API token (or not loopback when no token is configured)' },
+  CSRF_REJECTED: { kind: 'user', http: 403, doc: 'a change from a browser without a same-origin proof or the pages\' CSRF token' },
   NOT_FOUND: { kind: 'user', http: 404, doc: 'no such route' },
   FUNCTION_NOT_FOUND: { kind: 'user', http: 404, doc: 'no function of that name' },
   METHOD_NOT_ALLOWED: { kind: 'user', http: 405, doc: 'the route exists, not with this method' },
   FUNCTION_EXISTS: { kind: 'user', http: 409, doc: 'the name is taken (use PUT to replace)' },
   FUNCTION_FROM_CONFIG: { kind: 'user', http: 409, doc: 'the function comes from configuration; change it there' },
+  FUNCTION_QUARANTINED: { kind: 'user', http: 409, doc: 'what Redis holds for the function failed validation; it is not run (delete it)' },
   INPUT_MISSING: { kind: 'user', http: 409, doc: 'invoke found no input: the input key is empty and no body was sent' },
   INPUT_WRONG_TYPE: { kind: 'user', http: 409, doc: 'the input key holds something other than a string' },
   BODY_TOO_LARGE: { kind: 'user', http: 413, doc: 'the body is over REDLET_MAX_BODY_BYTES' },
@@ -55,6 +60,7 @@ export const ERROR_CODES = {
   ZIP_CORRUPT: { kind: 'user', http: 422, doc: 'not a ZIP, or a damaged one' },
   ZIP_EMPTY: { kind: 'user', http: 422, doc: 'a ZIP without files' },
   ZIP_BAD_NAME: { kind: 'user', http: 422, doc: 'an entry name that is not UTF-8 or not a usable path' },
+  ZIP_DUPLICATE_ENTRY: { kind: 'user', http: 422, doc: 'two entries of one name' },
   ZIP_UNSAFE_PATH: { kind: 'user', http: 422, doc: 'an entry escaping the archive (../, absolute paths)' },
   ZIP_SYMLINK: { kind: 'user', http: 422, doc: 'a symbolic link in the archive' },
   ZIP_TOO_LARGE: { kind: 'user', http: 422, doc: 'over 10 MiB inflated per file or 50 MiB in all (counted while inflating)' },
@@ -78,8 +84,11 @@ export const ERROR_CODES = {
   // --- redlet's own failures (500, 503): the detail is in the log under a request id
   INTERNAL: { kind: 'system', http: 500, doc: 'an unexpected failure inside redlet' },
   REGISTRY_CORRUPT: { kind: 'system', http: 500, doc: 'a stored definition or state cannot be read back' },
+  DEFINITION_INVALID: { kind: 'system', http: 500, doc: 'a stored definition fails the rules the API applies; the function is quarantined' },
+  STATE_INVALID: { kind: 'system', http: 500, doc: 'a stored state (env, marker) fails its rules; the function is quarantined' },
   FUNCTION_NOT_LOADED: { kind: 'system', http: 500, doc: 'the sandbox has no isolate for the function' },
   WORKER_ERROR: { kind: 'system', http: 500, doc: 'a sandbox worker process failed to answer' },
+  WORKER_BUSY: { kind: 'system', http: 500, doc: 'a sandbox worker did not answer a request in time' },
   REDIS_UNAVAILABLE: { kind: 'system', http: 503, doc: 'Redis does not answer; retry when it is back' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

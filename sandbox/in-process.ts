@@ -20,6 +20,10 @@ import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandb
 
 const PRELUDE = readFileSync(new URL('./guest/prelude.js', import.meta.url), 'utf8');
 const PRELUDE_NAME = 'redlet://prelude.js';
+const WASM_LIMIT = readFileSync(new URL('./guest/wasm-limit.js', import.meta.url), 'utf8');
+const WASM_LIMIT_NAME = 'redlet://wasm-limit.js';
+/** WebAssembly pages (64 KiB) in a megabyte. */
+const PAGES_PER_MB = 16;
 
 /** Limits that apply to every function of this sandbox. */
 export interface SandboxLimits {
@@ -221,7 +225,9 @@ export class InProcessSandbox implements Sandbox {
       try {
         raw = slot.begin.applySync(undefined, args, { timeout: budget, result: { copy: true } });
       } catch (err) {
-        if (!/timed out/i.test(errorMessage(err)) || fn.req.timeoutMs <= SYNC_BUDGET_MS) return this.stopped(fn, slot, err, false, started, logs);
+        // A timeout is what the host observed (the budget spent), never what an error says.
+        const overBudget = performance.now() - started >= budget * 0.9;
+        if (!overBudget || slot.isolate.isDisposed || fn.req.timeoutMs <= SYNC_BUDGET_MS) return this.stopped(fn, slot, err, false, started, logs);
         // Longer than the budget, not a stuck function: undo this attempt and take the slow path.
         fn.fast = false;
         fn.shortRuns = 0;
@@ -234,7 +240,7 @@ export class InProcessSandbox implements Sandbox {
         return this.runAsync(fn, slot, slot.invoke, args, started, logs);
       }
       if (raw === 'pending') return this.runAsync(fn, slot, slot.settle, [], started, logs);
-      const result = this.complete(fn, raw, started, logs);
+      const result = this.complete(fn, raw, started, logs, req.maxOutputBytes);
       if (result.durationMs > FAST_MAX_MS) fn.fast = false;
       return result;
     }
@@ -254,7 +260,7 @@ export class InProcessSandbox implements Sandbox {
     }, remaining + this.limits.watchdogGraceMs);
     try {
       const raw: unknown = await target.apply(undefined, args, { timeout: Math.ceil(remaining), result: { promise: true, copy: true } });
-      return this.complete(fn, raw, started, logs);
+      return this.complete(fn, raw, started, logs, Number(args[3]));
     } catch (err) {
       return this.stopped(fn, slot, err, timedOut, started, logs);
     } finally {
@@ -263,9 +269,12 @@ export class InProcessSandbox implements Sandbox {
   }
 
   /** The guest's answer, checked, with its stack mapped to the user's files. */
-  private complete(fn: LoadedFunction, raw: unknown, started: number, logs: LogLine[]): InvokeResult {
+  private complete(fn: LoadedFunction, raw: unknown, started: number, logs: LogLine[], maxOutputBytes: number): InvokeResult {
     const durationMs = performance.now() - started;
-    const r = checkResult(raw);
+    const r = checkResult(raw, this.limits, maxOutputBytes);
+    // The guest rolls its env back itself on a failure it reports; one the host found
+    // (a cap it re-checked) leaves the isolate's env ahead: reset it before the next call.
+    if (r.hostRefused) fn.envDirty = true;
     const allLogs = logs.length ? logs.concat(r.logs) : r.logs;
     if (!r.ok) {
       const error = r.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
@@ -279,10 +288,15 @@ export class InProcessSandbox implements Sandbox {
   /** The call was stopped from outside: the time limit, the memory limit, or a dead isolate. */
   private stopped(fn: LoadedFunction, slot: Slot, err: unknown, timedOut: boolean, started: number, logs: LogLine[]): InvokeResult {
     const durationMs = performance.now() - started;
+    // The code comes from what the host saw (the watchdog fired, the time limit was
+    // spent, the isolate was disposed), never from the text of an error.
+    const spent = durationMs >= Math.min(fn.req.timeoutMs, fn.fast ? SYNC_BUDGET_MS : fn.req.timeoutMs) * 0.9;
     const error: GuestError =
-      timedOut || /timed out/i.test(errorMessage(err))
+      timedOut || (spent && !slot.isolate.isDisposed && /timed out/i.test(errorMessage(err)))
         ? { code: 'TIMEOUT', name: 'TimeoutError', message: `the function ran past its time limit of ${fn.req.timeoutMs} ms and was stopped` }
-        : toGuestError(err, fn);
+        : slot.isolate.isDisposed
+          ? memoryLimit(fn)
+          : toGuestError(err, fn);
     if (slot.isolate.isDisposed) fn.slot = null;
     // Stopped from outside, the guest could not roll its env back itself.
     else fn.envDirty = true;
@@ -295,6 +309,9 @@ export class InProcessSandbox implements Sandbox {
     const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: this.onCatastrophicError });
     try {
       const context = await isolate.createContext();
+      // Before anything else runs: WebAssembly memory counts against the memory limit.
+      const wasmLimit: Ref = await (await isolate.compileScript(WASM_LIMIT, { filename: WASM_LIMIT_NAME })).run(context, { reference: true });
+      await wasmLimit.apply(undefined, [memoryMb * PAGES_PER_MB], { arguments: { copy: true } });
       const preludeFn: Ref = await (await isolate.compileScript(PRELUDE, { filename: PRELUDE_NAME })).run(context, { reference: true });
       const api: Ref = await preludeFn.apply(undefined, [this.limits], { arguments: { copy: true }, result: { reference: true } });
       const [invoke, begin, settle, bind, setEnv, takeLogs] = await Promise.all(
@@ -362,7 +379,7 @@ export class InProcessSandbox implements Sandbox {
       if (!bound.ok) throw bindError(bound, bundle);
       await setEnv.apply(undefined, [fn.env], { timeout: req.timeoutMs });
       const evaluateMs = performance.now() - te;
-      const early = (await takeLogs.apply(undefined, [], { result: { copy: true } })) as { logs: LogLine[] };
+      const early = checkResult(await takeLogs.apply(undefined, [], { result: { copy: true } }), this.limits, Infinity);
       fn.pendingLogs = early.logs;
       return { slot: { isolate, context, invoke, begin, settle, setEnv, takeLogs }, evaluateMs };
     } catch (err) {
@@ -382,34 +399,80 @@ interface GuestResult {
   dropped: number;
 }
 
-/** The guest controls what it returns: trust nothing about its shape. */
-function checkResult(raw: unknown): GuestResult {
-  const r = (raw ?? {}) as Partial<GuestResult>;
+/** Codes the guest's prelude may report; anything else a guest claims is HANDLER_ERROR. */
+const GUEST_CODES = new Set(['HANDLER_ERROR', 'INPUT_NOT_JSON', 'OUTPUT_NOT_SERIALIZABLE', 'OUTPUT_TOO_LARGE', 'ENV_NOT_SERIALIZABLE', 'ENV_NOT_OBJECT', 'ENV_TOO_LARGE', 'SANDBOX_ERROR']);
+const LOG_LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
+
+/**
+ * The guest controls what it returns: trust nothing about its shape, and re-check
+ * every cap here (the prelude's checks run where the guest could tamper with them):
+ * log line count, line length and level, error text sizes, output and env bytes.
+ */
+function checkResult(raw: unknown, limits: SandboxLimits, maxOutputBytes: number): GuestResult & { hostRefused: boolean } {
+  let r: Partial<GuestResult> = {};
+  if (typeof raw === 'string') {
+    try {
+      const v: unknown = JSON.parse(raw);
+      if (v && typeof v === 'object' && !Array.isArray(v)) r = v as Partial<GuestResult>;
+    } catch {
+      r = {};
+    }
+  }
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-  const logs = Array.isArray(r.logs) ? (r.logs as LogLine[]).filter((l) => l && typeof l.msg === "string").map((l: LogLine) => ({ t: Number(l.t) || Date.now(), level: l.level, msg: l.msg })) : [];
-  const e = r.error as Partial<GuestError> | null | undefined;
-  return {
-    ok: r.ok === true,
-    output: str(r.output),
-    env: str(r.env),
-    error: e ? { code: isErrorCode(e.code) ? e.code : 'HANDLER_ERROR', name: String(e.name ?? 'Error'), message: String(e.message ?? ''), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}) } : null,
-    logs,
-    dropped: Number(r.dropped) || 0,
-  };
+  const cut = (v: unknown, max: number): string => (typeof v === 'string' ? (v.length > max ? `${v.slice(0, max)}…` : v) : '');
+  const rawLogs = Array.isArray(r.logs) ? r.logs : [];
+  const logs: LogLine[] = [];
+  for (const l of rawLogs.slice(0, limits.maxLogLines) as Array<Partial<LogLine> | null>) {
+    if (!l || typeof l.msg !== 'string') continue;
+    logs.push({ t: typeof l.t === 'number' && Number.isFinite(l.t) ? l.t : Date.now(), level: LOG_LEVELS.has(String(l.level)) ? (l.level as LogLine['level']) : 'log', msg: cut(l.msg, limits.maxLogLineChars) });
+  }
+  const reportedDropped = typeof r.dropped === 'number' && Number.isFinite(r.dropped) && r.dropped > 0 ? Math.min(r.dropped, 1e9) : 0;
+  const dropped = reportedDropped + Math.max(0, rawLogs.length - limits.maxLogLines);
+  const e = r.error && typeof r.error === 'object' ? (r.error as Partial<GuestError>) : null;
+  let error: GuestError | null = e
+    ? {
+        code: GUEST_CODES.has(String(e.code)) && isErrorCode(e.code) ? e.code : 'HANDLER_ERROR',
+        name: cut(e.name, 200) || 'Error',
+        message: cut(e.message, 4000),
+        ...(typeof e.stack === 'string' ? { stack: cut(e.stack, 8000) } : {}),
+      }
+    : null;
+  let ok = r.ok === true;
+  let output = str(r.output);
+  let env = str(r.env);
+  let hostRefused = false;
+  if (ok && output !== null && Buffer.byteLength(output, 'utf8') > maxOutputBytes) {
+    error = { code: 'OUTPUT_TOO_LARGE', name: 'RangeError', message: `the result is ${Buffer.byteLength(output, 'utf8')} bytes of JSON, over the ${maxOutputBytes}-byte cap` };
+    hostRefused = true;
+  } else if (ok && env !== null && (Buffer.byteLength(env, 'utf8') > limits.maxEnvBytes || env[0] !== '{')) {
+    error =
+      env[0] !== '{'
+        ? { code: 'ENV_NOT_OBJECT', name: 'TypeError', message: 'context.env must stay a plain object' }
+        : { code: 'ENV_TOO_LARGE', name: 'RangeError', message: `context.env is ${Buffer.byteLength(env, 'utf8')} bytes of JSON, over the ${limits.maxEnvBytes}-byte cap` };
+    hostRefused = true;
+  }
+  if (hostRefused) {
+    ok = false;
+    output = null;
+    env = null;
+  }
+  return { ok, output: ok ? output : null, env: ok ? env : null, error: ok ? null : error, logs, dropped, hostRefused };
 }
 
 function failure(error: GuestError, durationMs: number, logs: LogLine[]): InvokeResult {
   return { ok: false, output: null, env: null, error, durationMs, logs, droppedLogs: 0 };
 }
 
+function memoryLimit(fn: LoadedFunction): GuestError {
+  return { code: 'MEMORY_LIMIT', name: 'RangeError', message: `the function exceeded its memory limit of ${fn.req.memoryMb} MB; its isolate was replaced` };
+}
+
+/** An error the host caught around a call (isolated-vm's own): plain, bounded text. */
 function toGuestError(err: unknown, fn: LoadedFunction): GuestError {
   if (err instanceof RedletError) return { code: err.code, name: err.name, message: err.message };
-  const message = errorMessage(err);
-  if (/memory limit/i.test(message)) {
-    return { code: 'MEMORY_LIMIT', name: 'RangeError', message: `the function exceeded its memory limit of ${fn.req.memoryMb} MB; its isolate was replaced` };
-  }
-  const stack = err instanceof Error && err.stack ? mapStack(err.stack, fn.bundle, fn.scriptName) : undefined;
-  return { code: 'SANDBOX_ERROR', name: err instanceof Error ? err.name : 'Error', message, ...(stack ? { stack } : {}) };
+  const message = errorMessage(err).slice(0, 4000);
+  const stack = err instanceof Error && typeof err.stack === 'string' ? mapStack(err.stack.slice(0, 8000), fn.bundle, fn.scriptName) : undefined;
+  return { code: 'SANDBOX_ERROR', name: err instanceof Error ? String(err.name).slice(0, 200) : 'Error', message, ...(stack ? { stack } : {}) };
 }
 
 function bindError(bound: { code?: string; type?: string; exports?: string[] }, bundle: Bundle): RedletError {

@@ -40,6 +40,8 @@ interface Pending {
 // From dist/ the worker is compiled JavaScript; from the sources (tests) it is
 // TypeScript and needs tsx's loader.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
+/** How long a new worker may take to say hello before it is given up. */
+const STARTUP_TIMEOUT_MS = 30_000;
 const EXEC_ARGV = ['--no-node-snapshot', ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [])];
 
 export class WorkerHandle {
@@ -54,6 +56,8 @@ export class WorkerHandle {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private lastSeen = Date.now();
+  /** The worker said hello: it is up, and the heartbeat applies. */
+  private up = false;
   private readonly heartbeat: NodeJS.Timeout;
   private killReason: string | null = null;
 
@@ -81,7 +85,10 @@ export class WorkerHandle {
     this.ready = this.started;
     this.child.on('message', (msg: WorkerReply | WorkerHello) => {
       this.lastSeen = Date.now();
-      if ('hello' in msg) return hello();
+      if ('hello' in msg) {
+        this.up = true;
+        return hello();
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -97,7 +104,13 @@ export class WorkerHandle {
   }
 
   /** Sends one request; rejects with WORKER_CRASHED if the worker dies before answering. */
-  async request(msg: Outgoing, opts: { fn?: string; deadlineMs?: number } = {}): Promise<unknown> {
+  /**
+   * `deadlineMs`: the worker is killed if it has not answered by then (an invocation
+   * past its time limit). `giveUpMs`: the caller stops waiting and the late answer is
+   * dropped, the worker lives on (statistics: a worker busy running a function's
+   * code legitimately answers late, and that is no sign of a hang).
+   */
+  async request(msg: Outgoing, opts: { fn?: string; deadlineMs?: number; giveUpMs?: number } = {}): Promise<unknown> {
     if (!this.alive) throw crashed(this.killReason ?? 'the worker is gone');
     await this.started;
     return new Promise((resolve, reject) => {
@@ -105,6 +118,11 @@ export class WorkerHandle {
       const pending: Pending = { resolve, reject, fn: opts.fn ?? null, timer: null };
       if (opts.deadlineMs !== undefined) {
         pending.timer = setTimeout(() => this.kill(`did not answer within ${opts.deadlineMs} ms`), opts.deadlineMs);
+      } else if (opts.giveUpMs !== undefined) {
+        pending.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new RedletError('WORKER_BUSY', `the worker did not answer within ${opts.giveUpMs} ms`, { kind: 'system' }));
+        }, opts.giveUpMs);
       }
       this.pending.set(id, pending);
       try {
@@ -153,6 +171,12 @@ export class WorkerHandle {
   private beat(): void {
     if (!this.alive) return;
     const silent = Date.now() - this.lastSeen;
+    // Starting (Node, the loader, isolated-vm) takes seconds on a busy machine: that
+    // is not a hang, and no ping can be answered before the hello anyway.
+    if (!this.up) {
+      if (silent > STARTUP_TIMEOUT_MS) this.kill(`did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
+      return;
+    }
     if (silent > this.opts.heartbeatTimeoutMs) {
       this.kill(`no heartbeat for ${(silent / 1000).toFixed(1)} s`);
       return;

@@ -28,6 +28,30 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('WorkerPoolSandbox', () => {
+  it('statistics never kill a worker: a 4 s function with a 10 s limit succeeds while stats are polled', async () => {
+    box = new WorkerPoolSandbox({ workers: 1 });
+    await box.load('long', req('export function handler() { const t = Date.now(); while (Date.now() - t < 4000) {} return "done" }', { timeoutMs: 10_000 }));
+    const pid = ((await box.stats('long')) as PoolStats).workerPid;
+    const run = call(box, 'long');
+    let polling = true;
+    const polls = (async () => {
+      let n = 0;
+      while (polling) {
+        const s = (await box!.stats('long')) as PoolStats;
+        expect(s.workerPid).toBe(pid);
+        n++;
+        await sleep(200);
+      }
+      return n;
+    })();
+    const result = await run;
+    polling = false;
+    expect(await polls).toBeGreaterThan(3);
+    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ ok: true, output: '"done"' });
+    expect(box.workerPids()).toEqual([pid]);
+  }, 30_000);
+
   it('runs functions in worker processes, not in this one', async () => {
     box = new WorkerPoolSandbox({ workers: 2 });
     await box.load('a', req(COUNTER));

@@ -51,6 +51,8 @@ interface Entry {
   crashes: number[];
   backoffUntil: number;
   lastCrash: string | null;
+  /** The last statistics the worker gave, shown while it is too busy to answer. */
+  lastStats?: SandboxStats;
 }
 
 /** Sandbox statistics plus the supervisor's view of crashes. */
@@ -152,10 +154,12 @@ export class WorkerPoolSandbox implements Sandbox {
     const limit = entry.req.memoryMb * 1024 * 1024;
     try {
       await Promise.race([entry.worker.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('busy')), 1000).unref())]);
-      const s = (await entry.worker.request({ op: 'stats', fn: id }, { deadlineMs: 2000 })) as SandboxStats | null;
+      // Statistics never kill a worker: one running a long function answers late.
+      const s = (await entry.worker.request({ op: 'stats', fn: id }, { giveUpMs: 1000 })) as SandboxStats | null;
+      if (s) entry.lastStats = s;
       return { ...(s ?? { heapUsedBytes: 0, heapLimitBytes: limit, restarts: 0, cpuTimeMs: 0 }), ...extra };
     } catch {
-      return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: 0, cpuTimeMs: 0, ...extra };
+      return { ...(entry.lastStats ?? { heapUsedBytes: 0, heapLimitBytes: limit, restarts: 0, cpuTimeMs: 0 }), ...extra };
     }
   }
 

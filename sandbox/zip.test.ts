@@ -48,6 +48,14 @@ function patchNameByte(zip: Uint8Array, index: number, byte: number, utf8Flag: b
 }
 
 describe('readZip', () => {
+  it('rejects two entries with the same name (jszip would keep the last one silently)', async () => {
+    const zip = await zipOf({ 'index.js': 'export const handler = () => 1', 'indey.js': 'export const handler = () => 2' });
+    const twin = Buffer.from(zip);
+    // Rename the second entry to the first one's name, in its local and central headers.
+    for (let at = twin.indexOf('indey.js'); at >= 0; at = twin.indexOf('indey.js', at + 1)) twin.write('index.js', at, 'latin1');
+    await expect(readZip(new Uint8Array(twin))).rejects.toMatchObject({ code: 'ZIP_DUPLICATE_ENTRY', message: expect.stringContaining("'index.js'") });
+  });
+
   it('returns posix paths with content, skipping folders and macOS junk', async () => {
     const zip = new JSZip();
     zip.file('index.js', 'export const a = 1;');

@@ -51,6 +51,11 @@ export async function readZip(data: Uint8Array, limits: Partial<ZipLimits> = {})
     throw new RedletError('ZIP_CORRUPT', `The upload is not a readable ZIP file (${messageOf(err)}). Create it again with a standard zip tool.`, { cause: err });
   }
 
+  // jszip keys entries by name, so of two entries with one name it keeps the last
+  // silently: look at the archive's own directory.
+  const twice = duplicateEntry(data);
+  if (twice !== null) throw new RedletError('ZIP_DUPLICATE_ENTRY', `The ZIP holds two entries named '${twice}'; which one would be used is not clear. Keep only one.`);
+
   const entries = Object.values(zip.files) as StreamableZipObject[];
   if (entries.length > max.maxEntries) {
     throw new RedletError('ZIP_TOO_MANY_ENTRIES', `The ZIP has ${entries.length} entries; at most ${max.maxEntries} are allowed. Leave out files the function does not need (tests, docs, dev dependencies).`);
@@ -221,4 +226,36 @@ function mb(bytes: number): string {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The first name that two central-directory entries share, or null. Read from the
+ * End Of Central Directory record; a ZIP64 archive (more than 65535 entries, already
+ * over the entry limit) is left to the other checks.
+ */
+function duplicateEntry(data: Uint8Array): string | null {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let eocd = -1;
+  for (let i = data.length - 22; i >= Math.max(0, data.length - 22 - 0xffff); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) return null;
+  const count = view.getUint16(eocd + 10, true);
+  let at = view.getUint32(eocd + 16, true);
+  if (count === 0xffff || at === 0xffffffff) return null;
+  const names = new Set<string>();
+  for (let n = 0; n < count; n++) {
+    if (at + 46 > data.length || view.getUint32(at, true) !== 0x02014b50) return null;
+    const nameLength = view.getUint16(at + 28, true);
+    const extra = view.getUint16(at + 30, true);
+    const comment = view.getUint16(at + 32, true);
+    const name = utf8Lossy.decode(data.subarray(at + 46, at + 46 + nameLength));
+    if (names.has(name)) return name;
+    names.add(name);
+    at += 46 + nameLength + extra + comment;
+  }
+  return null;
 }

@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { pid } from 'node:process';
 import { z } from 'zod';
 import { RedletError } from './errors.js';
+import { DEFAULT_PREFIX } from './keys.js';
 
 export const DEFAULT_FUNCTION_FILE = '/opt/usermodule.js';
 
@@ -44,6 +45,12 @@ export interface RuntimeConfig {
   /** null: the in-process embedded store (no Redis configured). */
   redis: RedisConfig | null;
   prefix: string;
+  /**
+   * Which keys functions may use: `reserved` holds every prefix of redlet's own keys
+   * (this replica's, the default `redlet:`, REDLET_RESERVED_PREFIXES); `allowed` the
+   * globs of REDLET_FUNCTION_KEYS (null: any key outside the reserved ones).
+   */
+  functionKeys: { reserved: string[]; allowed: string[] | null };
   /** `maxBodyBytes`: the largest request body the API accepts (REDLET_MAX_BODY_BYTES). */
   http: { port: number; host: string; maxBodyBytes: number };
   logLevel: string;
@@ -72,7 +79,10 @@ export interface RuntimeConfig {
 export interface AuthConfig {
   /** The API token; null: no token configured (mutations only from loopback). */
   token: string | null;
-  /** Whether reads (list, status, metrics) need the token too. */
+  /**
+   * Whether reads (list, status, logs, metrics) need the token too: on by default when a
+   * token is configured (REDLET_PUBLIC_READS=1 opts into a public read-only dashboard).
+   */
   protectReads: boolean;
 }
 
@@ -194,8 +204,14 @@ function authFrom(env: Env, readText: (p: string) => string): AuthConfig {
     if (!token) throw new ConfigError(`REDLET_API_TOKEN_FILE=${file} is empty`);
   }
   if (token !== null && token.length < 16) throw new ConfigError('the API token must be at least 16 characters (REDLET_API_TOKEN / REDLET_API_TOKEN_FILE)');
-  const protect = env.REDLET_PROTECT_READS?.trim().toLowerCase();
-  return { token, protectReads: protect === '1' || protect === 'true' || protect === 'yes' };
+  // With a token, reads (env, code, outputs, logs) need sign-in too unless a public
+  // read-only dashboard is asked for; REDLET_PROTECT_READS, when set, decides alone.
+  const yes = (v: string | undefined) => ['1', 'true', 'yes', 'on'].includes(v?.trim().toLowerCase() ?? '');
+  const no = (v: string | undefined) => ['0', 'false', 'no', 'off'].includes(v?.trim().toLowerCase() ?? '');
+  const publicReads = yes(env.REDLET_PUBLIC_READS);
+  if (publicReads && yes(env.REDLET_PROTECT_READS)) throw new ConfigError('set only one of REDLET_PUBLIC_READS and REDLET_PROTECT_READS');
+  const protectReads = yes(env.REDLET_PROTECT_READS) || (token !== null && !publicReads && !no(env.REDLET_PROTECT_READS));
+  return { token, protectReads };
 }
 
 /** Reads and validates the whole configuration. Throws ConfigError with a one-line message. */
@@ -211,7 +227,17 @@ export function loadConfig(
     periodSeconds: 5,
     maxOutputBytes: pick('REDLET_MAX_OUTPUT_BYTES', intIn('REDLET_MAX_OUTPUT_BYTES', 1, 512 * 1024 * 1024), env.REDLET_MAX_OUTPUT_BYTES, 1024 * 1024),
   };
-  const prefix = env.REDLET_PREFIX?.trim() || 'redlet:';
+  const prefix = env.REDLET_PREFIX?.trim() || DEFAULT_PREFIX;
+  if (prefix.replace(/[{}]/g, '') === '') throw new ConfigError(`REDLET_PREFIX must hold more than braces (got '${prefix}')`);
+  const list = (raw: string | undefined) =>
+    (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  const extraReserved = list(env.REDLET_RESERVED_PREFIXES);
+  if (extraReserved.some((p) => p.replace(/[{}]/g, '') === '')) throw new ConfigError(`REDLET_RESERVED_PREFIXES: a prefix must hold more than braces (got '${env.REDLET_RESERVED_PREFIXES}')`);
+  const allowedKeys = list(env.REDLET_FUNCTION_KEYS);
+  const functionKeys = { reserved: [...new Set([prefix, DEFAULT_PREFIX, ...extraReserved])], allowed: allowedKeys.length ? allowedKeys : null };
   const redis = redisFrom(env);
   const compat = compatFrom(env, defaults, warnings, fileExists);
   const flag = (name: string, fallback: boolean) => {
@@ -226,6 +252,7 @@ export function loadConfig(
   return {
     redis,
     prefix,
+    functionKeys,
     http: {
       port: pick('PORT', intIn('PORT', 0, 65535), env.PORT, 8080),
       host: env.HOST?.trim() || '0.0.0.0',

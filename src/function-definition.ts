@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { RedletError } from './errors.js';
+import { isReservedKey } from './keys.js';
 
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -56,12 +57,103 @@ export const nameSchema = z
   .max(63, 'name must be at most 63 characters')
   .regex(NAME_PATTERN, "name must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit");
 
-/** Validates settings; throws a RedletError `INVALID_SETTINGS` naming the first bad field. */
-export function validateSettings(input: unknown): FunctionSettings {
+/**
+ * Which Redis keys functions may use. `reserved`: redlet's own prefixes (this
+ * replica's, the default `redlet:`, REDLET_RESERVED_PREFIXES); `allowed`: the globs of
+ * REDLET_FUNCTION_KEYS, or null for any key outside the reserved ones.
+ */
+export interface KeyPolicy {
+  reserved: readonly string[];
+  allowed: readonly string[] | null;
+}
+
+/** No reserved prefix and no confinement: for code that has no configuration at hand. */
+export const OPEN_KEY_POLICY: KeyPolicy = { reserved: [], allowed: null };
+
+/** A glob (`*`: any run of characters, `?`: one character, `\\x`: x itself) as an anchored regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') re += '[\\s\\S]*';
+    else if (c === '?') re += '[\\s\\S]';
+    else if (c === '\\' && i + 1 < glob.length) re += escapeRe(glob[++i]!);
+    else re += escapeRe(c);
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function escapeRe(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+/**
+ * Refuses a key a function may not use: `RESERVED_KEY` inside redlet's own namespace,
+ * `KEY_NOT_ALLOWED` outside REDLET_FUNCTION_KEYS. The one check behind the API, the
+ * compat env, the CLI, the pages, stored definitions and the runner's commits.
+ */
+export function checkFunctionKey(key: string, field: string, policy: KeyPolicy): void {
+  if (isReservedKey(key, policy.reserved)) {
+    throw new RedletError('RESERVED_KEY', `${field} '${key}' is inside redlet's own key namespace (${policy.reserved.map((p) => `'${p}'`).join(', ')}); use a key outside it`, { details: { field } });
+  }
+  if (policy.allowed && !policy.allowed.some((g) => globToRegExp(g).test(key))) {
+    throw new RedletError('KEY_NOT_ALLOWED', `${field} '${key}' is not among the keys functions may use here (REDLET_FUNCTION_KEYS: ${policy.allowed.join(',')})`, { details: { field } });
+  }
+}
+
+/**
+ * Validates settings; throws a RedletError `INVALID_SETTINGS` naming the first bad field,
+ * `RESERVED_KEY`/`KEY_NOT_ALLOWED` for a key the policy refuses.
+ */
+export function validateSettings(input: unknown, policy: KeyPolicy = OPEN_KEY_POLICY): FunctionSettings {
   const r = settingsSchema.safeParse(input);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     throw new RedletError('INVALID_SETTINGS', issue.message, { details: { field: issue.path.join('.') } });
+  }
+  const s = r.data;
+  checkFunctionKey(s.inputKey, 'inputKey', policy);
+  if (s.outputKey !== null) checkFunctionKey(s.outputKey, 'outputKey', policy);
+  if (s.trigger === 'keyspace' && s.outputKey === s.inputKey) {
+    throw new RedletError('SELF_TRIGGER', `outputKey '${s.outputKey}' is the input key of this keyspace function: every result would trigger it again; use another output key or the poll trigger`, {
+      details: { field: 'outputKey' },
+    });
+  }
+  return s;
+}
+
+const storedSchema = z.strictObject({
+  name: nameSchema,
+  // Functions from configuration are never stored: a stored one is always the API's.
+  origin: z.literal('api', { error: "origin must be 'api' (functions from configuration are never stored)" }),
+  filename: z.string().min(1).max(255),
+  sourceKind: z.enum(['file', 'zip']),
+  codeUpdatedAt: z.number().finite(),
+  createdAt: z.number().finite(),
+  updatedAt: z.number().finite(),
+  paused: z.boolean(),
+  ...settingsSchema.shape,
+  period: z.number().min(0.1).max(86_400),
+  memoryMb: z.number().int().min(8).max(1024),
+  timeoutMs: z.number().int().min(1).max(60_000),
+});
+
+/**
+ * Checks a definition read back from Redis against the API's rules (limits, origin,
+ * keys). Throws `DEFINITION_INVALID` with the reason; such a function is quarantined.
+ */
+export function validateStoredDefinition(raw: unknown, expectedName: string, policy: KeyPolicy): FunctionDefinition {
+  const r = storedSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = issue.path.join('.') || 'definition';
+    throw new RedletError('DEFINITION_INVALID', `stored definition refused: ${field}: ${issue.message}`, { kind: 'system', details: { field } });
+  }
+  if (r.data.name !== expectedName) throw new RedletError('DEFINITION_INVALID', `stored definition refused: it names '${r.data.name}', not '${expectedName}'`, { kind: 'system' });
+  try {
+    validateSettings(r.data, policy);
+  } catch (err) {
+    throw new RedletError('DEFINITION_INVALID', `stored definition refused: ${(err as Error).message}`, { kind: 'system' });
   }
   return r.data;
 }

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { ContextFields, InvokeResult, Sandbox } from '../sandbox/types.js';
 import { RedletError, type GuestError } from './errors.js';
-import { formatMtime, type FunctionDefinition } from './function-definition.js';
+import { checkFunctionKey, formatMtime, type FunctionDefinition, type KeyPolicy } from './function-definition.js';
 import { FunctionStatus, outcomeOf, type FunctionState } from './function-status.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
@@ -38,6 +38,8 @@ export interface RunnerDeps {
   /** What context.host / context.port report. */
   redis: { host: string; port: number };
   maxOutputBytes: number;
+  /** Checked again before every read and write of the function's keys (the last line of defence). */
+  keyPolicy?: KeyPolicy;
   /** When set, writes apply only while this key holds this value (the replica's lease). */
   guard?: { key: string; value: string } | null;
   /** Scheduling lag samples, for the scheduler's statistics. */
@@ -92,6 +94,12 @@ export class FunctionRunner {
   private stopped = true;
   /** The guest's env moved ahead of what Redis holds (a commit failed): reset it next call. */
   private envDiverged = false;
+  /** Why this function may not run (what Redis held failed validation); null: it may. */
+  quarantined: string | null = null;
+  /** Deleted mid-run: nothing of the run in flight may be written. */
+  private abandoned = false;
+  /** Keyspace notifications refused: the reason (the function polls at its period meanwhile). */
+  private keyspaceRefused: string | null = null;
 
   constructor(
     readonly def: FunctionDefinition,
@@ -111,6 +119,7 @@ export class FunctionRunner {
   }
 
   start(): void {
+    if (this.quarantined !== null) return;
     this.stopped = false;
     if (this.def.paused) {
       this.status.set('paused');
@@ -122,6 +131,12 @@ export class FunctionRunner {
         this.status.missedTicks += n;
       },
       lag: this.deps.onLag,
+      fallback: (reason: string | null) => {
+        this.keyspaceRefused = reason;
+        if (reason) this.deps.log.warn({ function: this.def.name, reason }, `keyspace notifications refused; polling every ${this.def.period} s instead`);
+        else this.deps.log.info({ function: this.def.name }, 'keyspace notifications work again');
+        if (this.status.detail === null || reason) this.settle(this.status.state === 'running' ? 'running' : this.status.state, null);
+      },
     };
     const periodMs = this.def.period * 1000;
     this.trigger =
@@ -142,7 +157,28 @@ export class FunctionRunner {
     }
   }
 
+  /**
+   * Stops at once for a deletion: the trigger ends and the invocation in flight (its
+   * isolate is being disposed) writes nothing when it returns.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.stopped = true;
+    this.trigger?.stop();
+    this.trigger = null;
+  }
+
+  /** Never runs again: listed with state `quarantined` and the reason, until deleted. */
+  quarantine(reason: string): void {
+    this.quarantined = reason;
+    this.stopped = true;
+    this.trigger?.stop();
+    this.trigger = null;
+    this.status.set('quarantined', reason);
+  }
+
   pause(): void {
+    if (this.quarantined !== null) return;
     this.def.paused = true;
     this.trigger?.stop();
     this.trigger = null;
@@ -150,6 +186,7 @@ export class FunctionRunner {
   }
 
   resume(): void {
+    if (this.quarantined !== null) return;
     this.def.paused = false;
     if (!this.stopped) this.start();
     else this.status.set('idle');
@@ -182,6 +219,8 @@ export class FunctionRunner {
    * context.env is left as it was. `input` is JSON text; when absent the input key is read.
    */
   async invokeNow(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
+    if (this.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${this.def.name}' is quarantined: ${this.quarantined}`);
+    if (input === undefined) this.checkKeys();
     const raw = input ?? (await this.deps.store.get(this.def.inputKey));
     if (raw === null) throw new RedletError('INPUT_MISSING', `input key '${this.def.inputKey}' is empty; send a JSON body to invoke with it`);
     const result = await this.deps.sandbox.invoke(this.def.name, {
@@ -200,6 +239,7 @@ export class FunctionRunner {
     const def = this.def;
     let raw: string | null;
     try {
+      this.checkKeys();
       raw = await store.get(def.inputKey);
     } catch (err) {
       this.problem(err instanceof RedletError ? err : new RedletError('REDIS_UNAVAILABLE', String(err), { kind: 'system' }));
@@ -232,6 +272,7 @@ export class FunctionRunner {
       this.status.running = false;
     }
     this.envDiverged = false;
+    if (this.abandoned) return;
     if (result.logs.length || result.droppedLogs) this.status.appendLogs(result.logs, result.droppedLogs);
 
     if (!result.ok && result.error?.code === 'CRASH_LOOP_BACKOFF') {
@@ -286,11 +327,26 @@ export class FunctionRunner {
   /** Sets the state at the end of a tick, unless the function was paused meanwhile. */
   private settle(state: FunctionState, detail: string | null = null): void {
     if (this.def.paused) this.status.set('paused');
-    else this.status.set(state, detail);
+    else if (detail === null && this.keyspaceRefused !== null && this.def.trigger === 'keyspace') {
+      this.status.set(state, `keyspace notifications unavailable, polling every ${this.def.period} s instead: ${this.keyspaceRefused}`);
+    } else this.status.set(state, detail);
+  }
+
+  /** Refuses (RESERVED_KEY, KEY_NOT_ALLOWED) keys the policy forbids, whatever let them through. */
+  private checkKeys(): void {
+    const policy = this.deps.keyPolicy;
+    if (!policy) return;
+    checkFunctionKey(this.def.inputKey, 'inputKey', policy);
+    if (this.def.outputKey !== null) checkFunctionKey(this.def.outputKey, 'outputKey', policy);
   }
 
   /** Writes a batch, fenced by the lease in a cluster. False when the lease is not ours. */
   private async commit(ops: Parameters<Store['exec']>[0]): Promise<boolean> {
+    const policy = this.deps.keyPolicy;
+    const own = new Set([this.deps.keys.state(this.def.name)]);
+    // The last line of defence: a commit writes only the function's own state and
+    // a key the policy allows, whatever let a definition through.
+    if (policy) for (const op of ops) if (!own.has(op.key)) checkFunctionKey(op.key, 'outputKey', policy);
     const guard = this.deps.guard;
     if (guard) return this.deps.store.execIf(guard, ops);
     await this.deps.store.exec(ops);

@@ -11,7 +11,7 @@
 import type { GuestError } from './errors.js';
 import type { LogLine } from '../sandbox/types.js';
 
-export type FunctionState = 'loading' | 'idle' | 'waiting' | 'running' | 'error' | 'paused';
+export type FunctionState = 'loading' | 'idle' | 'waiting' | 'running' | 'error' | 'paused' | 'quarantined';
 
 export interface LastError extends GuestError {
   at: number;

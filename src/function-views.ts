@@ -47,17 +47,17 @@ export class FunctionViews {
 
   async view(runner: FunctionRunner): Promise<FunctionView> {
     const name = runner.def.name;
-    if (this.where.runsHere(name)) return this.local(runner);
+    if (this.where.runsHere(name) || runner.quarantined !== null) return this.local(runner);
     const [raw] = await this.store.mget([this.keys.status(name)]).catch(() => [null]);
     return this.remote(runner, raw ?? null);
   }
 
   /** Views of many functions, with one MGET for those other replicas run. */
   async list(runners: FunctionRunner[]): Promise<FunctionView[]> {
-    const remote = runners.filter((r) => !this.where.runsHere(r.def.name));
+    const remote = runners.filter((r) => !this.where.runsHere(r.def.name) && r.quarantined === null);
     const raws = remote.length ? await this.store.mget(remote.map((r) => this.keys.status(r.def.name))).catch(() => remote.map(() => null)) : [];
     const shared = new Map(remote.map((r, i) => [r.def.name, raws[i] ?? null]));
-    return Promise.all(runners.map((r) => (this.where.runsHere(r.def.name) ? this.local(r) : this.remote(r, shared.get(r.def.name) ?? null))));
+    return Promise.all(runners.map((r) => (this.where.runsHere(r.def.name) || r.quarantined !== null ? this.local(r) : this.remote(r, shared.get(r.def.name) ?? null))));
   }
 
   /** The JSON this replica publishes about a function it runs. */

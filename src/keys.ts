@@ -55,3 +55,22 @@ export class Keys {
     return `${this.prefix}*`;
   }
 }
+
+/** The prefix redlet uses when REDLET_PREFIX is not set; always treated as reserved. */
+export const DEFAULT_PREFIX = 'redlet:';
+
+const unbraced = (s: string) => s.replace(/[{}]/g, '');
+
+/**
+ * True when `key` lies inside one of `prefixes`: with every `{` and `}` removed from
+ * both (Redis Cluster hash tags), the key starts with the prefix. Case-sensitive, as
+ * Redis keys are. A function's input and output keys must never be reserved.
+ *
+ * @example
+ * isReservedKey('{redlet}:fn:avg', ['redlet:']); // true
+ * isReservedKey('metrics', ['redlet:']); // false
+ */
+export function isReservedKey(key: string, prefixes: readonly string[]): boolean {
+  const k = unbraced(key);
+  return prefixes.some((p) => k.startsWith(unbraced(p)));
+}

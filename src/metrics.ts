@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { FunctionState } from './function-status.js';
 import type { Runtime } from './runtime.js';
 
-const STATES: FunctionState[] = ['loading', 'idle', 'waiting', 'running', 'error', 'paused'];
+const STATES: FunctionState[] = ['loading', 'idle', 'waiting', 'running', 'error', 'paused', 'quarantined'];
 type FunctionLabel = 'function';
 
 /** Options of Metrics. */

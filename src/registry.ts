@@ -10,8 +10,8 @@
  */
 import type { FunctionSource } from '../sandbox/types.js';
 import { RedletError } from './errors.js';
-import type { FunctionDefinition } from './function-definition.js';
-import { decodeState, encodeState, type PersistedState } from './function-runner.js';
+import { validateStoredDefinition, type FunctionDefinition, type KeyPolicy } from './function-definition.js';
+import { decodeState, encodeState, EMPTY_STATE, type PersistedState } from './function-runner.js';
 import type { Keys } from './keys.js';
 import type { Store } from './store/store.js';
 
@@ -19,12 +19,21 @@ export interface StoredFunction {
   def: FunctionDefinition;
   source: FunctionSource;
   state: PersistedState;
+  /**
+   * Set when what Redis holds fails the API's rules (limits, origin, keys, state
+   * shape): the reason. Such a function is listed but never run.
+   */
+  quarantined?: string;
 }
+
+/** Largest stored `context.env` JSON accepted back (the sandbox's own cap). */
+const MAX_STORED_ENV_BYTES = 1024 * 1024;
 
 export class Registry {
   constructor(
     private readonly store: Store,
     private readonly keys: Keys,
+    private readonly policy: KeyPolicy = { reserved: [keys.prefix], allowed: null },
   ) {}
 
   async names(): Promise<string[]> {
@@ -39,19 +48,24 @@ export class Registry {
       this.store.get(this.keys.state(name)),
     ]);
     if (!rawDef || !code) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawDef);
+    } catch {
+      return quarantine(name, code, `the stored settings are not valid JSON`);
+    }
     let def: FunctionDefinition;
     try {
-      def = JSON.parse(rawDef) as FunctionDefinition;
-    } catch {
-      throw new RedletError('REGISTRY_CORRUPT', `the stored settings of '${name}' are not valid JSON`, { kind: 'system' });
+      def = validateStoredDefinition(parsed, name, this.policy);
+    } catch (err) {
+      return quarantine(name, code, (err as Error).message, parsed);
     }
-    const source: FunctionSource =
-      def.sourceKind === 'zip' ? { kind: 'zip', filename: def.filename, data: new Uint8Array(code) } : { kind: 'file', filename: def.filename, code: code.toString('utf8') };
+    const source = sourceOf(def, code);
     let state: PersistedState;
     try {
-      state = decodeState(rawState);
-    } catch {
-      state = decodeState(null);
+      state = validateStoredState(rawState);
+    } catch (err) {
+      return { def, source, state: { ...EMPTY_STATE }, quarantined: (err as Error).message };
     }
     return { def, source, state };
   }
@@ -69,8 +83,9 @@ export class Registry {
     await this.store.set(this.keys.state(name), encodeState(state));
   }
 
+  /** The stored state, checked; throws `STATE_INVALID` when it fails the rules. */
   async loadState(name: string): Promise<PersistedState> {
-    return decodeState(await this.store.get(this.keys.state(name)));
+    return validateStoredState(await this.store.get(this.keys.state(name)));
   }
 
   async remove(name: string): Promise<void> {
@@ -81,4 +96,60 @@ export class Registry {
       { op: 'del', key: this.keys.state(name) },
     ]);
   }
+}
+
+function sourceOf(def: Pick<FunctionDefinition, 'sourceKind' | 'filename'>, code: Buffer): FunctionSource {
+  return def.sourceKind === 'zip' ? { kind: 'zip', filename: def.filename, data: new Uint8Array(code) } : { kind: 'file', filename: def.filename, code: code.toString('utf8') };
+}
+
+/**
+ * A stored function that failed validation: a stand-in definition (paused, default
+ * settings, no output) so it can be listed and deleted, never run.
+ */
+function quarantine(name: string, code: Buffer, reason: string, raw?: unknown): StoredFunction {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const filename = typeof r.filename === 'string' && r.filename.length <= 255 ? r.filename : 'unknown';
+  const at = typeof r.updatedAt === 'number' && Number.isFinite(r.updatedAt) ? r.updatedAt : 0;
+  const def: FunctionDefinition = {
+    name,
+    origin: 'api',
+    filename,
+    sourceKind: r.sourceKind === 'zip' ? 'zip' : 'file',
+    codeUpdatedAt: at,
+    createdAt: at,
+    updatedAt: at,
+    paused: true,
+    handler: 'handler',
+    inputKey: '(quarantined)',
+    outputKey: null,
+    trigger: 'poll',
+    period: 5,
+    invokeOn: 'change',
+    memoryMb: 8,
+    timeoutMs: 1,
+  };
+  return { def, source: sourceOf(def, code), state: { ...EMPTY_STATE }, quarantined: reason };
+}
+
+/** Parses and checks a stored state: `{env: object, lastSeen: string|null, lastExecution: number|null}`. */
+export function validateStoredState(raw: string | null): PersistedState {
+  if (raw === null) return { ...EMPTY_STATE };
+  const refuse = (why: string) => new RedletError('STATE_INVALID', `stored state refused: ${why}`, { kind: 'system' });
+  if (Buffer.byteLength(raw, 'utf8') > MAX_STORED_ENV_BYTES + 4096) throw refuse(`over ${MAX_STORED_ENV_BYTES} bytes`);
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw refuse('not valid JSON');
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw refuse('not a JSON object');
+  const o = v as Record<string, unknown>;
+  const extra = Object.keys(o).filter((k) => k !== 'env' && k !== 'lastSeen' && k !== 'lastExecution');
+  if (extra.length) throw refuse(`unknown field '${extra[0]}'`);
+  if (o.env !== undefined && (!o.env || typeof o.env !== 'object' || Array.isArray(o.env))) throw refuse('env is not a JSON object');
+  if (o.lastSeen !== undefined && o.lastSeen !== null && typeof o.lastSeen !== 'string') throw refuse('lastSeen is not a string');
+  if (o.lastExecution !== undefined && o.lastExecution !== null && (typeof o.lastExecution !== 'number' || !Number.isFinite(o.lastExecution))) throw refuse('lastExecution is not a number');
+  const state = decodeState(raw);
+  if (Buffer.byteLength(state.env, 'utf8') > MAX_STORED_ENV_BYTES) throw refuse(`env is over ${MAX_STORED_ENV_BYTES} bytes`);
+  return state;
 }

@@ -12,10 +12,10 @@ import type { FunctionSource, InvokeResult, Sandbox } from '../sandbox/types.js'
 import { ClusterCoordinator, type ClusterMember } from './cluster.js';
 import type { RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
-import { validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type Origin } from './function-definition.js';
+import { validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type KeyPolicy, type Origin } from './function-definition.js';
 import { FunctionRunner, EMPTY_STATE, type InvocationEvent, type ManualInvocation, type PersistedState } from './function-runner.js';
 import { FunctionViews, type FunctionView } from './function-views.js';
-import { Keys } from './keys.js';
+import { DEFAULT_PREFIX, Keys } from './keys.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Registry } from './registry.js';
 import type { Store } from './store/store.js';
@@ -65,6 +65,8 @@ export class Runtime implements ClusterMember {
   readonly cluster: ClusterCoordinator | null;
   /** This process's name among replicas. */
   readonly replicaId: string;
+  /** Which keys functions may use (redlet's own prefixes are never among them). */
+  readonly keyPolicy: KeyPolicy;
 
   constructor(deps: RuntimeDeps) {
     this.config = deps.config;
@@ -72,7 +74,9 @@ export class Runtime implements ClusterMember {
     this.sandbox = deps.sandbox;
     this.log = deps.log ?? silentLogger();
     this.keys = new Keys(deps.config.prefix);
-    this.registry = new Registry(this.store, this.keys);
+    const fk = deps.config.functionKeys;
+    this.keyPolicy = { reserved: [...new Set([deps.config.prefix, DEFAULT_PREFIX, ...(fk?.reserved ?? [])])], allowed: fk?.allowed ?? null };
+    this.registry = new Registry(this.store, this.keys, this.keyPolicy);
     this.cluster = deps.config.cluster ? new ClusterCoordinator(this, this.store, this.keys, deps.config.cluster, this.log) : null;
     this.replicaId = deps.config.cluster?.replicaId ?? 'local';
     this.views = new FunctionViews(this, this.sandbox, this.store, this.keys, this.replicaId);
@@ -125,7 +129,7 @@ export class Runtime implements ClusterMember {
     const name = validateName(input.name);
     return this.exclusive(name, async () => {
       if (this.runners.has(name)) throw new RedletError('FUNCTION_EXISTS', `a function named '${name}' already exists; use PUT to replace it`);
-      const settings = validateSettings({ ...this.defaults(), ...stripUndefined(input.settings) });
+      const settings = validateSettings({ ...this.defaults(), ...stripUndefined(input.settings) }, this.keyPolicy);
       const now = Date.now();
       const def: FunctionDefinition = {
         ...settings,
@@ -164,8 +168,9 @@ export class Runtime implements ClusterMember {
   async update(name: string, input: UpdateInput): Promise<FunctionView> {
     return this.exclusive(name, async () => {
       const runner = this.mustGet(name);
+      if (runner.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`);
       const old = runner.def;
-      const settings = validateSettings({ ...pickSettings(old), ...stripUndefined(input.settings ?? {}) });
+      const settings = validateSettings({ ...pickSettings(old), ...stripUndefined(input.settings ?? {}) }, this.keyPolicy);
       const source = input.source ?? this.sources.get(name)!;
       const now = Date.now();
       const def: FunctionDefinition = {
@@ -203,7 +208,9 @@ export class Runtime implements ClusterMember {
   async remove(name: string): Promise<void> {
     await this.exclusive(name, async () => {
       const runner = this.mustGet(name);
-      await runner.stop();
+      // At once, even mid-invocation: disposing the isolate ends the call in flight,
+      // and the abandoned runner writes nothing of it.
+      runner.abandon();
       this.runners.delete(name);
       this.sources.delete(name);
       this.active.delete(name);
@@ -243,6 +250,7 @@ export class Runtime implements ClusterMember {
 
   private async setPaused(name: string, paused: boolean): Promise<FunctionView> {
     const runner = this.mustGet(name);
+    if (runner.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`);
     if (this.runsHere(name)) {
       if (paused) runner.pause();
       else runner.resume();
@@ -306,8 +314,17 @@ export class Runtime implements ClusterMember {
       const runner = this.runners.get(name);
       if (!runner || !this.started) return false;
       if (this.active.has(name)) return true;
+      // Holding the lease of a quarantined function keeps others from trying: it never runs.
+      if (runner.quarantined !== null) return true;
       // The previous owner committed every completed invocation: Redis holds the truth.
-      const state = await this.registry.loadState(name);
+      let state: PersistedState;
+      try {
+        state = await this.registry.loadState(name);
+      } catch (err) {
+        if (!(err instanceof RedletError) || err.code !== 'STATE_INVALID') throw err;
+        this.activateQuarantined(runner.def, this.sources.get(name)!, err.message, runner);
+        return true;
+      }
       await this.loadIntoSandbox(runner.def, this.sources.get(name)!, state.env);
       this.activate(runner.def, this.sources.get(name)!, state, runner, true);
       this.log.info({ function: name, replica: this.replicaId }, 'took the function over');
@@ -339,7 +356,14 @@ export class Runtime implements ClusterMember {
         await this.cluster?.dropped(name);
         return;
       }
-      if (current && current.def.updatedAt === stored.def.updatedAt) return;
+      if (stored.quarantined !== undefined) {
+        if (current?.quarantined === stored.quarantined) return;
+        if (current) await current.stop(this.config.drainMs);
+        if (this.active.has(name)) await this.sandbox.dispose(name);
+        this.activateQuarantined(stored.def, stored.source, stored.quarantined, current);
+        return;
+      }
+      if (current && current.quarantined === null && current.def.updatedAt === stored.def.updatedAt) return;
       const local = this.active.has(name);
       if (local && current) {
         await current.stop(this.config.drainMs);
@@ -381,6 +405,7 @@ export class Runtime implements ClusterMember {
         log: this.log,
         redis: this.config.redis ? { host: this.config.redis.host, port: this.config.redis.port } : { host: 'embedded', port: 0 },
         maxOutputBytes: this.config.defaults.maxOutputBytes,
+        keyPolicy: this.keyPolicy,
         // In a cluster, writes only land while this replica holds the function's lease.
         guard: this.cluster ? { key: this.keys.owner(def.name), value: this.replicaId } : null,
         onLag: (ms) => {
@@ -408,6 +433,13 @@ export class Runtime implements ClusterMember {
     } else this.active.delete(def.name);
   }
 
+  /** Lists a function whose stored definition or state failed validation; it never runs. */
+  private activateQuarantined(def: FunctionDefinition, source: FunctionSource, reason: string, previous?: FunctionRunner): void {
+    this.activate(def, source, { ...EMPTY_STATE }, previous, false);
+    this.runners.get(def.name)!.quarantine(reason);
+    this.log.error({ function: def.name, reason }, 'function quarantined: what Redis holds for it fails validation; it will not run (delete it, then register it again)');
+  }
+
   private async restore(): Promise<void> {
     let names: string[] = [];
     for (let attempt = 0; ; attempt++) {
@@ -426,6 +458,10 @@ export class Runtime implements ClusterMember {
       try {
         const stored = await this.registry.load(name);
         if (!stored) continue;
+        if (stored.quarantined !== undefined) {
+          this.activateQuarantined(stored.def, stored.source, stored.quarantined);
+          continue;
+        }
         // In a cluster only what this replica takes the lease of is loaded (by takeOver).
         if (!this.cluster) await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
         this.activate(stored.def, stored.source, stored.state, undefined, this.cluster === null);

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { zipFolder } from '../scripts/zip-folder.mjs';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -61,7 +61,7 @@ describe('compatibility mode (course env variables)', () => {
   const base = () => {
     prefix = testPrefix();
     prefixes.push(prefix);
-    return { REDIS_URL: redisUrl(), REDLET_PREFIX: prefix, REDIS_INPUT_KEY: `${prefix}metrics`, REDIS_OUTPUT_KEY: `${prefix}output`, MONITORING_PERIOD: '0.2' };
+    return { REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix), REDIS_INPUT_KEY: `${prefix}metrics`, REDIS_OUTPUT_KEY: `${prefix}output`, MONITORING_PERIOD: '0.2' };
   };
 
   it('runs the course reference function from FUNCTION_FILE and writes its output key', async () => {
@@ -74,7 +74,7 @@ describe('compatibility mode (course env variables)', () => {
     expect(out['percent-network-egress']).toBeCloseTo((s['net_io_counters_eth0-bytes_sent'] / (s['net_io_counters_eth0-bytes_sent'] + s['net_io_counters_eth0-bytes_recv'])) * 100, 9);
     expect(out['avg-util-cpu3-60sec']).toBe(57.1);
     // The function is listed as coming from configuration, and its env was saved.
-    const state = JSON.parse((await waitFor(() => redis.get(`${prefix}state:course-reference`), 'saved state', 5000))!);
+    const state = JSON.parse((await waitFor(() => redis.get(`${ownPrefix(prefix)}state:course-reference`), 'saved state', 5000))!);
     expect(Object.keys(state.env).length).toBeGreaterThan(0);
     expect(p.out.join('')).toContain('"origin":"config"');
   });
@@ -125,7 +125,7 @@ describe('compatibility mode (course env variables)', () => {
   ])('a bad setting %o prints one clear line and exits 1', async (env, message) => {
     prefix = testPrefix();
     prefixes.push(prefix);
-    const p = redlet({ REDLET_PREFIX: prefix, ...env });
+    const p = redlet({ REDLET_PREFIX: ownPrefix(prefix), ...env });
     procs.push(p);
     expect(await p.exited).toBe(1);
     const stderr = p.err.join('').trim();

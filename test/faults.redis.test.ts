@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
 import { freePort, watch, type Watched } from './helpers/process.js';
 import { sleep, waitFor } from './helpers/wait.js';
@@ -55,7 +55,7 @@ describe('faults', () => {
     prefix = testPrefix();
     const redis = redisClient();
     clients.push(redis);
-    const env = { REDIS_URL: redisUrl(), REDLET_PREFIX: prefix };
+    const env = { REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix) };
     const first = await startRedlet(env);
     procs.push(first.w);
     for (const [name, trigger] of [['ks', 'keyspace'], ['poll', 'poll']] as const) {
@@ -72,7 +72,7 @@ describe('faults', () => {
     first.w.child.kill('SIGKILL');
     await first.w.exited;
 
-    const before = await Promise.all(['ks', 'poll'].map(async (n) => JSON.parse((await redis.get(`${prefix}state:${n}`))!).env.seen as number[]));
+    const before = await Promise.all(['ks', 'poll'].map(async (n) => JSON.parse((await redis.get(`${ownPrefix(prefix)}state:${n}`))!).env.seen as number[]));
     expect(before[0]!.length).toBeGreaterThan(10);
 
     const second = await startRedlet(env);
@@ -83,7 +83,7 @@ describe('faults', () => {
     await writeUntil(150);
     for (const [i, n] of (['ks', 'poll'] as const).entries()) {
       const seen = await waitFor(async () => {
-        const s = JSON.parse((await redis.get(`${prefix}state:${n}`))!).env.seen as number[];
+        const s = JSON.parse((await redis.get(`${ownPrefix(prefix)}state:${n}`))!).env.seen as number[];
         return s.at(-1) === 150 ? s : null;
       }, `${n} to handle v=150`, 10_000);
       // env continued from where it was; every input at most once, in order.
@@ -101,7 +101,7 @@ describe('faults', () => {
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     redis.on('error', () => {});
     clients.push(redis);
-    const { w, base } = await startRedlet({ REDIS_URL: server.url, REDLET_PREFIX: prefix });
+    const { w, base } = await startRedlet({ REDIS_URL: server.url, REDLET_PREFIX: ownPrefix(prefix) });
     procs.push(w);
     await register(base, { name: 'counter', source: SEEN, filename: 'counter.js', inputKey: 'in', outputKey: 'out', period: 0.1 });
     await redis.set('in', '{"v":1}');
@@ -125,8 +125,8 @@ describe('faults', () => {
     const restartedAt = Date.now();
     await server.start(); // EMPTY: no persistence
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, '/readyz to recover', 15_000, 100);
-    await waitFor(async () => (await redis.smembers(`${prefix}functions`)).includes('counter'), 'the registry written back', 10_000);
-    const state = JSON.parse((await waitFor(() => redis.get(`${prefix}state:counter`), 'the state written back', 10_000))!);
+    await waitFor(async () => (await redis.smembers(`${ownPrefix(prefix)}functions`)).includes('counter'), 'the registry written back', 10_000);
+    const state = JSON.parse((await waitFor(() => redis.get(`${ownPrefix(prefix)}state:counter`), 'the state written back', 10_000))!);
     expect(state.env.seen).toEqual([1]);
     await redis.set('in', '{"v":2}');
     await waitFor(async () => (await redis.get('out')) === '2', 'output after recovery', 10_000);

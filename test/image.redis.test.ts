@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, runInImage, type BuiltImage, type Container } from './helpers/image.js';
 import { containerEnv, find, kustomize, mountedFiles, podSpec, ROOT, type K8sObject } from './helpers/k8s.js';
 import { exitWithin, freePort, get, waitForStatus, watch, type Watched } from './helpers/process.js';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 let image: BuiltImage;
@@ -121,7 +121,7 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
   it('runs the shipped Deployment (its env and mounted ConfigMaps) as uid 1000 on a read-only root: ready, the course function writes its output', async () => {
     const port = await freePort();
     const { env, files, args } = fromManifests('Deployment', 'redlet', {
-      REDLET_PREFIX: prefix,
+      REDLET_PREFIX: ownPrefix(prefix),
       REDIS_INPUT_KEY: `${prefix}metrics`,
       REDIS_OUTPUT_KEY: `${prefix}output`,
       MONITORING_PERIOD: '0.2',
@@ -148,7 +148,7 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
     // PID 1 ignores a signal it has no handler for: redlet must install its handlers first.
     const port = await freePort();
     const closed = await freePort();
-    const { env, files, args } = fromManifests('Deployment', 'redlet', { REDLET_PREFIX: prefix });
+    const { env, files, args } = fromManifests('Deployment', 'redlet', { REDLET_PREFIX: ownPrefix(prefix) });
     const { w, c, base } = await startContainer({ env: { ...env, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(closed) }, files, args, port });
     await waitForStatus(w, `${base}/healthz`, 200, 30_000);
     expect((await get(`${base}/readyz`))?.status).toBe(503);
@@ -159,7 +159,7 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
   it('runs the ZIP example from its binaryData ConfigMap when FUNCTION_ZIP replaces FUNCTION_FILE', async () => {
     const port = await freePort();
     const { env, files, args } = fromManifests('Deployment', 'redlet', {
-      REDLET_PREFIX: prefix,
+      REDLET_PREFIX: ownPrefix(prefix),
       FUNCTION_FILE: undefined,
       FUNCTION_ZIP: '/opt/functions/zip-stats.zip',
       REDIS_INPUT_KEY: `${prefix}metrics-zip`,

@@ -6,7 +6,7 @@ import { InProcessSandbox } from '../sandbox/in-process.js';
 import { loadConfig } from '../src/config.js';
 import { Runtime } from '../src/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -80,7 +80,7 @@ describe('RedisStore', () => {
     servers.push(server);
     const store = open(server.url);
     await waitFor(() => store.available, 'ready');
-    const config = { ...loadConfig({ REDLET_PREFIX: prefix }), redis: { url: server.url, host: '127.0.0.1', port: server.port } };
+    const config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: { url: server.url, host: '127.0.0.1', port: server.port } };
     const rt = new Runtime({ config, store, sandbox: new InProcessSandbox() });
     await rt.start();
     await store.set(`${prefix}in`, '{"n":1}');
@@ -106,7 +106,7 @@ describe('RedisStore', () => {
     // The server comes back EMPTY (no persistence): redlet writes back what it holds and resumes.
     await server.start();
     await waitFor(() => store.available, 'reconnected', 10_000);
-    await waitFor(async () => (await store.smembers(`${prefix}functions`)).includes('echo'), 'registry written back', 10_000);
+    await waitFor(async () => (await store.smembers(`${ownPrefix(prefix)}functions`)).includes('echo'), 'registry written back', 10_000);
     await store.set(`${prefix}in`, '{"n":2}');
     await waitFor(async () => (await store.get(`${prefix}out`)) === '2', 'output after recovery', 10_000);
     expect((await rt.view('echo')).status.state).not.toBe('error');

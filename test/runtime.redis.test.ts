@@ -8,7 +8,7 @@ import { Runtime, type RegisterInput } from '../src/runtime.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const kinds = ['redis', 'memory'] as const;
@@ -41,7 +41,7 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
 
   beforeEach(async () => {
     prefix = testPrefix();
-    config = { ...loadConfig({ REDLET_PREFIX: prefix }), redis: kind === 'redis' ? { url: redisUrl(), host: '127.0.0.1', port: 6379 } : null };
+    config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: kind === 'redis' ? { url: redisUrl(), host: '127.0.0.1', port: 6379 } : null };
     store = kind === 'redis' ? new RedisStore({ url: redisUrl() }) : new MemoryStore();
     if (kind === 'redis') {
       admin ??= redisClient();

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Keys } from '../src/keys.js';
 import { ROOT } from './helpers/k8s.js';
 import { exitWithin, freePort, get, waitForStatus, watch, type Watched } from './helpers/process.js';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 /** Busy for `input.busyMs` (no await: the isolate's own clock), then counts calls in context.env. */
@@ -56,7 +56,7 @@ async function start(env: Record<string, string>, opts: { detached?: boolean } =
   const port = await freePort();
   const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), PORT: String(port), HOST: '127.0.0.1', REDLET_PREFIX: prefix, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), PORT: String(port), HOST: '127.0.0.1', REDLET_PREFIX: ownPrefix(prefix), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });
@@ -103,7 +103,7 @@ async function drainsOn(signal: 'SIGTERM' | 'SIGINT', toGroup: boolean): Promise
   expect(out.finishedAt, 'the invocation was over before the signal (the test was too slow)').toBeGreaterThan(signalledAt);
   expect(exit.at).toBeGreaterThanOrEqual(out.finishedAt);
   // context.env was saved with the output.
-  const state = JSON.parse((await admin.get(new Keys(prefix).state('slow')))!) as { env: { calls: number } };
+  const state = JSON.parse((await admin.get(new Keys(ownPrefix(prefix)).state('slow')))!) as { env: { calls: number } };
   expect(state.env.calls).toBe(1);
   expect(w.output()).toMatch(new RegExp(`"signal":"${signal}"`));
 }

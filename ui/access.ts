@@ -7,9 +7,10 @@
  *
  * Mutating page routes also refuse requests a browser would not send from our own
  * pages (CSRF): they need htmx's `HX-Request` header (a cross-site form cannot set
- * it, and a cross-site fetch with it needs a CORS preflight we never grant), and with
- * no token configured the Host must be a loopback name, so a DNS-rebinding page cannot
- * borrow the loopback trust.
+ * it, and a cross-site fetch with it needs a CORS preflight we never grant), a
+ * same-origin `Origin`/`Sec-Fetch-Site`, and the page's CSRF token; with no token
+ * configured the Host must be a loopback name, so a DNS-rebinding page cannot borrow
+ * the loopback trust.
  *
  * @example
  * app.post('/ui/functions/:name/pause', mutationGuard(config.auth), handler);
@@ -17,7 +18,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AuthConfig } from '../src/config.js';
-import { isAuthorized, isLoopback, presentedToken, tokensEqual } from '../src/http/auth.js';
+import { csrfToken, isAuthorized, isLoopback, presentedToken, requireSameOrigin, tokensEqual } from '../src/http/auth.js';
 
 export interface Access {
   /** May change functions (register, invoke, pause, delete). */
@@ -28,6 +29,8 @@ export interface Access {
   /** A valid token came with the request (cookie or header). */
   signedIn: boolean;
   loopback: boolean;
+  /** The CSRF token the page sends with every change; only for visitors who may write. */
+  csrf: string | null;
 }
 
 /** The visitor's rights for this request. */
@@ -36,7 +39,7 @@ export function accessOf(c: Context, auth: AuthConfig): Access {
   const given = auth.token === null ? null : presentedToken(c);
   const signedIn = auth.token !== null && given !== null && tokensEqual(given, auth.token);
   const canWrite = isAuthorized(c, auth);
-  return { canWrite, canRead: !auth.protectReads || canWrite, tokenConfigured: auth.token !== null, signedIn, loopback };
+  return { canWrite, canRead: !auth.protectReads || canWrite, tokenConfigured: auth.token !== null, signedIn, loopback, csrf: canWrite ? csrfToken(auth) : null };
 }
 
 /** Pages' read routes: open, unless REDLET_PROTECT_READS is on. */
@@ -60,6 +63,7 @@ export function mutationGuard(auth: AuthConfig): MiddlewareHandler {
           : 'sign in with the API token to change functions';
       throw new HTTPException(401, { message, cause: 'UNAUTHORIZED' });
     }
+    requireSameOrigin(c, auth);
     await next();
   };
 }

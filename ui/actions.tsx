@@ -68,7 +68,7 @@ export function mountActions(app: Hono, deps: PageDeps): void {
   app.post('/ui/functions', guard, limit(http.maxBodyBytes), async (c) => {
     // Hand the upload to the API as it came: same parsing, same checks, same messages.
     const headers = new Headers();
-    for (const h of ['content-type', 'authorization', 'cookie']) {
+    for (const h of ['content-type', 'authorization', 'cookie', 'host', 'origin', 'sec-fetch-site', 'x-forwarded-proto', 'x-redlet-csrf']) {
       const v = c.req.header(h);
       if (v) headers.set(h, v);
     }

@@ -17,6 +17,8 @@ export interface LayoutProps {
   header?: Child;
   /** One line under the title: store, functions. */
   subtitle?: string;
+  /** The CSRF token htmx sends with every request of the page (visitors who may write). */
+  csrf?: string | null;
   children?: Child;
 }
 
@@ -36,7 +38,7 @@ export function Layout(p: LayoutProps) {
           <script src={STATIC.htmx} defer></script>
           <script src={STATIC.client} defer></script>
         </head>
-        <body>
+        <body {...(p.csrf ? { 'hx-headers': JSON.stringify({ 'X-Redlet-CSRF': p.csrf }) } : {})}>
           <header class="top">
             <div class="brand">
               <a href="/" class="logo">

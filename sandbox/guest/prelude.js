@@ -18,7 +18,51 @@ function prelude(limits) {
   const StringCtor = String;
   const ObjectKeys = Object.keys;
   const isArray = Array.isArray;
-  const push = Function.prototype.call.bind(Array.prototype.push);
+  const call = Function.prototype.call;
+  const push = call.bind(Array.prototype.push);
+  // Everything below is called at run time, after user code may have replaced the
+  // built-ins: use only what was captured here.
+  /** @type {(s: string, start: number, end?: number) => string} */
+  const sliceStr = call.bind(String.prototype.slice);
+  /** @type {(s: string, i: number) => number} */
+  const charCodeAt = call.bind(String.prototype.charCodeAt);
+  /** @type {(proto: object, v: unknown) => boolean} */
+  const isPrototypeOf = call.bind(Object.prototype.isPrototypeOf);
+  /** @type {<T>(a: T[], f: (x: T) => boolean) => T[]} */
+  const filter = call.bind(Array.prototype.filter);
+  const ErrorProto = Error.prototype;
+  const LEVELS = ['log', 'info', 'warn', 'error', 'debug'];
+
+  /**
+   * UTF-8 bytes of a string (caps are in bytes: a 3-byte character counts 3).
+   * @param {string} str
+   */
+  function utf8Length(str) {
+    let n = 0;
+    for (let i = 0; i < str.length; i++) {
+      const c = charCodeAt(str, i);
+      if (c < 0x80) n += 1;
+      else if (c < 0x800) n += 2;
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < str.length && (charCodeAt(str, i + 1) & 0xfc00) === 0xdc00) {
+        n += 4;
+        i++;
+      } else n += 3;
+    }
+    return n;
+  }
+
+  /**
+   * Runs `f`; whatever it throws is dropped unread (a thrown value may be a Proxy or
+   * carry getters that throw again), and `fallback` is returned instead.
+   * @template T @param {() => T} f @param {T} fallback
+   */
+  function guarded(f, fallback) {
+    try {
+      return f();
+    } catch {
+      return fallback;
+    }
+  }
 
   /** @type {Array<{t: number, level: string, msg: string}>} */
   let logs = [];
@@ -27,10 +71,11 @@ function prelude(limits) {
   /** @param {unknown} v */
   function show(v) {
     if (typeof v === 'string') return v;
-    if (v instanceof Error) return v.stack || `${v.name}: ${v.message}`;
+    if (isError(v)) return guarded(() => StringCtor(/** @type {Error} */ (v).stack || `${/** @type {Error} */ (v).name}: ${/** @type {Error} */ (v).message}`), '[unreadable error]');
     if (typeof v === 'bigint') return `${v}n`;
     if (typeof v === 'function') return `[Function ${v.name || 'anonymous'}]`;
     if (typeof v === 'symbol' || v === undefined) return StringCtor(v);
+    if (typeof v !== 'object' || v === null) return StringCtor(v);
     try {
       const s = stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
       return s === undefined ? StringCtor(v) : s;
@@ -48,8 +93,8 @@ function prelude(limits) {
         return;
       }
       let msg = '';
-      for (let i = 0; i < args.length; i++) msg += (i ? ' ' : '') + show(args[i]);
-      if (msg.length > limits.maxLogLineChars) msg = msg.slice(0, limits.maxLogLineChars) + '…';
+      for (let i = 0; i < args.length && msg.length <= limits.maxLogLineChars; i++) msg += (i ? ' ' : '') + guarded(() => show(args[i]), '[unreadable]');
+      if (msg.length > limits.maxLogLineChars) msg = sliceStr(msg, 0, limits.maxLogLineChars) + '…';
       push(logs, { t: now(), level, msg });
     };
   }
@@ -70,19 +115,37 @@ function prelude(limits) {
   let env = {};
   let committed = '{}';
 
-  /** @param {unknown} err */
+  /** @param {unknown} v */
+  function isError(v) {
+    return v !== null && typeof v === 'object' && guarded(() => isPrototypeOf(ErrorProto, v), false);
+  }
+
+  /**
+   * A thrown value as plain strings, read here inside the isolate (under the time
+   * limit), never on the host. Reading it may run the guest's getters or Proxy traps,
+   * which may throw again: each read is guarded and falls back to a fixed text.
+   * @param {unknown} err
+   */
   function describe(err, code = 'HANDLER_ERROR') {
-    if (err instanceof Error) {
+    /** @param {() => unknown} read @param {number} max @param {string} fallback */
+    const text = (read, max, fallback) =>
+      guarded(() => {
+        const v = read();
+        return sliceStr(typeof v === 'string' ? v : StringCtor(v), 0, max);
+      }, fallback);
+    if (isError(err)) {
+      const e = /** @type {Error} */ (err);
+      const stack = guarded(() => e.stack, undefined);
       return {
         code,
-        name: StringCtor(err.name).slice(0, 200),
-        message: StringCtor(err.message).slice(0, 4000),
-        stack: typeof err.stack === 'string' ? err.stack.slice(0, 8000) : undefined,
+        name: text(() => e.name, 200, 'Error'),
+        message: text(() => e.message, 4000, '(the error message could not be read)'),
+        stack: typeof stack === 'string' ? sliceStr(stack, 0, 8000) : undefined,
       };
     }
     // `throw "text"`, `throw 42`, `throw {..}`, `throw null`: keep what was thrown readable.
-    const shown = typeof err === 'string' ? stringify(err) : show(err);
-    return { code, name: 'NonErrorThrown', message: `a non-Error value was thrown: ${shown.slice(0, 4000)}` };
+    const shown = text(() => (typeof err === 'string' ? stringify(err) : show(err)), 4000, '(unreadable)');
+    return { code, name: 'NonErrorThrown', message: `a non-Error value was thrown: ${shown}` };
   }
 
   /** Rejects values JSON would silently drop or mangle, so a bad result is an error, not a surprise. */
@@ -112,7 +175,7 @@ function prelude(limits) {
       handler = candidate;
       return { ok: true };
     }
-    const names = typeof ns === 'object' || typeof ns === 'function' ? ObjectKeys(ns).filter((k) => k !== '__esModule') : [];
+    const names = typeof ns === 'object' || typeof ns === 'function' ? filter(ObjectKeys(ns), (k) => k !== '__esModule') : [];
     if (candidate === undefined) {
       return { ok: false, code: 'HANDLER_NOT_FOUND', exports: names };
     }
@@ -222,13 +285,14 @@ function prelude(limits) {
         e.message = `the handler's result is not JSON-serializable: ${e.message}`;
         return { ok: false, output: null, env: null, error: e, ...takeLogs() };
       }
-      if (output.length > maxOutputBytes) {
+      const outBytes = output.length > maxOutputBytes ? utf8Length(output) : output.length * 3 > maxOutputBytes ? utf8Length(output) : output.length;
+      if (outBytes > maxOutputBytes) {
         if (!dryRun) env = parse(committed);
         return {
           ok: false,
           output: null,
           env: null,
-          error: { code: 'OUTPUT_TOO_LARGE', name: 'RangeError', message: `the result is ${output.length} bytes of JSON, over the ${maxOutputBytes}-byte cap` },
+          error: { code: 'OUTPUT_TOO_LARGE', name: 'RangeError', message: `the result is ${outBytes} bytes of JSON, over the ${maxOutputBytes}-byte cap` },
           ...takeLogs(),
         };
       }
@@ -250,13 +314,14 @@ function prelude(limits) {
         env = parse(committed);
         return { ok: false, output: null, env: null, error: { code: 'ENV_NOT_OBJECT', name: 'TypeError', message: 'context.env must stay a plain object' }, ...takeLogs() };
       }
-      if (envJson.length > limits.maxEnvBytes) {
+      const envBytes = envJson.length * 3 > limits.maxEnvBytes ? utf8Length(envJson) : envJson.length;
+      if (envBytes > limits.maxEnvBytes) {
         env = parse(committed);
         return {
           ok: false,
           output: null,
           env: null,
-          error: { code: 'ENV_TOO_LARGE', name: 'RangeError', message: `context.env is ${envJson.length} bytes of JSON, over the ${limits.maxEnvBytes}-byte cap` },
+          error: { code: 'ENV_TOO_LARGE', name: 'RangeError', message: `context.env is ${envBytes} bytes of JSON, over the ${limits.maxEnvBytes}-byte cap` },
           ...takeLogs(),
         };
       }
@@ -269,5 +334,50 @@ function prelude(limits) {
     return { ok: true, output, env: envOut, error: null, ...takeLogs() };
   }
 
-  return { bind, setEnv, invoke, begin, settle, takeLogs };
+  /**
+   * A result as JSON text, written field by field: the host gets a string, never an
+   * object whose reading (a copy, a promise resolution looking up `then`) could run
+   * the guest's code. Only primitives go through `stringify` (no `toJSON` lookup).
+   * @param {any} r
+   */
+  function encode(r) {
+    /** @param {unknown} v */
+    const str = (v) => (typeof v === 'string' ? stringify(v) : 'null');
+    /** @param {unknown} v */
+    const num = (v) => (typeof v === 'number' && v === v && v !== Infinity && v !== -Infinity ? StringCtor(v) : '0');
+    let logsJson = '';
+    const list = r.logs;
+    const n = isArray(list) ? list.length : 0;
+    for (let i = 0; i < n && i < limits.maxLogLines; i++) {
+      const l = list[i];
+      if (l === null || typeof l !== 'object') continue;
+      const level = typeof l.level === 'string' && LEVELS.indexOf(l.level) >= 0 ? l.level : 'log';
+      logsJson += `${logsJson ? ',' : ''}{"t":${num(l.t)},"level":${stringify(level)},"msg":${str(l.msg)}}`;
+    }
+    const e = r.error;
+    const errorJson =
+      e === null || typeof e !== 'object' ? 'null' : `{"code":${str(e.code)},"name":${str(e.name)},"message":${str(e.message)},"stack":${str(e.stack)}}`;
+    return `{"ok":${r.ok === true},"output":${str(r.output)},"env":${str(r.env)},"error":${errorJson},"logs":[${logsJson}],"dropped":${num(r.dropped)}}`;
+  }
+
+  /** Nothing the guest throws may reach the host: an entry point answers, or fails with a fixed text. */
+  const broken = () => encode({ ok: false, output: null, env: null, error: { code: 'HANDLER_ERROR', name: 'Error', message: 'the function left a value redlet could not read' }, ...takeLogs() });
+  const then = call.bind(Promise.prototype.then);
+  return {
+    bind,
+    setEnv,
+    takeLogs: () => encode(takeLogs()),
+    /** @param {string} a @param {string} b @param {boolean} c @param {number} d */
+    begin(a, b, c, d) {
+      try {
+        const r = begin(a, b, c, d);
+        return r === PENDING ? PENDING : encode(r);
+      } catch {
+        return broken();
+      }
+    },
+    settle: () => then(settle(), encode, broken),
+    /** @param {string} a @param {string} b @param {boolean} c @param {number} d */
+    invoke: (a, b, c, d) => then(invoke(a, b, c, d), encode, broken),
+  };
 });

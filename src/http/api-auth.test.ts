@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiHarness, form, TEST_TOKEN, type ApiHarness } from '../../test/helpers/api-harness.js';
 import { createLogger } from '../logger.js';
+import { csrfToken } from './auth.js';
 
 const CODE = 'export function handler(i) { return i }';
 const harnesses: ApiHarness[] = [];
@@ -51,9 +52,10 @@ describe('with REDLET_API_TOKEN set', () => {
     expect(right.status, await right.clone().text()).toBeLessThan(300);
   });
 
-  it('accepts the token from the pages\' cookie', async () => {
+  it('accepts the token from the pages\' cookie, with the pages\' CSRF token', async () => {
     const h = await harness();
-    const res = await h.request('/api/functions/fn/pause', { method: 'POST', token: null, headers: { cookie: `redlet_token=${TEST_TOKEN}` } });
+    const csrf = csrfToken(h.config.auth);
+    const res = await h.request('/api/functions/fn/pause', { method: 'POST', token: null, headers: { cookie: `redlet_token=${TEST_TOKEN}`, 'x-redlet-csrf': csrf } });
     expect(res.status).toBe(200);
   });
 
@@ -65,9 +67,21 @@ describe('with REDLET_API_TOKEN set', () => {
     expect(bad.status).toBe(401);
   });
 
-  it('reads are open by default', async () => {
+  it('reads need the token by default; the probes stay open', async () => {
     const h = await harness();
+    for (const p of READS) {
+      expect((await h.request(p, { token: null })).status, p).toBe(401);
+      expect((await h.request(p)).status, p).toBe(200);
+      // A signed-in browser reads with its cookie (no CSRF token needed to read).
+      expect((await h.request(p, { token: null, headers: { cookie: `redlet_token=${TEST_TOKEN}`, 'sec-fetch-site': 'none' } })).status, p).toBe(200);
+    }
+    for (const p of ['/healthz', '/readyz']) expect((await h.request(p, { token: null })).status, p).toBe(200);
+  });
+
+  it('REDLET_PUBLIC_READS=1 opts into a public read-only dashboard', async () => {
+    const h = await harness({ REDLET_PUBLIC_READS: '1' });
     for (const p of [...READS, '/healthz', '/readyz']) expect((await h.request(p, { token: null })).status, p).toBe(200);
+    expect((await h.request('/api/functions/fn/pause', { method: 'POST', token: null })).status).toBe(401);
   });
 
   it('REDLET_PROTECT_READS=1 closes reads; the probes stay open with less said', async () => {
@@ -128,5 +142,62 @@ describe('with no token configured', () => {
     const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
     await harness({}, createLogger('info', sink));
     expect(lines.join('')).not.toMatch(/no API token/);
+  });
+});
+
+describe('cross-site requests (CSRF)', () => {
+  const cookie = `redlet_token=${TEST_TOKEN}`;
+
+  it.each(MUTATIONS)('%s %s: a cookie session needs a same-origin proof and the CSRF token', async (method, p, init) => {
+    const h = await harness();
+    const csrf = csrfToken(h.config.auth);
+    const tries: Array<[string, Record<string, string>]> = [
+      ['no CSRF token', { cookie }],
+      ['a wrong CSRF token', { cookie, 'x-redlet-csrf': 'x'.repeat(43) }],
+      ['cross-site', { cookie, 'x-redlet-csrf': csrf, 'sec-fetch-site': 'cross-site' }],
+      ['same-site (another port)', { cookie, 'x-redlet-csrf': csrf, 'sec-fetch-site': 'same-site' }],
+      ['another origin', { cookie, 'x-redlet-csrf': csrf, origin: 'http://localhost:9999', host: 'localhost:8080' }],
+      ['an opaque origin', { cookie, 'x-redlet-csrf': csrf, origin: 'null', host: 'localhost:8080' }],
+    ];
+    for (const [what, headers] of tries) {
+      const res = await h.request(path(p), { method, token: null, headers, ...init() });
+      expect(res.status, what).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code, what).toBe('CSRF_REJECTED');
+    }
+    expect(h.runtime.names()).toEqual(['fn']);
+    expect(h.runtime.runner('fn')!.def.paused).toBe(false);
+    const ok = await h.request(path(p), {
+      method,
+      token: null,
+      headers: { cookie, 'x-redlet-csrf': csrf, 'sec-fetch-site': 'same-origin', origin: 'http://localhost:8080', host: 'localhost:8080' },
+      ...init(),
+    });
+    expect(ok.status, await ok.clone().text()).toBeLessThan(300);
+  });
+
+  it('a bearer header needs no CSRF token (scripts, the CLI)', async () => {
+    const h = await harness();
+    expect((await h.request('/api/functions/fn/pause', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+  });
+
+  it('loopback mode: a browser page of another origin cannot act; curl and the CLI can', async () => {
+    const h = await harness({ REDLET_API_TOKEN: '' });
+    const local = { remote: '127.0.0.1', token: null } as const;
+    const cross = await h.request('/api/functions', { method: 'POST', ...local, headers: { host: 'localhost:8080', origin: 'http://localhost:3000', 'sec-fetch-site': 'same-site' }, json: { name: 'evil', source: CODE } });
+    expect(cross.status).toBe(403);
+    const noToken = await h.request('/api/functions', { method: 'POST', ...local, headers: { host: 'localhost:8080', origin: 'http://localhost:8080', 'sec-fetch-site': 'same-origin' }, json: { name: 'evil', source: CODE } });
+    expect(noToken.status).toBe(403);
+    const simpleForm = await h.request('/api/functions', { method: 'POST', ...local, headers: { host: 'localhost:8080', origin: 'http://attacker.example' }, body: form({ name: 'evil' }, { name: 'x.js', data: CODE }) });
+    expect(simpleForm.status).toBe(403);
+    expect(h.runtime.names()).toEqual(['fn']);
+    const page = await h.request('/api/functions', {
+      method: 'POST',
+      ...local,
+      headers: { host: 'localhost:8080', origin: 'http://localhost:8080', 'sec-fetch-site': 'same-origin', 'x-redlet-csrf': csrfToken(h.config.auth) },
+      json: { name: 'mine', source: CODE },
+    });
+    expect(page.status).toBe(201);
+    const curl = await h.request('/api/functions/fn/pause', { method: 'POST', ...local, headers: { host: '127.0.0.1:8080' } });
+    expect(curl.status).toBe(200);
   });
 });

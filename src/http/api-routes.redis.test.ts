@@ -55,9 +55,9 @@ describe('POST /api/functions', () => {
     expect(typeof d.createdAt).toBe('number');
     expect(d).not.toHaveProperty('source.code');
     const admin = adminClient();
-    expect(await admin.smembers(h.key('functions'))).toEqual(['add']);
-    expect(await admin.get(h.key('code:add'))).toBe(ADD);
-    expect(JSON.parse((await admin.get(h.key('fn:add')))!)).toMatchObject({ name: 'add', origin: 'api' });
+    expect(await admin.smembers(h.own('functions'))).toEqual(['add']);
+    expect(await admin.get(h.own('code:add'))).toBe(ADD);
+    expect(JSON.parse((await admin.get(h.own('fn:add')))!)).toMatchObject({ name: 'add', origin: 'api' });
   });
 
   it('registers a multipart upload with every setting as a text field', async () => {
@@ -86,7 +86,7 @@ describe('POST /api/functions', () => {
       const res = await h.request(`/api/functions/${name}/invoke`, { method: 'POST', json: input });
       expect(((await res.json()) as { output: unknown }).output).toMatchObject({ cpu_count: 2, cpu_mean_percent: 20, memory_used_percent: 25, function: name });
     }
-    expect(Buffer.from((await adminClient().getBuffer(h.key('code:stats-b')))!)).toEqual(zip);
+    expect(Buffer.from((await adminClient().getBuffer(h.own('code:stats-b')))!)).toEqual(zip);
   });
 
   it('409 when the name exists, and the first function is untouched', async () => {
@@ -201,12 +201,12 @@ describe('PUT /api/functions/:name', () => {
     }, 'a run of v2');
     // env carried over: the count goes on from where v1 left it.
     expect(first.n).toBeGreaterThan(before);
-    expect(await adminClient().get(h.key('code:count'))).toBe(v2);
+    expect(await adminClient().get(h.own('code:count'))).toBe(v2);
 
     await h.request('/api/functions/count/pause', { method: 'POST' });
     const reset = await h.request('/api/functions/count', { method: 'PUT', json: { resetEnv: true } });
     expect(reset.status).toBe(200);
-    const state = JSON.parse((await adminClient().get(h.key('state:count')))!) as { env: unknown };
+    const state = JSON.parse((await adminClient().get(h.own('state:count')))!) as { env: unknown };
     expect(state.env).toEqual({});
     const dry = await h.request('/api/functions/count/invoke', { method: 'POST', json: {} });
     expect(((await dry.json()) as { output: { n: number } }).output.n).toBe(1);
@@ -219,7 +219,7 @@ describe('PUT /api/functions/:name', () => {
     const d = (await res.json()) as FunctionDescription;
     expect(d.settings).toMatchObject({ period: 30, memoryMb: 16, outputKey: h.key('o'), handler: 'handler' });
     expect(d.source.filename).toBe('tune.mjs');
-    expect(JSON.parse((await adminClient().get(h.key('fn:tune')))!)).toMatchObject({ period: 30, memoryMb: 16 });
+    expect(JSON.parse((await adminClient().get(h.own('fn:tune')))!)).toMatchObject({ period: 30, memoryMb: 16 });
     // outputKey: null clears it.
     const cleared = (await (await h.request('/api/functions/tune', { method: 'PUT', json: { outputKey: null } })).json()) as FunctionDescription;
     expect(cleared.settings.outputKey).toBeNull();
@@ -279,7 +279,7 @@ describe('GET, DELETE, pause, resume, logs', () => {
     await h.store.set(h.key('in'), '{"a":1,"b":1}');
     await register({ name: 'gone', source: COUNTER, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1, invokeOn: 'always' });
     await register({ name: 'stays', source: ADD });
-    await waitFor(() => h.store.get(h.key('state:gone')), 'state written');
+    await waitFor(() => h.store.get(h.own('state:gone')), 'state written');
     const res = await h.request('/api/functions/gone', { method: 'DELETE' });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
@@ -300,7 +300,7 @@ describe('GET, DELETE, pause, resume, logs', () => {
     await waitFor(() => h.store.get(h.key('out')), 'a run');
     const paused = (await (await h.request('/api/functions/p/pause', { method: 'POST' })).json()) as FunctionDescription;
     expect(paused).toMatchObject({ paused: true, status: { state: 'paused' } });
-    expect(JSON.parse((await adminClient().get(h.key('fn:p')))!)).toMatchObject({ paused: true });
+    expect(JSON.parse((await adminClient().get(h.own('fn:p')))!)).toMatchObject({ paused: true });
     await sleep(50);
     const frozen = await h.store.get(h.key('out'));
     await sleep(300);

@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 import { readAuth, requireAuth } from './auth.js';
 import { describeFunction } from './describe-function.js';
-import { parseJson, readFunctionRequest } from './upload.js';
+import { jsonDepth, MAX_JSON_DEPTH, parseJson, readFunctionRequest } from './upload.js';
 
 /** What the API routes need besides the runtime. */
 export interface ApiOptions {
@@ -129,6 +129,8 @@ function nameOf(name: unknown): string {
 
 /** The value of JSON text; the text itself when it is not JSON (an input key holding garbage). */
 function jsonOrText(text: string): unknown {
+  // Too deep to serialize back without recursing past the stack: give it as text.
+  if (jsonDepth(text) > MAX_JSON_DEPTH) return text;
   try {
     return JSON.parse(text);
   } catch {

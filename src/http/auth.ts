@@ -8,7 +8,7 @@
  * @example
  * app.post('/api/functions', requireAuth(config.auth), handler);
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { getCookie } from 'hono/cookie';
@@ -16,6 +16,12 @@ import { HTTPException } from 'hono/http-exception';
 import type { AuthConfig } from '../config.js';
 
 export const TOKEN_COOKIE = 'redlet_token';
+
+/** The header the pages send the CSRF token in (htmx `hx-headers` on the page's body). */
+export const CSRF_HEADER = 'x-redlet-csrf';
+
+/** Keys the CSRF token when no API token is configured (loopback mode): new at each start. */
+const PROCESS_SECRET = randomBytes(32);
 
 /** Constant-time comparison, whatever the lengths (both sides are hashed first). */
 export function tokensEqual(given: string, expected: string): boolean {
@@ -64,8 +70,73 @@ export function isAuthorized(c: Context, auth: AuthConfig): boolean {
   return given !== null && tokensEqual(given, auth.token);
 }
 
-/** Rejects requests that may not mutate: 401 with a message saying what to send. */
+/**
+ * The CSRF token the pages send with every change (`X-Redlet-CSRF`). It is keyed by the
+ * API token (the same on every replica), or by a per-process secret in loopback mode,
+ * and only rendered into pages for visitors who may already change things, so a page
+ * of another origin can neither read nor compute it.
+ */
+export function csrfToken(auth: AuthConfig): string {
+  return createHmac('sha256', auth.token ?? PROCESS_SECRET)
+    .update('redlet csrf v1')
+    .digest('base64url');
+}
+
+/** The origin this request was addressed to (`http://host:port`), as a browser would name it. */
+function ownOrigin(c: Context): string {
+  const url = new URL(c.req.url);
+  const forwarded = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+  const proto = forwarded === 'https' || forwarded === 'http' ? forwarded : url.protocol.replace(':', '');
+  return `${proto}://${(c.req.header('host') ?? url.host).toLowerCase()}`;
+}
+
+/**
+ * Why a state-changing request is refused as possibly cross-site, or null when it
+ * carries a same-origin proof. A request authenticated by an `Authorization` header
+ * needs none (a browser never adds that header across sites on its own). Anything
+ * else (the pages' cookie, loopback trust) must not come from another site: a
+ * `Sec-Fetch-Site` other than same-origin, or an `Origin` other than ours, is refused;
+ * and a browser request (a session cookie, an `Origin` or `Sec-Fetch-Site` header)
+ * must also carry the CSRF token. Non-browser clients in loopback mode (curl, the CLI
+ * without a token) send none of these and pass.
+ */
+export function crossSiteReason(c: Context, auth: AuthConfig): string | null {
+  if (c.req.header('authorization')) return null;
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `a ${site} request (Sec-Fetch-Site)`;
+  const origin = c.req.header('origin');
+  if (origin !== undefined && origin.toLowerCase() !== ownOrigin(c)) return `a request from origin ${origin}`;
+  const cookieSession = auth.token !== null && getCookie(c, TOKEN_COOKIE) !== undefined;
+  if (cookieSession || origin !== undefined || site !== undefined) {
+    const given = c.req.header(CSRF_HEADER);
+    if (!given || !tokensEqual(given, csrfToken(auth))) return `a browser request without the page's CSRF token (${CSRF_HEADER})`;
+  }
+  return null;
+}
+
+/** Refuses (403 `CSRF_REJECTED`) a state-changing request without a same-origin proof. */
+export function requireSameOrigin(c: Context, auth: AuthConfig): void {
+  const why = crossSiteReason(c, auth);
+  if (why !== null) {
+    throw new HTTPException(403, {
+      message: `refused ${why}: changes from a browser must come from redlet's own pages; scripts send "Authorization: Bearer <token>"`,
+      cause: 'CSRF_REJECTED',
+    });
+  }
+}
+
+/** Rejects requests that may not mutate: 401 with a message saying what to send; 403 when cross-site. */
 export function requireAuth(auth: AuthConfig): MiddlewareHandler {
+  const authorized = requireToken(auth);
+  return async (c, next) =>
+    authorized(c, async () => {
+      requireSameOrigin(c, auth);
+      await next();
+    });
+}
+
+/** 401 unless the request may change things (token, or loopback when none is configured). */
+function requireToken(auth: AuthConfig): MiddlewareHandler {
   return async (c, next) => {
     if (!isAuthorized(c, auth)) {
       const message =
@@ -82,6 +153,6 @@ export function requireAuth(auth: AuthConfig): MiddlewareHandler {
 
 /** Guards reads when `protectReads` is on; otherwise lets everything through. */
 export function readAuth(auth: AuthConfig): MiddlewareHandler {
-  const guard = requireAuth(auth);
+  const guard = requireToken(auth);
   return async (c, next) => (auth.protectReads ? guard(c, next) : next());
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { adminClient, closeAdmin, TEST_TOKEN } from '../../test/helpers/api-harness.js';
-import { deletePrefix, redisUrl, testPrefix } from '../../test/helpers/redis.js';
+import { deletePrefix, ownPrefix, redisUrl, testPrefix } from '../../test/helpers/redis.js';
 import { sleep, waitFor } from '../../test/helpers/wait.js';
 import { loadConfig } from '../config.js';
 import { silentLogger } from '../logger.js';
@@ -42,7 +42,7 @@ const k = (name: string) => `${prefix}${name}`;
 async function start(): Promise<{ r: RunningRedlet; api: (path: string, init?: RequestInit) => Promise<Response> }> {
   const config = loadConfig({
     REDIS_URL: redisUrl(),
-    REDLET_PREFIX: prefix,
+    REDLET_PREFIX: ownPrefix(prefix),
     PORT: '0',
     HOST: '127.0.0.1',
     REDLET_DEMO: '0',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { zipFolder } from '../../scripts/zip-folder.mjs';
 import { adminClient, closeAdmin, form } from '../../test/helpers/api-harness.js';
-import { deletePrefix, redisUrl, testPrefix } from '../../test/helpers/redis.js';
+import { deletePrefix, ownPrefix, redisUrl, testPrefix } from '../../test/helpers/redis.js';
 import { loadConfig } from '../config.js';
 import { silentLogger } from '../logger.js';
 import { startRedlet, type RunningRedlet } from '../main.js';
@@ -19,7 +19,7 @@ let base: string;
 beforeEach(async () => {
   prefix = testPrefix();
   // No token: mutations from loopback only, which is what this socket is.
-  const config = loadConfig({ REDIS_URL: redisUrl(), REDLET_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', REDLET_DEMO: '0', REDLET_COLLECT: '0' });
+  const config = loadConfig({ REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix), PORT: '0', HOST: '127.0.0.1', REDLET_DEMO: '0', REDLET_COLLECT: '0' });
   redlet = await startRedlet(config, silentLogger());
   base = `http://127.0.0.1:${redlet.port}`;
 });
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 async function keys(): Promise<string[]> {
   // The replica heartbeat is membership, not stored data: it changes on its own every second.
-  return (await redlet.runtime.store.scan(`${prefix}*`)).filter((k) => k !== `${prefix}replicas`).sort();
+  return (await redlet.runtime.store.scan(`${prefix}*`)).filter((k) => k !== `${ownPrefix(prefix)}replicas`).sort();
 }
 
 describe('uploads through a real server', () => {

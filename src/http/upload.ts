@@ -76,11 +76,47 @@ async function readJsonBody(c: Context): Promise<unknown> {
  * parseJson('{', 'the input'); // throws INVALID_JSON: the input is not valid JSON: ...
  */
 export function parseJson(text: string, what = 'the request body'): unknown {
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) throw new RedletError('INVALID_JSON', `${what} nests arrays and objects ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted`);
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new RedletError('INVALID_JSON', `${what} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** Deepest nesting accepted in JSON the API reads or writes back (serializing deeper recurses too far). */
+export const MAX_JSON_DEPTH = 1000;
+
+/** How deep arrays and objects nest in JSON text (brackets inside strings do not count); one pass, no recursion. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) max = depth;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
+/** Most fields a form may carry; counted before parsing (parsing 900k fields blocks the event loop). */
+const MAX_FORM_FIELDS = 64;
+
+/** Counts the parts of a multipart body (or the pairs of a urlencoded one) without parsing it. */
+function countFormFields(body: Buffer, contentType: string): number {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  if (!m) return body.length === 0 ? 0 : body.toString('latin1').split('&').length;
+  const marker = Buffer.from(`--${m[1] ?? m[2]}`);
+  let n = 0;
+  for (let at = body.indexOf(marker); at >= 0 && n <= MAX_FORM_FIELDS + 1; at = body.indexOf(marker, at + marker.length)) n++;
+  return Math.max(0, n - 1);
 }
 
 function fromJson(body: unknown, mode: UploadMode): FunctionRequest {
@@ -118,6 +154,8 @@ function fromJson(body: unknown, mode: UploadMode): FunctionRequest {
 
 async function fromForm(c: Context, mode: UploadMode): Promise<FunctionRequest> {
   let form: Record<string, string | File | Array<string | File>>;
+  const fields = countFormFields(Buffer.from(await c.req.arrayBuffer()), c.req.header('content-type') ?? '');
+  if (fields > MAX_FORM_FIELDS) throw new RedletError('INVALID_MULTIPART', `the form has more than ${MAX_FORM_FIELDS} fields; send each field once`);
   try {
     form = await c.req.parseBody({ all: true });
   } catch (err) {

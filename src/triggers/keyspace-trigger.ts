@@ -11,9 +11,17 @@ import type { Store } from '../store/store.js';
 import { PollTrigger } from './poll-trigger.js';
 import type { Trigger, TriggerHooks } from './trigger.js';
 
+/** How often the trigger looks whether keyspace notifications were refused. */
+const CHECK_MS = 1000;
+const NOT_YET = 'no key is watched yet';
+
 export class KeyspaceTrigger implements Trigger {
   private unwatch: (() => void) | null = null;
   private readonly safety: PollTrigger | null;
+  /** Polls at the period while notifications are refused (when there is no safety poll). */
+  private readonly fallbackPoll: PollTrigger;
+  private check: NodeJS.Timeout | null = null;
+  private refused: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -23,12 +31,28 @@ export class KeyspaceTrigger implements Trigger {
     private readonly hooks: TriggerHooks,
   ) {
     this.safety = withSafetyPoll ? new PollTrigger(safetyPeriodMs, { fire: () => hooks.fire('poll') }, safetyPeriodMs) : null;
+    this.fallbackPoll = new PollTrigger(safetyPeriodMs, { fire: () => hooks.fire('poll') }, safetyPeriodMs);
+  }
+
+  /** Notices a refused CONFIG SET (or its end): tells the runner and polls meanwhile. */
+  private look(): void {
+    const s = this.store.keyspaceStatus();
+    const reason = s.enabled || !s.reason || s.reason === NOT_YET ? null : s.reason;
+    if (reason === this.refused) return;
+    this.refused = reason;
+    if (!this.safety) {
+      if (reason) this.fallbackPoll.start();
+      else this.fallbackPoll.stop();
+    }
+    this.hooks.fallback?.(reason);
   }
 
   start(): void {
     if (this.unwatch) return;
     this.unwatch = this.store.watch(this.key, () => this.hooks.fire('keyspace'));
     this.safety?.start();
+    this.check = setInterval(() => this.look(), CHECK_MS);
+    this.check.unref();
     // Whatever the key holds now was written before we listened.
     this.hooks.fire('start');
   }
@@ -37,5 +61,8 @@ export class KeyspaceTrigger implements Trigger {
     this.unwatch?.();
     this.unwatch = null;
     this.safety?.stop();
+    this.fallbackPoll.stop();
+    if (this.check) clearInterval(this.check);
+    this.check = null;
   }
 }

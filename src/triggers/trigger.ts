@@ -14,4 +14,9 @@ export interface TriggerHooks {
   missed?(count: number): void;
   /** How late a timer tick fired against its schedule, ms. */
   lag?(ms: number): void;
+  /**
+   * Keyspace notifications were refused (the reason) and the trigger polls at its
+   * period instead, or (null) they work again.
+   */
+  fallback?(reason: string | null): void;
 }

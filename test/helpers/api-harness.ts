@@ -15,7 +15,7 @@ import { Runtime } from '../../src/runtime.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { Store } from '../../src/store/store.js';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './redis.js';
 import { waitFor } from './wait.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -45,6 +45,8 @@ export interface ApiHarness {
   store: Store;
   /** `${prefix}name`: a key private to this test. */
   key(name: string): string;
+  /** One of redlet's own keys under this test's REDLET_PREFIX, e.g. `own('fn:add')`. */
+  own(name: string): string;
   request(path: string, opts?: RequestOptions): Promise<Response>;
   /** Every key under the prefix with its value (DUMP on Redis), for before/after comparisons. */
   snapshot(): Promise<Record<string, string>>;
@@ -66,7 +68,7 @@ export async function closeAdmin(): Promise<void> {
 export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness> {
   const kind = opts.store ?? 'redis';
   const prefix = testPrefix();
-  const env = { REDLET_PREFIX: prefix, REDLET_DEMO: '0', REDLET_COLLECT: '0', REDLET_API_TOKEN: TEST_TOKEN, ...opts.env };
+  const env = { REDLET_PREFIX: ownPrefix(prefix), REDLET_DEMO: '0', REDLET_COLLECT: '0', REDLET_API_TOKEN: TEST_TOKEN, ...opts.env };
   const config: RuntimeConfig = { ...loadConfig(env), redis: kind === 'redis' ? { url: redisUrl(), host: '127.0.0.1', port: 6379 } : null };
   const store: Store = kind === 'redis' ? new RedisStore({ url: redisUrl() }) : new MemoryStore();
   if (kind === 'redis') await waitFor(() => store.available, 'redis ready');
@@ -81,6 +83,7 @@ export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness>
     app,
     store,
     key: (name) => `${prefix}${name}`,
+    own: (name) => `${ownPrefix(prefix)}${name}`,
     async request(path, { json, token = TEST_TOKEN, remote, headers, body, ...init } = {}) {
       const h = new Headers(headers);
       if (token !== null && !h.has('authorization')) h.set('authorization', `Bearer ${token}`);

@@ -16,6 +16,15 @@ export function testPrefix(): string {
   return `redlet-test:${randomBytes(5).toString('hex')}:`;
 }
 
+/**
+ * The REDLET_PREFIX a test gives redlet under its private `prefix`: functions may not
+ * use keys inside redlet's own namespace, so a test's data keys (`${prefix}in`) sit
+ * beside it, and `deletePrefix(prefix)` still removes both.
+ */
+export function ownPrefix(prefix: string): string {
+  return `${prefix}redlet:`;
+}
+
 export function redisClient(): Redis {
   return new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
 }

@@ -7,6 +7,7 @@
 import { mountUi } from '../../ui/index.js';
 import { OutputHistory } from '../../ui/output-history.js';
 import type { RegisterInput } from '../../src/runtime.js';
+import { csrfToken } from '../../src/http/auth.js';
 import { apiHarness, TEST_TOKEN, type ApiHarness } from './api-harness.js';
 import { waitFor } from './wait.js';
 
@@ -18,6 +19,11 @@ export interface PageRequest {
   htmx?: boolean;
   /** The `redlet_token` cookie. */
   cookie?: string;
+  /**
+   * Send the page's CSRF token, as htmx does from a page rendered for a visitor who
+   * may write (default: true for methods other than GET).
+   */
+  csrf?: boolean;
   /** The client's address (auth's loopback check); none by default. */
   remote?: string;
   headers?: Record<string, string>;
@@ -37,9 +43,13 @@ export interface UiHarness extends ApiHarness {
   invocations(name: string, n: number): Promise<void>;
 }
 
-/** `env` as for apiHarness: REDLET_API_TOKEN is TEST_TOKEN unless set ('' for none). */
+/**
+ * `env` as for apiHarness: REDLET_API_TOKEN is TEST_TOKEN unless set ('' for none).
+ * Reads are public (REDLET_PUBLIC_READS=1) unless `env` says otherwise, so tests see
+ * what an anonymous visitor sees.
+ */
 export async function uiHarness(env: Record<string, string> = {}): Promise<UiHarness> {
-  const api = await apiHarness({ store: 'memory', env });
+  const api = await apiHarness({ store: 'memory', env: { ...(env.REDLET_PROTECT_READS === undefined ? { REDLET_PUBLIC_READS: '1' } : {}), ...env } });
   const history = new OutputHistory();
   const h: UiHarness = {
     ...api,
@@ -50,6 +60,7 @@ export async function uiHarness(env: Record<string, string> = {}): Promise<UiHar
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.htmx ?? method !== 'GET') headers['hx-request'] = 'true';
       if (opts.cookie !== undefined) headers.cookie = `redlet_token=${opts.cookie}`;
+      if ((opts.csrf ?? method !== 'GET') && headers['x-redlet-csrf'] === undefined) headers['x-redlet-csrf'] = csrfToken(api.config.auth);
       return api.request(path, { method, token: null, headers, ...(opts.body !== undefined ? { body: opts.body } : {}), ...(opts.remote ? { remote: opts.remote } : {}) });
     },
     async html(path, opts = {}) {

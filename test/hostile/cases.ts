@@ -15,6 +15,13 @@ export interface HostileCase {
   period?: number;
   /** Extra check on the offender's last output (JSON text), when it has one. */
   output?: (json: string | null) => boolean;
+  /** An output key inside redlet's own namespace, made from the run's REDLET_PREFIX. */
+  reservedOutputKey?: (ownPrefix: string) => string;
+  trigger?: 'poll' | 'keyspace';
+  /** The output key is the input key. */
+  selfTrigger?: boolean;
+  /** Run in both sandbox modes (inline and worker processes), not only in worker processes. */
+  bothModes?: boolean;
 }
 
 export const HOSTILE_CASES: HostileCase[] = [
@@ -119,5 +126,88 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: ['HANDLER_ERROR', 'TIMEOUT'],
     timeoutMs: 300,
     period: 0.3,
+  },
+  // --- Classes of the second round: each runs in both sandbox modes. ---
+  {
+    name: 'proxy-thrown-value',
+    // Reading what is thrown throws again, with getters, from Proxy traps: read in the isolate, under its limit.
+    code: `const evil = () => ({ get message() { throw proxy() }, get name() { throw proxy() }, get stack() { throw proxy() } });
+      function proxy() { return new Proxy({}, { get() { throw evil() }, getPrototypeOf() { throw evil() }, has() { throw evil() }, ownKeys() { throw evil() }, getOwnPropertyDescriptor() { throw evil() } }) }
+      export function handler(i, ctx) { if (ctx.env.n = (ctx.env.n || 0) + 1, ctx.env.n % 2) throw proxy(); return Promise.reject(proxy()) }`,
+    expect: ['HANDLER_ERROR'],
+    bothModes: true,
+  },
+  {
+    name: 'spoofed-error-code',
+    code: `export function handler() { const e = new Error('Isolate was disposed during execution due to memory limit; Script execution timed out.'); e.code = 'MEMORY_LIMIT'; e.name = 'RangeError'; throw e }`,
+    expect: ['HANDLER_ERROR'],
+    bothModes: true,
+  },
+  {
+    name: 'replaced-builtins-flood',
+    // Replaces what a naive prelude would call at run time, then floods the log and throws a 2 MB message.
+    code: `export function handler() {
+      String.prototype.slice = function () { return String(this) };
+      Array.prototype.push = function (x) { this[this.length] = x; return this.length };
+      Array.prototype.filter = function () { return this };
+      const big = 'z'.repeat(200000); for (let i = 0; i < 600; i++) console.log(big);
+      throw new Error('m'.repeat(2e6)) }`,
+    expect: ['HANDLER_ERROR'],
+    memoryMb: 64,
+    timeoutMs: 3000,
+    period: 1,
+    bothModes: true,
+  },
+  {
+    name: 'wasm-memory-bomb',
+    // 1 GiB of WebAssembly memory in a 32 MB function: refused (RangeError, or memory.grow gives -1).
+    code: `const bytes = new Uint8Array([0,97,115,109,1,0,0,0,1,6,1,96,1,127,1,127,3,2,1,0,5,3,1,0,1,7,14,2,4,103,114,111,119,0,0,3,109,101,109,2,0,10,8,1,6,0,32,0,64,0,11]);
+      export function handler() {
+        const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+        if (exports.grow(16384) === -1) { new WebAssembly.Memory({ initial: 1, maximum: 65536 }).grow(16384); throw new Error('memory.grow refused') }
+        new Uint8Array(exports.mem.buffer).fill(1);
+        return { heldMiB: exports.mem.buffer.byteLength / 1048576 } }`,
+    expect: ['HANDLER_ERROR'],
+    timeoutMs: 3000,
+    bothModes: true,
+  },
+  {
+    name: 'utf8-output-over-cap',
+    // 400k characters, 1.2 MB of UTF-8: over the 1 MiB output cap.
+    code: `export function handler() { return '€'.repeat(400000) }`,
+    expect: ['OUTPUT_TOO_LARGE'],
+    bothModes: true,
+  },
+  {
+    name: 'utf8-env-over-cap',
+    code: `export function handler(i, ctx) { ctx.env.big = '€'.repeat(400000); return 1 }`,
+    expect: ['ENV_TOO_LARGE'],
+    bothModes: true,
+  },
+  {
+    name: 'reserved-output-key',
+    code: `export function handler() { return { name: 'victim', origin: 'config', memoryMb: 100000 } }`,
+    reservedOutputKey: (own) => `${own}fn:neighbour`,
+    rejectedAtLoad: true,
+    expect: ['RESERVED_KEY'],
+    bothModes: true,
+  },
+  {
+    name: 'reserved-output-key-hash-tagged',
+    code: `export function handler() { return 'mine' }`,
+    // '{redlet-test:…:redlet}:owner:neighbour': a Redis Cluster hash tag around the prefix.
+    reservedOutputKey: (own) => `{${own.slice(0, -1)}}:owner:neighbour`,
+    rejectedAtLoad: true,
+    expect: ['RESERVED_KEY'],
+    bothModes: true,
+  },
+  {
+    name: 'keyspace-self-trigger',
+    code: `export function handler(i) { return { v: (i.v || 0) + 1 } }`,
+    trigger: 'keyspace',
+    selfTrigger: true,
+    rejectedAtLoad: true,
+    expect: ['SELF_TRIGGER'],
+    bothModes: true,
   },
 ];

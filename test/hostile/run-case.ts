@@ -6,10 +6,12 @@
  *
  * Usage: node --no-node-snapshot --import tsx test/hostile/run-case.ts <case> <prefix>
  */
+import { InProcessSandbox } from '../../sandbox/in-process.js';
 import { WorkerPoolSandbox } from '../../sandbox/worker-pool.js';
 import { loadConfig } from '../../src/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { RedisStore } from '../../src/store/redis-store.js';
+import { ownPrefix } from '../helpers/redis.js';
 import { HOSTILE_CASES } from './cases.js';
 
 const [name, prefix] = process.argv.slice(2);
@@ -27,9 +29,10 @@ const hostBefore = {
   globals: Object.getOwnPropertyNames(globalThis).length,
 };
 
-const config = { ...loadConfig({ REDLET_PREFIX: prefix }), redis: { url, host: '127.0.0.1', port: 6379 } };
+const config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: { url, host: '127.0.0.1', port: 6379 } };
 const store = new RedisStore({ url });
-const sandbox = new WorkerPoolSandbox({ workers: 2, baseBackoffMs: 500 });
+// HOSTILE_SANDBOX=inline runs the isolates in this process (REDLET_SANDBOX=inline).
+const sandbox = process.env.HOSTILE_SANDBOX === 'inline' ? new InProcessSandbox() : new WorkerPoolSandbox({ workers: 2, baseBackoffMs: 500 });
 const rt = new Runtime({ config, store, sandbox });
 await rt.start();
 await store.set(`${prefix}in`, '{"v":1}');
@@ -57,7 +60,13 @@ try {
     name: 'offender',
     origin: 'api',
     source: { kind: 'file', filename: 'offender.js', code: c.code },
-    settings: { ...base, outputKey: `${prefix}out-offender`, period: c.period ?? 0.5, timeoutMs: c.timeoutMs ?? 500 },
+    settings: {
+      ...base,
+      outputKey: c.reservedOutputKey ? c.reservedOutputKey(ownPrefix(prefix)) : c.selfTrigger ? base.inputKey : `${prefix}out-offender`,
+      trigger: c.trigger ?? 'poll',
+      period: c.period ?? 0.5,
+      timeoutMs: c.timeoutMs ?? 500,
+    },
   });
 } catch (err) {
   const e = err as { code?: string; message: string };
@@ -89,6 +98,7 @@ const report = {
     lastError: offender.status.lastError && { code: offender.status.lastError.code, name: offender.status.lastError.name, message: offender.status.lastError.message.slice(0, 500) },
     lastOutput: offender.status.lastOutput?.slice(0, 200) ?? null,
     logLines: rt.runner('offender')?.status.recentLogs().length ?? 0,
+    maxLogChars: Math.max(0, ...(rt.runner('offender')?.status.recentLogs() ?? []).map((l) => l.msg.length)),
     droppedLogs: rt.runner('offender')?.status.droppedLogs ?? 0,
     sandbox: offender.sandbox,
   },
