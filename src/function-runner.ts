@@ -27,6 +27,8 @@ export interface PersistedState {
   env: string;
   /** Marker (hash) of the last input handled; change detection compares against it. */
   lastSeen: string | null;
+  /** Definition revision that handled it: a new revision handles the same input once more. */
+  revision: string | null;
   lastExecution: number | null;
 }
 
@@ -37,6 +39,8 @@ export interface RunnerDeps {
   log: Logger;
   /** What context.host / context.port report. */
   redis: { host: string; port: number };
+  /** The definition's revision (definitionRevision): part of the change marker. */
+  revision: string;
   maxOutputBytes: number;
   /** When set, writes apply only while this key holds this value (the replica's lease). */
   guard?: { key: string; value: string } | null;
@@ -62,20 +66,21 @@ export interface ManualInvocation extends InvokeResult {
   input: string;
 }
 
-export const EMPTY_STATE: PersistedState = { env: '{}', lastSeen: null, lastExecution: null };
+export const EMPTY_STATE: PersistedState = { env: '{}', lastSeen: null, revision: null, lastExecution: null };
 
 export function encodeState(s: PersistedState): string {
   // env is already JSON text: splice it in rather than parse and re-serialize it.
-  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"lastExecution":${JSON.stringify(s.lastExecution)},"env":${s.env}}`;
+  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"revision":${JSON.stringify(s.revision)},"lastExecution":${JSON.stringify(s.lastExecution)},"env":${s.env}}`;
 }
 
 export function decodeState(raw: string | null): PersistedState {
   if (!raw) return { ...EMPTY_STATE };
-  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; lastExecution?: unknown };
+  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; revision?: unknown; lastExecution?: unknown };
   const env = v.env && typeof v.env === 'object' && !Array.isArray(v.env) ? JSON.stringify(v.env) : '{}';
   return {
     env,
     lastSeen: typeof v.lastSeen === 'string' ? v.lastSeen : null,
+    revision: typeof v.revision === 'string' ? v.revision : null,
     lastExecution: typeof v.lastExecution === 'number' ? v.lastExecution : null,
   };
 }
@@ -210,7 +215,8 @@ export class FunctionRunner {
       return;
     }
     const marker = inputMarker(raw);
-    if (def.invokeOn === 'change' && marker === this.state.lastSeen) {
+    const revision = this.deps.revision;
+    if (def.invokeOn === 'change' && marker === this.state.lastSeen && revision === this.state.revision) {
       this.status.unchangedTicks++;
       if (this.status.state === 'waiting') this.settle('idle');
       return;
@@ -250,7 +256,7 @@ export class FunctionRunner {
       this.settle('error', this.status.lastError?.message ?? error.message);
       // The input was delivered and failed: it is not retried until it changes. env stays
       // as of the last completed invocation.
-      const next = { ...this.state, lastSeen: marker };
+      const next = { ...this.state, lastSeen: marker, revision };
       try {
         if (await this.commit([{ op: 'set', key: keys.state(def.name), value: encodeState(next) }])) this.state = next;
       } catch {
@@ -260,7 +266,7 @@ export class FunctionRunner {
     }
 
     const finishedAt = Date.now();
-    const next: PersistedState = { env: result.env ?? this.state.env, lastSeen: marker, lastExecution: finishedAt };
+    const next: PersistedState = { env: result.env ?? this.state.env, lastSeen: marker, revision, lastExecution: finishedAt };
     const ops: Parameters<Store['exec']>[0] = [];
     if (result.output !== null && def.outputKey) ops.push({ op: 'set', key: def.outputKey, value: result.output });
     ops.push({ op: 'set', key: keys.state(def.name), value: encodeState(next) });

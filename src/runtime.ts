@@ -12,7 +12,7 @@ import type { FunctionSource, InvokeResult, Sandbox } from '../sandbox/types.js'
 import { ClusterCoordinator, type ClusterMember } from './cluster.js';
 import type { RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
-import { validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type Origin } from './function-definition.js';
+import { definitionRevision, validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type Origin } from './function-definition.js';
 import { FunctionRunner, EMPTY_STATE, type InvocationEvent, type ManualInvocation, type PersistedState } from './function-runner.js';
 import { FunctionViews, type FunctionView } from './function-views.js';
 import { Keys } from './keys.js';
@@ -380,6 +380,7 @@ export class Runtime implements ClusterMember {
         keys: this.keys,
         log: this.log,
         redis: this.config.redis ? { host: this.config.redis.host, port: this.config.redis.port } : { host: 'embedded', port: 0 },
+        revision: definitionRevision(def, source),
         maxOutputBytes: this.config.defaults.maxOutputBytes,
         // In a cluster, writes only land while this replica holds the function's lease.
         guard: this.cluster ? { key: this.keys.owner(def.name), value: this.replicaId } : null,
