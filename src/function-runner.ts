@@ -93,6 +93,8 @@ export class FunctionRunner {
   readonly status: FunctionStatus;
   private trigger: Trigger | null = null;
   private inFlight: Promise<void> | null = null;
+  /** Every call into the isolate (scheduled or manual) runs in this one queue, in order. */
+  private queue: Promise<unknown> = Promise.resolve();
   private rerun = false;
   private stopped = true;
   /** The guest's env moved ahead of what Redis holds (a commit failed): reset it next call. */
@@ -169,7 +171,7 @@ export class FunctionRunner {
       if (this.def.trigger === 'keyspace') this.rerun = true;
       return this.inFlight;
     }
-    const run = this.cycle()
+    const run = this.serial(() => this.cycle())
       .catch((err) => this.deps.log.error({ err, function: this.def.name }, 'unexpected error in a tick'))
       .finally(() => {
         this.inFlight = null;
@@ -187,6 +189,12 @@ export class FunctionRunner {
    * context.env is left as it was. `input` is JSON text; when absent the input key is read.
    */
   async invokeNow(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
+    // Queued behind (and ahead of) scheduled runs: a dry run that times out or crashes
+    // can only ever take its own call down, and its result goes to its caller alone.
+    return this.serial(() => this.invokeOnce(input, opts));
+  }
+
+  private async invokeOnce(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
     const raw = input ?? (await this.deps.store.get(this.def.inputKey));
     if (raw === null) throw new RedletError('INPUT_MISSING', `input key '${this.def.inputKey}' is empty; send a JSON body to invoke with it`);
     const result = await this.deps.sandbox.invoke(this.def.name, {
@@ -198,6 +206,13 @@ export class FunctionRunner {
     });
     this.envDiverged = false;
     return { ...result, input: raw };
+  }
+
+  /** Runs `work` after everything queued before it; the queue goes on whatever it returns. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   private async cycle(): Promise<void> {
