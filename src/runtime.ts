@@ -242,17 +242,21 @@ export class Runtime implements ClusterMember {
   }
 
   private async setPaused(name: string, paused: boolean): Promise<FunctionView> {
-    const runner = this.mustGet(name);
-    if (this.runsHere(name)) {
-      if (paused) runner.pause();
-      else runner.resume();
-    } else runner.def.paused = paused;
-    if (runner.def.origin !== 'config') {
-      await this.registry.save({ ...runner.def, updatedAt: Date.now() }, null);
-      runner.def.updatedAt = Date.now();
-      await this.cluster?.announce(name);
-    }
-    return this.view(name);
+    // Under the function's lock, like every other mutation: an update or a delete in
+    // progress finishes first, and then this one reads what it left.
+    return this.exclusive(name, async () => {
+      const runner = this.mustGet(name);
+      const updatedAt = Date.now();
+      // Stored first: a pause that could not be saved is not half applied.
+      if (runner.def.origin !== 'config') await this.registry.save({ ...runner.def, paused, updatedAt }, null);
+      runner.def.updatedAt = updatedAt;
+      if (this.runsHere(name)) {
+        if (paused) runner.pause();
+        else runner.resume();
+      } else runner.def.paused = paused;
+      if (runner.def.origin !== 'config') await this.cluster?.announce(name);
+      return this.view(name);
+    });
   }
 
   names(): string[] {
