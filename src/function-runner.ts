@@ -117,11 +117,12 @@ export class FunctionRunner {
     return this.inFlight !== null;
   }
 
-  start(): void {
+  /** Starts the trigger; resolves once it is armed (a keyspace subscription confirmed). */
+  start(): Promise<void> {
     this.stopped = false;
     if (this.def.paused) {
       this.status.set('paused');
-      return;
+      return Promise.resolve();
     }
     const hooks = {
       fire: () => void this.tick(),
@@ -135,8 +136,9 @@ export class FunctionRunner {
       this.def.trigger === 'keyspace'
         ? new KeyspaceTrigger(this.deps.store, this.def.inputKey, periodMs, this.def.invokeOn === 'change', hooks)
         : new PollTrigger(periodMs, hooks);
-    this.trigger.start();
+    const armed = this.trigger.start();
     if (this.status.state === 'paused' || this.status.state === 'loading') this.status.set('idle');
+    return Promise.resolve(armed);
   }
 
   /** Stops the trigger and waits (up to `timeoutMs`) for the invocation in flight. */
@@ -156,10 +158,11 @@ export class FunctionRunner {
     this.status.set('paused');
   }
 
-  resume(): void {
+  resume(): Promise<void> {
     this.def.paused = false;
-    if (!this.stopped) this.start();
-    else this.status.set('idle');
+    if (!this.stopped) return this.start();
+    this.status.set('idle');
+    return Promise.resolve();
   }
 
   /** One look at the input; at most one at a time, extra ticks are counted as skipped. */

@@ -153,7 +153,7 @@ export class Runtime implements ClusterMember {
       // assignment says so (keeping the isolate just loaded), else another, a tick later.
       const runHere = this.cluster === null || (await this.cluster.claim(name));
       if (!runHere) await this.sandbox.dispose(name);
-      this.activate(def, input.source, state, undefined, runHere);
+      await this.activate(def, input.source, state, undefined, runHere);
       this.log.info({ function: name, origin: def.origin, trigger: def.trigger, inputKey: def.inputKey }, 'function registered');
       if (def.origin !== 'config') await this.cluster?.announce(name);
       else this.cluster?.kick();
@@ -188,12 +188,12 @@ export class Runtime implements ClusterMember {
         // The old code keeps running: an update is all or nothing.
         if (local) {
           await this.loadIntoSandbox(old, this.sources.get(name)!, runner.persisted.env).catch(() => {});
-          runner.start();
+          await runner.start();
         } else await this.sandbox.dispose(name);
         throw err;
       }
       if (!local) await this.sandbox.dispose(name);
-      this.activate(def, source, state, runner, local);
+      await this.activate(def, source, state, runner, local);
       this.log.info({ function: name }, 'function updated');
       await this.cluster?.announce(name);
       return this.view(name);
@@ -252,7 +252,7 @@ export class Runtime implements ClusterMember {
       runner.def.updatedAt = updatedAt;
       if (this.runsHere(name)) {
         if (paused) runner.pause();
-        else runner.resume();
+        else await runner.resume();
       } else runner.def.paused = paused;
       if (runner.def.origin !== 'config') await this.cluster?.announce(name);
       return this.view(name);
@@ -313,7 +313,7 @@ export class Runtime implements ClusterMember {
       // The previous owner committed every completed invocation: Redis holds the truth.
       const state = await this.registry.loadState(name);
       await this.loadIntoSandbox(runner.def, this.sources.get(name)!, state.env);
-      this.activate(runner.def, this.sources.get(name)!, state, runner, true);
+      await this.activate(runner.def, this.sources.get(name)!, state, runner, true);
       this.log.info({ function: name, replica: this.replicaId }, 'took the function over');
       return true;
     });
@@ -349,7 +349,7 @@ export class Runtime implements ClusterMember {
         await current.stop(this.config.drainMs);
         await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
       }
-      this.activate(stored.def, stored.source, stored.state, current, local);
+      await this.activate(stored.def, stored.source, stored.state, current, local);
     });
   }
 
@@ -375,7 +375,8 @@ export class Runtime implements ClusterMember {
     await this.sandbox.load(def.name, { source, handler: def.handler, memoryMb: def.memoryMb, timeoutMs: def.timeoutMs, env, name: def.name });
   }
 
-  private activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, previous?: FunctionRunner, run = true): void {
+  /** Installs a runner; resolves once its trigger is armed (when it starts here). */
+  private activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, previous?: FunctionRunner, run = true): Promise<void> {
     const runner = new FunctionRunner(
       def,
       {
@@ -409,8 +410,9 @@ export class Runtime implements ClusterMember {
     this.sources.set(def.name, source);
     if (run) {
       if (this.cluster) this.active.add(def.name);
-      if (this.started) runner.start();
+      if (this.started) return runner.start();
     } else this.active.delete(def.name);
+    return Promise.resolve();
   }
 
   private async restore(): Promise<void> {
@@ -433,7 +435,8 @@ export class Runtime implements ClusterMember {
         if (!stored) continue;
         // In a cluster only what this replica takes the lease of is loaded (by takeOver).
         if (!this.cluster) await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
-        this.activate(stored.def, stored.source, stored.state, undefined, this.cluster === null);
+        // Not awaited: one function's subscription must not hold the others' start.
+        void this.activate(stored.def, stored.source, stored.state, undefined, this.cluster === null);
       } catch (err) {
         this.log.error({ function: name, err: (err as Error).message }, 'a stored function could not be loaded');
       }

@@ -7,12 +7,14 @@
  * @example
  * const t = new KeyspaceTrigger(store, 'metrics', 5000, true, { fire: (r) => runner.tick(r) });
  */
-import type { Store } from '../store/store.js';
+import type { Store, Unwatch } from '../store/store.js';
 import { PollTrigger } from './poll-trigger.js';
 import type { Trigger, TriggerHooks } from './trigger.js';
 
+const ARM_WAIT_MS = 10_000;
+
 export class KeyspaceTrigger implements Trigger {
-  private unwatch: (() => void) | null = null;
+  private unwatch: Unwatch | null = null;
   private readonly safety: PollTrigger | null;
 
   constructor(
@@ -25,9 +27,20 @@ export class KeyspaceTrigger implements Trigger {
     this.safety = withSafetyPoll ? new PollTrigger(safetyPeriodMs, { fire: () => hooks.fire('poll') }, safetyPeriodMs) : null;
   }
 
-  start(): void {
+  /**
+   * Subscribes and waits for the server's confirmation (at most `ARM_WAIT_MS`, so an
+   * outage cannot hold a start forever), then reads the key once: a write made before
+   * the subscription took effect is picked up by that read, one made after by a
+   * notification.
+   */
+  async start(): Promise<void> {
     if (this.unwatch) return;
-    this.unwatch = this.store.watch(this.key, () => this.hooks.fire('keyspace'));
+    const unwatch = this.store.watch(this.key, () => this.hooks.fire('keyspace'));
+    this.unwatch = unwatch;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([unwatch.armed, new Promise<void>((r) => (timer = setTimeout(r, ARM_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (this.unwatch !== unwatch) return; // stopped meanwhile
     this.safety?.start();
     // Whatever the key holds now was written before we listened.
     this.hooks.fire('start');
