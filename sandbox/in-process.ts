@@ -49,7 +49,7 @@ export interface InProcessSandboxOptions {
    * Called when V8 loses control of an isolate (some out-of-memory paths). The
    * isolated-vm authors advise ending the process; the default does exactly that.
    */
-  onCatastrophicError?: (message: string) => void;
+  onCatastrophicError?: (message: string, fn: string | null) => void;
 }
 
 type Ref = ivm.Reference<any>;
@@ -88,6 +88,8 @@ const FAST_MAX_MS = 2;
 const FAST_AGAIN_AFTER = 8;
 
 interface LoadedFunction {
+  /** The id it was loaded under (named in a catastrophic error). */
+  id: string;
   req: LoadRequest;
   bundle: Bundle;
   scriptName: string;
@@ -112,7 +114,9 @@ export class InProcessSandbox implements Sandbox {
   private spareComing = false;
   private closed = false;
   private readonly limits: SandboxLimits;
-  private readonly onCatastrophicError: (message: string) => void;
+  private readonly onCatastrophicError: (message: string, fn: string | null) => void;
+  /** Which function each isolate serves: a catastrophic error names the one at fault. */
+  private readonly owners = new WeakMap<ivm.Isolate, string>();
 
   constructor(opts: InProcessSandboxOptions = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
@@ -129,6 +133,7 @@ export class InProcessSandbox implements Sandbox {
     const bundle = await bundleFunction(req.source, req.handler, { name: req.name });
     const t1 = performance.now();
     const fn: LoadedFunction = {
+      id,
       req,
       bundle,
       scriptName: `redlet://${req.name}/bundle.js`,
@@ -306,7 +311,7 @@ export class InProcessSandbox implements Sandbox {
   /** A fresh isolate with the prelude, the user's bundle evaluated, the handler bound and env restored. */
   /** An isolate with a context and the prelude, not yet holding any function's code. */
   private async prepareIsolate(memoryMb: number): Promise<Prepared> {
-    const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: this.onCatastrophicError });
+    const isolate: ivm.Isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (m: string) => this.onCatastrophicError(m, this.owners.get(isolate) ?? null) });
     try {
       const context = await isolate.createContext();
       // Before anything else runs: WebAssembly memory counts against the memory limit.
@@ -355,6 +360,7 @@ export class InProcessSandbox implements Sandbox {
   private async createSlot(fn: LoadedFunction): Promise<{ slot: Slot; evaluateMs: number }> {
     const { req, bundle } = fn;
     const { isolate, context, refs } = await this.takeIsolate(req.memoryMb);
+    this.owners.set(isolate, fn.id);
     const { invoke, begin, settle, bind, setEnv, takeLogs } = refs;
     try {
       const te = performance.now();

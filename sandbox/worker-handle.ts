@@ -11,13 +11,18 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { RedletError, isErrorCode } from './errors.js';
 import type { SandboxLimits } from './in-process.js';
-import type { WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { WorkerFatal, WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerExit {
   /** In words: `exit code 1`, `killed by SIGABRT`, `no heartbeat for 5 s`. */
   reason: string;
   /** Functions with an invocation in flight when the worker went away. */
   running: string[];
+  /**
+   * The function whose call took the worker down, when known: named by the worker
+   * before a catastrophic abort, or the call whose deadline ran out. Only it is at fault.
+   */
+  culprit: string | null;
 }
 
 export interface WorkerHandleOptions {
@@ -60,6 +65,7 @@ export class WorkerHandle {
   private up = false;
   private readonly heartbeat: NodeJS.Timeout;
   private killReason: string | null = null;
+  private culprit: string | null = null;
 
   constructor(private readonly opts: WorkerHandleOptions) {
     this.dedicatedTo = opts.dedicatedTo;
@@ -83,11 +89,15 @@ export class WorkerHandle {
     });
     this.started.catch(() => {});
     this.ready = this.started;
-    this.child.on('message', (msg: WorkerReply | WorkerHello) => {
+    this.child.on('message', (msg: WorkerReply | WorkerHello | WorkerFatal) => {
       this.lastSeen = Date.now();
       if ('hello' in msg) {
         this.up = true;
         return hello();
+      }
+      if ('fatal' in msg) {
+        this.culprit ??= msg.fn;
+        return;
       }
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -117,7 +127,10 @@ export class WorkerHandle {
       const id = this.nextId++;
       const pending: Pending = { resolve, reject, fn: opts.fn ?? null, timer: null };
       if (opts.deadlineMs !== undefined) {
-        pending.timer = setTimeout(() => this.kill(`did not answer within ${opts.deadlineMs} ms`), opts.deadlineMs);
+        pending.timer = setTimeout(() => {
+          if (this.alive) this.culprit ??= pending.fn;
+          this.kill(`did not answer within ${opts.deadlineMs} ms`);
+        }, opts.deadlineMs);
       } else if (opts.giveUpMs !== undefined) {
         pending.timer = setTimeout(() => {
           this.pending.delete(id);
@@ -196,7 +209,7 @@ export class WorkerHandle {
     }
     this.pending.clear();
     failed(crashed(reason));
-    if (this.killReason !== 'shutdown') this.opts.onExit(this, { reason, running: [...running] });
+    if (this.killReason !== 'shutdown') this.opts.onExit(this, { reason, running: [...running], culprit: this.culprit });
   }
 }
 

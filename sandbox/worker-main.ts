@@ -6,14 +6,14 @@
  */
 import { RedletError } from './errors.js';
 import { InProcessSandbox } from './in-process.js';
-import type { WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { WorkerFatal, WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 if (!process.send) {
   process.stderr.write('redlet sandbox worker: start me with child_process.fork\n');
   process.exit(2);
 }
 
-const send = (msg: WorkerReply | WorkerHello) => {
+const send = (msg: WorkerReply | WorkerHello | WorkerFatal) => {
   if (!process.connected) return;
   // The callback swallows a channel closed under us: the supervisor is gone and the
   // disconnect handler ends this process.
@@ -25,9 +25,13 @@ const sandbox = new InProcessSandbox({
   limits,
   // V8 lost control of an isolate: this process cannot be trusted any more. Dying is
   // what the supervisor expects; it restarts a clean worker and reloads the functions.
-  onCatastrophicError: (message) => {
-    process.stderr.write(`redlet sandbox worker ${process.pid}: fatal isolate error, exiting: ${message}\n`);
-    process.abort();
+  onCatastrophicError: (message, fn) => {
+    process.stderr.write(`redlet sandbox worker ${process.pid}: fatal isolate error${fn ? ` in '${fn}'` : ''}, exiting: ${message}\n`);
+    // Name the culprit first (the supervisor blames only it), then die; never linger.
+    const abort = () => process.abort();
+    setTimeout(abort, 250);
+    if (!process.connected) return abort();
+    process.send!({ fatal: 'redlet-sandbox-worker', fn, message } satisfies WorkerFatal, undefined, {}, abort);
   },
 });
 

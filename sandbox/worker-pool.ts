@@ -37,7 +37,7 @@ export interface WorkerPoolOptions {
 }
 
 export type PoolEvent =
-  | { type: 'worker-exit'; pid: number; reason: string; running: string[] }
+  | { type: 'worker-exit'; pid: number; reason: string; running: string[]; blamed: string[] }
   | { type: 'worker-start'; pid: number; dedicatedTo: string | null }
   | { type: 'function-dedicated'; fn: string; crashes: number }
   | { type: 'reload-failed'; fn: string; message: string };
@@ -53,6 +53,8 @@ interface Entry {
   lastCrash: string | null;
   /** The last statistics the worker gave, shown while it is too busy to answer. */
   lastStats?: SandboxStats;
+  /** Pid of the last worker this function was blamed for taking down. */
+  blamedFor: number;
 }
 
 /** Sandbox statistics plus the supervisor's view of crashes. */
@@ -93,7 +95,7 @@ export class WorkerPoolSandbox implements Sandbox {
     const info = (await worker.request({ op: 'load', fn: id, req })) as LoadInfo;
     if (existing && existing.worker !== worker) existing.worker.forget(id);
     worker.functions.add(id);
-    this.entries.set(id, { req, worker, env: req.env, crashes: existing?.crashes ?? [], backoffUntil: existing?.backoffUntil ?? 0, lastCrash: existing?.lastCrash ?? null });
+    this.entries.set(id, { req, worker, env: req.env, crashes: existing?.crashes ?? [], backoffUntil: existing?.backoffUntil ?? 0, lastCrash: existing?.lastCrash ?? null, blamedFor: existing?.blamedFor ?? -1 });
     return info;
   }
 
@@ -113,19 +115,28 @@ export class WorkerPoolSandbox implements Sandbox {
       );
     }
     if (req.resetEnv !== undefined) entry.env = req.resetEnv;
-    const worker = entry.worker;
     const started = performance.now();
-    try {
-      await worker.ready;
-      const deadline = entry.req.timeoutMs + this.opts.heartbeatTimeoutMs;
-      const result = (await worker.request({ op: 'invoke', fn: id, req }, { fn: id, deadlineMs: deadline })) as InvokeResult;
-      if (result.ok && result.env !== null && !req.dryRun) entry.env = result.env;
-      return result;
-    } catch (err) {
-      if (err instanceof RedletError && err.code === 'WORKER_CRASHED') {
-        return failure({ code: 'WORKER_CRASHED', name: 'WorkerCrashed', message: err.message }, performance.now() - started);
+    // A call lost with a worker that another function took down is sent again to the
+    // replacement (it never completed: nothing of it was kept). Bounded, in case the
+    // replacement dies too.
+    for (let attempt = 0; ; attempt++) {
+      const current = this.entries.get(id);
+      if (!current) throw new RedletError('FUNCTION_NOT_LOADED', `function '${id}' is not loaded`, { kind: 'system' });
+      const worker = current.worker;
+      try {
+        await worker.ready;
+        const deadline = current.req.timeoutMs + this.opts.heartbeatTimeoutMs;
+        const result = (await worker.request({ op: 'invoke', fn: id, req }, { fn: id, deadlineMs: deadline })) as InvokeResult;
+        if (result.ok && result.env !== null && !req.dryRun) current.env = result.env;
+        return result;
+      } catch (err) {
+        if (err instanceof RedletError && err.code === 'WORKER_CRASHED') {
+          const innocent = this.entries.get(id)?.blamedFor !== worker.pid;
+          if (innocent && attempt < MAX_REQUEUES) continue;
+          return failure({ code: 'WORKER_CRASHED', name: 'WorkerCrashed', message: err.message }, performance.now() - started);
+        }
+        throw err;
       }
-      throw err;
     }
   }
 
@@ -202,12 +213,16 @@ export class WorkerPoolSandbox implements Sandbox {
 
   /** A worker died (or was killed for not answering): blame, back off, replace, reload. */
   private onWorkerExit(dead: WorkerHandle, exit: WorkerExit): void {
-    this.opts.onEvent?.({ type: 'worker-exit', pid: dead.pid, reason: exit.reason, running: exit.running });
+    // Only the function whose call took the worker down is at fault. When the worker
+    // could not say (it hung, with several calls in flight), all of them are suspects.
+    const blamed = exit.culprit !== null ? [exit.culprit] : exit.running;
+    this.opts.onEvent?.({ type: 'worker-exit', pid: dead.pid, reason: exit.reason, running: exit.running, blamed });
     if (this.closed) return;
     const now = Date.now();
-    for (const fn of exit.running) {
+    for (const fn of blamed) {
       const entry = this.entries.get(fn);
       if (!entry) continue;
+      entry.blamedFor = dead.pid;
       entry.crashes.push(now);
       entry.lastCrash = `${exit.reason} at ${new Date(now).toISOString()}`;
       const n = this.recentCrashes(entry);
@@ -245,6 +260,9 @@ export class WorkerPoolSandbox implements Sandbox {
     for (const t of targets) t.holdUntil(done);
   }
 }
+
+/** How many times a call lost with someone else's crash is sent again. */
+const MAX_REQUEUES = 3;
 
 function failure(error: GuestError, durationMs: number): InvokeResult {
   return { ok: false, output: null, env: null, error, durationMs, logs: [], droppedLogs: 0 };

@@ -27,3 +27,13 @@ export interface WorkerHello {
   hello: 'redlet-sandbox-worker';
   pid: number;
 }
+
+/**
+ * Sent by a worker just before it aborts on a catastrophic isolate error, naming the
+ * function whose isolate failed: only that one is blamed for the crash.
+ */
+export interface WorkerFatal {
+  fatal: 'redlet-sandbox-worker';
+  fn: string | null;
+  message: string;
+}

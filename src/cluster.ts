@@ -2,8 +2,8 @@
  * Replicas sharing one Redis share the work: each function is run by exactly one live
  * replica, the one holding its lease (`owner:<name>`, SET NX PX, renewed by its owner,
  * released with compare-and-delete). Every tick a replica renews its heartbeat in the
- * `replicas` sorted set, computes the same assignment as everyone else (the sorted
- * function names dealt round-robin over the sorted live replicas: counts within one),
+ * `replicas` sorted set, computes the same assignment as everyone else (rendezvous
+ * hashing over the live replicas, see assignment.ts: a change moves few functions),
  * gives up what is no longer its own (stopping the runner first, so there is never a
  * double run), and takes what is free and assigned to it. A replica that cannot reach
  * Redis stops its functions when their leases lapse, and its late writes are fenced
@@ -14,6 +14,7 @@
  * const cluster = new ClusterCoordinator(runtime, { replicaId: 'pod-a', leaseMs: 5000 });
  * cluster.start();
  */
+import { assignOwner } from './assignment.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
@@ -121,8 +122,7 @@ export class ClusterCoordinator {
    */
   async claim(name: string): Promise<boolean> {
     if (this.stopped || this.live.length === 0) return false;
-    const names = [...new Set([...this.member.names(), name])].sort();
-    if (this.live[names.indexOf(name) % this.live.length] !== this.replicaId) return false;
+    if (assignOwner(name, this.live) !== this.replicaId) return false;
     const got = await this.store.acquire(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => false);
     if (got) this.owned.set(name, Date.now() + this.leaseMs * 0.9);
     return got;
@@ -195,7 +195,7 @@ export class ClusterCoordinator {
     for (const name of this.member.staleNames(registryNames)) await this.member.refresh(name).catch(() => {});
 
     const names = this.member.names();
-    const mine = new Set(names.filter((_, i) => this.live[i % this.live.length] === this.replicaId));
+    const mine = new Set(names.filter((name) => assignOwner(name, this.live) === this.replicaId));
 
     await this.dropLapsed(Date.now());
 

@@ -3,7 +3,9 @@
  * the compat env and the registry alike) and metadata. Code is kept apart
  * (`FunctionSource`), since it can be megabytes and settings are read often.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { FunctionSource } from '../sandbox/types.js';
 import { RedletError } from './errors.js';
 import { isReservedKey } from './keys.js';
 
@@ -169,4 +171,22 @@ export function formatMtime(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/**
+ * The revision of a definition: a hash of everything that can change a result (the
+ * code, handler, input and output keys, trigger, invokeOn, memory and time limits).
+ * Change detection compares `(input hash, revision)`, so a changed definition handles
+ * the current input once. Deterministic, so a restart computes the same one.
+ *
+ * @example
+ * definitionRevision(def, { kind: 'file', filename: 'f.js', code }); // 'k3V...'
+ */
+export function definitionRevision(s: FunctionSettings, source: FunctionSource): string {
+  const h = createHash('sha1');
+  const { handler, inputKey, outputKey, trigger, invokeOn, memoryMb, timeoutMs } = s;
+  h.update(JSON.stringify({ handler, inputKey, outputKey, trigger, invokeOn, memoryMb, timeoutMs, kind: source.kind, filename: source.filename }));
+  h.update('\0');
+  h.update(source.kind === 'zip' ? source.data : source.code);
+  return h.digest('base64url').slice(0, 16);
 }

@@ -27,6 +27,8 @@ export interface PersistedState {
   env: string;
   /** Marker (hash) of the last input handled; change detection compares against it. */
   lastSeen: string | null;
+  /** Definition revision that handled it: a new revision handles the same input once more. */
+  revision: string | null;
   lastExecution: number | null;
 }
 
@@ -37,6 +39,8 @@ export interface RunnerDeps {
   log: Logger;
   /** What context.host / context.port report. */
   redis: { host: string; port: number };
+  /** The definition's revision (definitionRevision): part of the change marker. */
+  revision: string;
   maxOutputBytes: number;
   /** Checked again before every read and write of the function's keys (the last line of defence). */
   keyPolicy?: KeyPolicy;
@@ -64,20 +68,21 @@ export interface ManualInvocation extends InvokeResult {
   input: string;
 }
 
-export const EMPTY_STATE: PersistedState = { env: '{}', lastSeen: null, lastExecution: null };
+export const EMPTY_STATE: PersistedState = { env: '{}', lastSeen: null, revision: null, lastExecution: null };
 
 export function encodeState(s: PersistedState): string {
   // env is already JSON text: splice it in rather than parse and re-serialize it.
-  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"lastExecution":${JSON.stringify(s.lastExecution)},"env":${s.env}}`;
+  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"revision":${JSON.stringify(s.revision)},"lastExecution":${JSON.stringify(s.lastExecution)},"env":${s.env}}`;
 }
 
 export function decodeState(raw: string | null): PersistedState {
   if (!raw) return { ...EMPTY_STATE };
-  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; lastExecution?: unknown };
+  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; revision?: unknown; lastExecution?: unknown };
   const env = v.env && typeof v.env === 'object' && !Array.isArray(v.env) ? JSON.stringify(v.env) : '{}';
   return {
     env,
     lastSeen: typeof v.lastSeen === 'string' ? v.lastSeen : null,
+    revision: typeof v.revision === 'string' ? v.revision : null,
     lastExecution: typeof v.lastExecution === 'number' ? v.lastExecution : null,
   };
 }
@@ -90,6 +95,8 @@ export class FunctionRunner {
   readonly status: FunctionStatus;
   private trigger: Trigger | null = null;
   private inFlight: Promise<void> | null = null;
+  /** Every call into the isolate (scheduled or manual) runs in this one queue, in order. */
+  private queue: Promise<unknown> = Promise.resolve();
   private rerun = false;
   private stopped = true;
   /** The guest's env moved ahead of what Redis holds (a commit failed): reset it next call. */
@@ -118,12 +125,13 @@ export class FunctionRunner {
     return this.inFlight !== null;
   }
 
-  start(): void {
-    if (this.quarantined !== null) return;
+  /** Starts the trigger; resolves once it is armed (a keyspace subscription confirmed). */
+  start(): Promise<void> {
+    if (this.quarantined !== null) return Promise.resolve();
     this.stopped = false;
     if (this.def.paused) {
       this.status.set('paused');
-      return;
+      return Promise.resolve();
     }
     const hooks = {
       fire: () => void this.tick(),
@@ -143,8 +151,9 @@ export class FunctionRunner {
       this.def.trigger === 'keyspace'
         ? new KeyspaceTrigger(this.deps.store, this.def.inputKey, periodMs, this.def.invokeOn === 'change', hooks)
         : new PollTrigger(periodMs, hooks);
-    this.trigger.start();
+    const armed = this.trigger.start();
     if (this.status.state === 'paused' || this.status.state === 'loading') this.status.set('idle');
+    return Promise.resolve(armed);
   }
 
   /** Stops the trigger and waits (up to `timeoutMs`) for the invocation in flight. */
@@ -185,11 +194,12 @@ export class FunctionRunner {
     this.status.set('paused');
   }
 
-  resume(): void {
-    if (this.quarantined !== null) return;
+  resume(): Promise<void> {
+    if (this.quarantined !== null) return Promise.resolve();
     this.def.paused = false;
-    if (!this.stopped) this.start();
-    else this.status.set('idle');
+    if (!this.stopped) return this.start();
+    this.status.set('idle');
+    return Promise.resolve();
   }
 
   /** One look at the input; at most one at a time, extra ticks are counted as skipped. */
@@ -201,7 +211,7 @@ export class FunctionRunner {
       if (this.def.trigger === 'keyspace') this.rerun = true;
       return this.inFlight;
     }
-    const run = this.cycle()
+    const run = this.serial(() => this.cycle())
       .catch((err) => this.deps.log.error({ err, function: this.def.name }, 'unexpected error in a tick'))
       .finally(() => {
         this.inFlight = null;
@@ -220,6 +230,12 @@ export class FunctionRunner {
    */
   async invokeNow(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
     if (this.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${this.def.name}' is quarantined: ${this.quarantined}`);
+    // Queued behind (and ahead of) scheduled runs: a dry run that times out or crashes
+    // can only ever take its own call down, and its result goes to its caller alone.
+    return this.serial(() => this.invokeOnce(input, opts));
+  }
+
+  private async invokeOnce(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
     if (input === undefined) this.checkKeys();
     const raw = input ?? (await this.deps.store.get(this.def.inputKey));
     if (raw === null) throw new RedletError('INPUT_MISSING', `input key '${this.def.inputKey}' is empty; send a JSON body to invoke with it`);
@@ -232,6 +248,13 @@ export class FunctionRunner {
     });
     this.envDiverged = false;
     return { ...result, input: raw };
+  }
+
+  /** Runs `work` after everything queued before it; the queue goes on whatever it returns. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   private async cycle(): Promise<void> {
@@ -250,7 +273,8 @@ export class FunctionRunner {
       return;
     }
     const marker = inputMarker(raw);
-    if (def.invokeOn === 'change' && marker === this.state.lastSeen) {
+    const revision = this.deps.revision;
+    if (def.invokeOn === 'change' && marker === this.state.lastSeen && revision === this.state.revision) {
       this.status.unchangedTicks++;
       if (this.status.state === 'waiting') this.settle('idle');
       return;
@@ -291,7 +315,7 @@ export class FunctionRunner {
       this.settle('error', this.status.lastError?.message ?? error.message);
       // The input was delivered and failed: it is not retried until it changes. env stays
       // as of the last completed invocation.
-      const next = { ...this.state, lastSeen: marker };
+      const next = { ...this.state, lastSeen: marker, revision };
       try {
         if (await this.commit([{ op: 'set', key: keys.state(def.name), value: encodeState(next) }])) this.state = next;
       } catch {
@@ -301,7 +325,7 @@ export class FunctionRunner {
     }
 
     const finishedAt = Date.now();
-    const next: PersistedState = { env: result.env ?? this.state.env, lastSeen: marker, lastExecution: finishedAt };
+    const next: PersistedState = { env: result.env ?? this.state.env, lastSeen: marker, revision, lastExecution: finishedAt };
     const ops: Parameters<Store['exec']>[0] = [];
     if (result.output !== null && def.outputKey) ops.push({ op: 'set', key: def.outputKey, value: result.output });
     ops.push({ op: 'set', key: keys.state(def.name), value: encodeState(next) });

@@ -131,7 +131,7 @@ function quarantine(name: string, code: Buffer, reason: string, raw?: unknown): 
   return { def, source: sourceOf(def, code), state: { ...EMPTY_STATE }, quarantined: reason };
 }
 
-/** Parses and checks a stored state: `{env: object, lastSeen: string|null, lastExecution: number|null}`. */
+/** Parses and checks a stored state: `{env: object, lastSeen: string|null, revision: string|null, lastExecution: number|null}`. */
 export function validateStoredState(raw: string | null): PersistedState {
   if (raw === null) return { ...EMPTY_STATE };
   const refuse = (why: string) => new RedletError('STATE_INVALID', `stored state refused: ${why}`, { kind: 'system' });
@@ -144,10 +144,11 @@ export function validateStoredState(raw: string | null): PersistedState {
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw refuse('not a JSON object');
   const o = v as Record<string, unknown>;
-  const extra = Object.keys(o).filter((k) => k !== 'env' && k !== 'lastSeen' && k !== 'lastExecution');
+  const extra = Object.keys(o).filter((k) => k !== 'env' && k !== 'lastSeen' && k !== 'revision' && k !== 'lastExecution');
   if (extra.length) throw refuse(`unknown field '${extra[0]}'`);
   if (o.env !== undefined && (!o.env || typeof o.env !== 'object' || Array.isArray(o.env))) throw refuse('env is not a JSON object');
   if (o.lastSeen !== undefined && o.lastSeen !== null && typeof o.lastSeen !== 'string') throw refuse('lastSeen is not a string');
+  if (o.revision !== undefined && o.revision !== null && typeof o.revision !== 'string') throw refuse('revision is not a string');
   if (o.lastExecution !== undefined && o.lastExecution !== null && (typeof o.lastExecution !== 'number' || !Number.isFinite(o.lastExecution))) throw refuse('lastExecution is not a number');
   const state = decodeState(raw);
   if (Buffer.byteLength(state.env, 'utf8') > MAX_STORED_ENV_BYTES) throw refuse(`env is over ${MAX_STORED_ENV_BYTES} bytes`);

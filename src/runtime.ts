@@ -12,7 +12,7 @@ import type { FunctionSource, InvokeResult, Sandbox } from '../sandbox/types.js'
 import { ClusterCoordinator, type ClusterMember } from './cluster.js';
 import type { RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
-import { validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type KeyPolicy, type Origin } from './function-definition.js';
+import { definitionRevision, validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type KeyPolicy, type Origin } from './function-definition.js';
 import { FunctionRunner, EMPTY_STATE, type InvocationEvent, type ManualInvocation, type PersistedState } from './function-runner.js';
 import { FunctionViews, type FunctionView } from './function-views.js';
 import { DEFAULT_PREFIX, Keys } from './keys.js';
@@ -157,7 +157,7 @@ export class Runtime implements ClusterMember {
       // assignment says so (keeping the isolate just loaded), else another, a tick later.
       const runHere = this.cluster === null || (await this.cluster.claim(name));
       if (!runHere) await this.sandbox.dispose(name);
-      this.activate(def, input.source, state, undefined, runHere);
+      await this.activate(def, input.source, state, undefined, runHere);
       this.log.info({ function: name, origin: def.origin, trigger: def.trigger, inputKey: def.inputKey }, 'function registered');
       if (def.origin !== 'config') await this.cluster?.announce(name);
       else this.cluster?.kick();
@@ -193,12 +193,12 @@ export class Runtime implements ClusterMember {
         // The old code keeps running: an update is all or nothing.
         if (local) {
           await this.loadIntoSandbox(old, this.sources.get(name)!, runner.persisted.env).catch(() => {});
-          runner.start();
+          await runner.start();
         } else await this.sandbox.dispose(name);
         throw err;
       }
       if (!local) await this.sandbox.dispose(name);
-      this.activate(def, source, state, runner, local);
+      await this.activate(def, source, state, runner, local);
       this.log.info({ function: name }, 'function updated');
       await this.cluster?.announce(name);
       return this.view(name);
@@ -249,18 +249,22 @@ export class Runtime implements ClusterMember {
   }
 
   private async setPaused(name: string, paused: boolean): Promise<FunctionView> {
-    const runner = this.mustGet(name);
-    if (runner.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`);
-    if (this.runsHere(name)) {
-      if (paused) runner.pause();
-      else runner.resume();
-    } else runner.def.paused = paused;
-    if (runner.def.origin !== 'config') {
-      await this.registry.save({ ...runner.def, updatedAt: Date.now() }, null);
-      runner.def.updatedAt = Date.now();
-      await this.cluster?.announce(name);
-    }
-    return this.view(name);
+    // Under the function's lock, like every other mutation: an update or a delete in
+    // progress finishes first, and then this one reads what it left.
+    return this.exclusive(name, async () => {
+      const runner = this.mustGet(name);
+      if (runner.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`);
+      const updatedAt = Date.now();
+      // Stored first: a pause that could not be saved is not half applied.
+      if (runner.def.origin !== 'config') await this.registry.save({ ...runner.def, paused, updatedAt }, null);
+      runner.def.updatedAt = updatedAt;
+      if (this.runsHere(name)) {
+        if (paused) runner.pause();
+        else await runner.resume();
+      } else runner.def.paused = paused;
+      if (runner.def.origin !== 'config') await this.cluster?.announce(name);
+      return this.view(name);
+    });
   }
 
   names(): string[] {
@@ -326,7 +330,7 @@ export class Runtime implements ClusterMember {
         return true;
       }
       await this.loadIntoSandbox(runner.def, this.sources.get(name)!, state.env);
-      this.activate(runner.def, this.sources.get(name)!, state, runner, true);
+      await this.activate(runner.def, this.sources.get(name)!, state, runner, true);
       this.log.info({ function: name, replica: this.replicaId }, 'took the function over');
       return true;
     });
@@ -369,7 +373,7 @@ export class Runtime implements ClusterMember {
         await current.stop(this.config.drainMs);
         await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
       }
-      this.activate(stored.def, stored.source, stored.state, current, local);
+      await this.activate(stored.def, stored.source, stored.state, current, local);
     });
   }
 
@@ -395,7 +399,8 @@ export class Runtime implements ClusterMember {
     await this.sandbox.load(def.name, { source, handler: def.handler, memoryMb: def.memoryMb, timeoutMs: def.timeoutMs, env, name: def.name });
   }
 
-  private activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, previous?: FunctionRunner, run = true): void {
+  /** Installs a runner; resolves once its trigger is armed (when it starts here). */
+  private activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, previous?: FunctionRunner, run = true): Promise<void> {
     const runner = new FunctionRunner(
       def,
       {
@@ -404,6 +409,7 @@ export class Runtime implements ClusterMember {
         keys: this.keys,
         log: this.log,
         redis: this.config.redis ? { host: this.config.redis.host, port: this.config.redis.port } : { host: 'embedded', port: 0 },
+        revision: definitionRevision(def, source),
         maxOutputBytes: this.config.defaults.maxOutputBytes,
         keyPolicy: this.keyPolicy,
         // In a cluster, writes only land while this replica holds the function's lease.
@@ -429,13 +435,14 @@ export class Runtime implements ClusterMember {
     this.sources.set(def.name, source);
     if (run) {
       if (this.cluster) this.active.add(def.name);
-      if (this.started) runner.start();
+      if (this.started) return runner.start();
     } else this.active.delete(def.name);
+    return Promise.resolve();
   }
 
   /** Lists a function whose stored definition or state failed validation; it never runs. */
   private activateQuarantined(def: FunctionDefinition, source: FunctionSource, reason: string, previous?: FunctionRunner): void {
-    this.activate(def, source, { ...EMPTY_STATE }, previous, false);
+    void this.activate(def, source, { ...EMPTY_STATE }, previous, false);
     this.runners.get(def.name)!.quarantine(reason);
     this.log.error({ function: def.name, reason }, 'function quarantined: what Redis holds for it fails validation; it will not run (delete it, then register it again)');
   }
@@ -464,7 +471,8 @@ export class Runtime implements ClusterMember {
         }
         // In a cluster only what this replica takes the lease of is loaded (by takeOver).
         if (!this.cluster) await this.loadIntoSandbox(stored.def, stored.source, stored.state.env);
-        this.activate(stored.def, stored.source, stored.state, undefined, this.cluster === null);
+        // Not awaited: one function's subscription must not hold the others' start.
+        void this.activate(stored.def, stored.source, stored.state, undefined, this.cluster === null);
       } catch (err) {
         this.log.error({ function: name, err: (err as Error).message }, 'a stored function could not be loaded');
       }

@@ -1,10 +1,11 @@
-// Three redlet processes against one Redis share the work: 30 functions spread
-// 10/10/10, each input handled once, failover after kill -9 within twice the lease,
+// Three redlet processes against one Redis share the work: 30 functions spread as
+// rendezvous hashing assigns them, each input handled once, failover after kill -9 within twice the lease,
 // rebalancing when the replica comes back, and changes through any replica.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assignOwner } from '../src/assignment.js';
 import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { freePort, watch, type Watched } from './helpers/process.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
@@ -70,10 +71,8 @@ describe('replicas sharing one Redis', () => {
     for (const o of m.values()) if (o) c[o] = (c[o] ?? 0) + 1;
     return c;
   };
-  const balanced = (c: Record<string, number>, ids: string[]) => {
-    const values = ids.map((id) => c[id] ?? 0);
-    return values.reduce((a, b) => a + b, 0) === N && Math.max(...values) - Math.min(...values) <= 1;
-  };
+  /** Every function runs on the replica rendezvous hashing assigns it among `ids`. */
+  const assigned = (o: Map<string, string | null>, ids: string[]) => o.size === N && [...o].every(([n, owner]) => owner === assignOwner(n, ids));
   /** Writes {v} to every input, then waits until every function has handled it. */
   const roundOf = async (v: number) => {
     await Promise.all(names.map((n) => redis.set(`${prefix}in-${n}`, JSON.stringify({ v }))));
@@ -98,7 +97,7 @@ describe('replicas sharing one Redis', () => {
     await redis.quit();
   });
 
-  it('spreads 30 functions 10/10/10 and handles each input exactly once', async () => {
+  it('spreads 30 functions over the three as assigned and handles each input exactly once', async () => {
     const a = replicas.get('a')!;
     for (const n of names) {
       const r = await api(a, '/api/functions', {
@@ -108,8 +107,8 @@ describe('replicas sharing one Redis', () => {
       });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
     }
-    await waitFor(async () => balanced(counts(await owners()), ['a', 'b', 'c']), 'an even spread', 15_000, 100);
-    expect(Object.values(counts(await owners()))).toEqual([10, 10, 10]);
+    await waitFor(async () => assigned(await owners(), ['a', 'b', 'c']), 'the assigned spread', 15_000, 100);
+    for (const c of Object.values(counts(await owners()))) expect(c).toBeGreaterThan(0);
     for (let v = 1; v <= 3; v++) await roundOf(v);
     for (const seen of await seenLists()) expect(seen).toEqual([1, 2, 3]);
     // Every replica's API lists every function with its owner.
@@ -122,7 +121,7 @@ describe('replicas sharing one Redis', () => {
   it('moves the functions of a replica killed with SIGKILL within twice the lease; nothing lost or run twice', async () => {
     const b = replicas.get('b')!;
     const ofB = [...(await owners())].filter(([, o]) => o === 'b').map(([n]) => n);
-    expect(ofB.length).toBe(10);
+    expect(ofB.length).toBeGreaterThan(0);
     const killedAt = Date.now();
     b.w.child.kill('SIGKILL');
     await b.w.exited;
@@ -134,7 +133,7 @@ describe('replicas sharing one Redis', () => {
     const failoverMs = Date.now() - killedAt;
     console.log(`failover: ${failoverMs} ms (lease ${LEASE_MS} ms)`);
     expect(failoverMs).toBeLessThanOrEqual(2 * LEASE_MS);
-    await waitFor(async () => balanced(counts(await owners()), ['a', 'c']), 'a 15/15 spread', 10_000, 50);
+    await waitFor(async () => assigned(await owners(), ['a', 'c']), 'the spread over two', 10_000, 50);
     await roundOf(4);
     for (const seen of await seenLists()) expect(seen).toEqual([1, 2, 3, 4]);
   }, 60_000);
@@ -142,7 +141,7 @@ describe('replicas sharing one Redis', () => {
   it('rebalances when the replica comes back, without double runs', async () => {
     const startedAt = Date.now();
     await start('b');
-    await waitFor(async () => balanced(counts(await owners()), ['a', 'b', 'c']), 'a 10/10/10 spread again', 15_000, 50);
+    await waitFor(async () => assigned(await owners(), ['a', 'b', 'c']), 'the spread over three again', 15_000, 50);
     console.log(`rebalance after restart: ${Date.now() - startedAt} ms (including the process start)`);
     for (let v = 5; v <= 6; v++) await roundOf(v);
     for (const seen of await seenLists()) expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
@@ -188,7 +187,7 @@ describe('replicas sharing one Redis', () => {
     const proxy = await tcpProxy(Number(url.port || 6379), url.hostname);
     try {
       const d = await start('d', `redis://127.0.0.1:${proxy.port}`);
-      await waitFor(async () => balanced(counts(await owners()), ['a', 'b', 'c', 'd']), 'a spread over four', 15_000, 50);
+      await waitFor(async () => assigned(await owners(), ['a', 'b', 'c', 'd']), 'a spread over four', 15_000, 50);
       await roundOf(7);
       const ofD = [...(await owners())].filter(([, o]) => o === 'd').map(([n]) => n);
       expect(ofD.length).toBeGreaterThanOrEqual(7);
@@ -208,7 +207,7 @@ describe('replicas sharing one Redis', () => {
       await roundOf(8);
 
       proxy.restore();
-      await waitFor(async () => balanced(counts(await owners()), ['a', 'b', 'c', 'd']), 'd to take its share again', 20_000, 50);
+      await waitFor(async () => assigned(await owners(), ['a', 'b', 'c', 'd']), 'd to take its share again', 20_000, 50);
       for (let v = 9; v <= 10; v++) await roundOf(v);
       for (const seen of await seenLists()) expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     } finally {

@@ -108,6 +108,8 @@ describe('what Redis holds is validated when loaded', () => {
     await adminClient().set(h.key('in'), '{"v":1}');
     const res = await h.request('/api/functions', { method: 'POST', json: { name: 'tampered', source: ECHO, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1 } });
     expect(res.status).toBe(201);
+    // The first run (of the input already there) finishes before the pause: it cannot land after the delete below.
+    await waitFor(() => adminClient().get(h.key('out')), 'the first output');
     await h.request('/api/functions/tampered/pause', { method: 'POST' });
     await adminClient().del(h.key('out'));
     const def = JSON.parse((await adminClient().get(h.own('fn:tampered')))!) as Record<string, unknown>;

@@ -9,7 +9,7 @@
  * await store.set('metrics', '{}');
  */
 import { RedletError } from '../errors.js';
-import type { KeyListener, KeyspaceStatus, Store, StoreOp } from './store.js';
+import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 
 type Value = { type: 'string'; value: Buffer } | { type: 'set'; value: Set<string> } | { type: 'zset'; value: Map<string, number> };
 
@@ -73,14 +73,16 @@ export class MemoryStore implements Store {
     return [...this.data.keys()].filter((k) => re.test(k) && this.live(k) !== undefined);
   }
 
-  watch(key: string, listener: KeyListener): () => void {
+  watch(key: string, listener: KeyListener): Unwatch {
     let set = this.listeners.get(key);
     if (!set) this.listeners.set(key, (set = new Set()));
     set.add(listener);
-    return () => {
+    const stop = () => {
       set!.delete(listener);
       if (set!.size === 0) this.listeners.delete(key);
     };
+    // Writes are announced synchronously: armed at once.
+    return Object.assign(stop, { armed: Promise.resolve() });
   }
 
   keyspaceStatus(): KeyspaceStatus {

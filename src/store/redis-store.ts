@@ -11,7 +11,7 @@
 import { Redis } from 'ioredis';
 import { RedletError } from '../errors.js';
 import { wrongType } from './memory-store.js';
-import type { KeyListener, KeyspaceStatus, Store, StoreOp } from './store.js';
+import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -41,6 +41,8 @@ export class RedisStore implements Store {
   private subscriber: Redis | null = null;
   private readonly db: number;
   private readonly listeners = new Map<string, Set<KeyListener>>();
+  /** Per watched key: resolves when the server confirmed its SUBSCRIBE. */
+  private readonly armed = new Map<string, Promise<void>>();
   private readonly channelListeners = new Map<string, Set<(message: string) => void>>();
   private readonly reconnectHandlers: Array<() => void> = [];
   private keyspace: KeyspaceStatus = { enabled: false, reason: 'no key is watched yet' };
@@ -139,24 +141,31 @@ export class RedisStore implements Store {
     return keys;
   }
 
-  watch(key: string, listener: KeyListener): () => void {
+  watch(key: string, listener: KeyListener): Unwatch {
     let set = this.listeners.get(key);
     if (!set) {
       this.listeners.set(key, (set = new Set()));
       const sub = this.ensureSubscriber();
-      if (this.listeners.size === 1 && this.up) void this.enableKeyspace();
-      sub.subscribe(this.channel(key)).catch(() => {
-        // Retried by ioredis' auto-resubscribe once the connection is back.
-      });
+      const keyspaceOn = this.listeners.size === 1 && this.up ? this.enableKeyspace() : Promise.resolve();
+      // ioredis resolves SUBSCRIBE on the server's confirmation (queued while offline).
+      const confirmed = sub.subscribe(this.channel(key)).then(
+        () => undefined,
+        () => {
+          // Retried by ioredis' auto-resubscribe once the connection is back.
+        },
+      );
+      this.armed.set(key, Promise.all([keyspaceOn, confirmed]).then(() => undefined));
     }
     set.add(listener);
-    return () => {
+    const stop = () => {
       set!.delete(listener);
       if (set!.size === 0) {
         this.listeners.delete(key);
+        this.armed.delete(key);
         this.subscriber?.unsubscribe(this.channel(key)).catch(() => {});
       }
     };
+    return Object.assign(stop, { armed: this.armed.get(key) ?? Promise.resolve() });
   }
 
   keyspaceStatus(): KeyspaceStatus {

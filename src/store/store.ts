@@ -18,6 +18,9 @@ export type StoreOp =
 
 export type KeyListener = (key: string) => void;
 
+/** Stops a watch; `armed` resolves once the server confirmed the subscription. */
+export type Unwatch = (() => void) & { armed: Promise<void> };
+
 export interface KeyspaceStatus {
   /** True when writes to watched keys are announced (keyspace notifications on). */
   enabled: boolean;
@@ -41,8 +44,11 @@ export interface DataStore {
   exec(ops: StoreOp[]): Promise<void>;
   /** Keys matching a glob pattern (SCAN; never KEYS). */
   scan(pattern: string): Promise<string[]>;
-  /** Calls `listener` each time `key` is written or deleted. Returns the unsubscribe function. */
-  watch(key: string, listener: KeyListener): () => void;
+  /**
+   * Calls `listener` each time `key` is written or deleted. Returns the unsubscribe
+   * function, whose `armed` promise resolves when writes from then on are announced.
+   */
+  watch(key: string, listener: KeyListener): Unwatch;
   keyspaceStatus(): KeyspaceStatus;
   /** Resolves when the server answers a PING; rejects otherwise. */
   ping(): Promise<void>;

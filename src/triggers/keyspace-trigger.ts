@@ -7,16 +7,17 @@
  * @example
  * const t = new KeyspaceTrigger(store, 'metrics', 5000, true, { fire: (r) => runner.tick(r) });
  */
-import type { Store } from '../store/store.js';
+import type { Store, Unwatch } from '../store/store.js';
 import { PollTrigger } from './poll-trigger.js';
 import type { Trigger, TriggerHooks } from './trigger.js';
 
 /** How often the trigger looks whether keyspace notifications were refused. */
 const CHECK_MS = 1000;
 const NOT_YET = 'no key is watched yet';
+const ARM_WAIT_MS = 10_000;
 
 export class KeyspaceTrigger implements Trigger {
-  private unwatch: (() => void) | null = null;
+  private unwatch: Unwatch | null = null;
   private readonly safety: PollTrigger | null;
   /** Polls at the period while notifications are refused (when there is no safety poll). */
   private readonly fallbackPoll: PollTrigger;
@@ -47,9 +48,20 @@ export class KeyspaceTrigger implements Trigger {
     this.hooks.fallback?.(reason);
   }
 
-  start(): void {
+  /**
+   * Subscribes and waits for the server's confirmation (at most `ARM_WAIT_MS`, so an
+   * outage cannot hold a start forever), then reads the key once: a write made before
+   * the subscription took effect is picked up by that read, one made after by a
+   * notification.
+   */
+  async start(): Promise<void> {
     if (this.unwatch) return;
-    this.unwatch = this.store.watch(this.key, () => this.hooks.fire('keyspace'));
+    const unwatch = this.store.watch(this.key, () => this.hooks.fire('keyspace'));
+    this.unwatch = unwatch;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([unwatch.armed, new Promise<void>((r) => (timer = setTimeout(r, ARM_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (this.unwatch !== unwatch) return; // stopped meanwhile
     this.safety?.start();
     this.check = setInterval(() => this.look(), CHECK_MS);
     this.check.unref();

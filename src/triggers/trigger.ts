@@ -4,7 +4,8 @@
  * the runner's business.
  */
 export interface Trigger {
-  start(): void;
+  /** Resolves once the trigger is armed: no write from then on goes unnoticed. */
+  start(): void | Promise<void>;
   stop(): void;
 }
 
