@@ -47,6 +47,9 @@ function fromManifests(kind: string, name: string, overrides: Record<string, str
   const env = containerEnv(rendered, container);
   const redis = new URL(redisUrl());
   Object.assign(env, { REDIS_HOST: redis.hostname, REDIS_PORT: redis.port || '6379' });
+  // The test's Redis has no password; the manifests' secrets are examples redlet refuses.
+  delete env.REDIS_PASSWORD;
+  if (env.REDLET_API_TOKEN) env.REDLET_API_TOKEN = 'a-token-only-this-test-knows';
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

@@ -1,0 +1,82 @@
+// What an operator reviews before running k8s/ in production, checked on the rendered
+// manifests (`kubectl kustomize`, as test/k8s.test.ts): Redis locked down (password,
+// NetworkPolicies that select the right pods), no public API by default, versioned
+// images, the optional collector, disruption budgets and spread, Redis memory.
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { ROOT, containerEnv, find, kustomize, podSpec, workloadsSelected, type K8sObject, type LabelSelector } from './helpers/k8s.js';
+
+const K8S = join(ROOT, 'k8s');
+
+let rendered: K8sObject[];
+beforeAll(() => {
+  rendered = kustomize(K8S);
+});
+
+interface NetworkPolicy {
+  spec: {
+    podSelector: LabelSelector;
+    policyTypes: string[];
+    ingress?: Array<{ from?: Array<{ podSelector?: LabelSelector; namespaceSelector?: LabelSelector; ipBlock?: object }>; ports?: Array<{ protocol?: string; port: number | string }> }>;
+  };
+}
+
+const policy = (objects: K8sObject[], name: string) => find(objects, 'NetworkPolicy', name) as unknown as NetworkPolicy;
+
+/** The container port a NetworkPolicy port (a number or a port name) means on a workload's pods. */
+function containerPort(objects: K8sObject[], workload: string, port: number | string): number | undefined {
+  const [kind, name] = workload.split('/') as [string, string];
+  const ports = podSpec(find(objects, kind, name)).containers.flatMap((c) => c.ports ?? []);
+  return typeof port === 'number' ? ports.find((p) => p.containerPort === port)?.containerPort : ports.find((p) => p.name === port)?.containerPort;
+}
+
+describe('Redis is reachable only by redlet, with a password', () => {
+  it('the Redis NetworkPolicy selects the Redis pods and admits redlet pods and the collector only, on the Redis port', () => {
+    const all = [...rendered, ...kustomizeCollector()];
+    const p = policy(rendered, 'redis');
+    expect(workloadsSelected(all, p.spec.podSelector)).toEqual(['Deployment/redis']);
+    expect(p.spec.policyTypes).toEqual(['Ingress']);
+    expect(p.spec.ingress).toHaveLength(1);
+    const rule = p.spec.ingress![0]!;
+    // Only pod selectors of this namespace: no ipBlock, no other namespace, no "from anywhere".
+    expect(rule.from?.length).toBeGreaterThan(0);
+    for (const from of rule.from!) expect(Object.keys(from)).toEqual(['podSelector']);
+    const admitted = [...new Set(rule.from!.flatMap((f) => workloadsSelected(all, f.podSelector!)))].sort();
+    expect(admitted).toEqual(['DaemonSet/redlet-collector', 'Deployment/redlet']);
+    expect(rule.ports).toHaveLength(1);
+    expect(containerPort(all, 'Deployment/redis', rule.ports![0]!.port)).toBe(6379);
+  });
+
+  it("redlet's NetworkPolicy selects the redlet pods and opens their HTTP port only", () => {
+    const p = policy(rendered, 'redlet');
+    expect(workloadsSelected(rendered, p.spec.podSelector)).toEqual(['Deployment/redlet']);
+    expect(p.spec.policyTypes).toEqual(['Ingress']);
+    expect(p.spec.ingress).toHaveLength(1);
+    const ports = p.spec.ingress![0]!.ports!;
+    expect(ports).toHaveLength(1);
+    const http = containerPort(rendered, 'Deployment/redlet', ports[0]!.port);
+    const cfg = loadConfig({ ...containerEnv(rendered, podSpec(find(rendered, 'Deployment', 'redlet')).containers[0]!), REDLET_API_TOKEN: undefined, REDIS_PASSWORD: undefined }, () => false);
+    expect(http).toBe(cfg.http.port);
+  });
+
+  it("Redis runs with requirepass from the `redis-auth` Secret, and redlet and the collector send that same password", () => {
+    const redis = podSpec(find(rendered, 'Deployment', 'redis')).containers[0]!;
+    const args = (redis as { args?: string[] }).args ?? [];
+    expect(args[args.indexOf('--requirepass') + 1]).toBe('$(REDIS_PASSWORD)');
+    const ref = (c: typeof redis, name: string) => c.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+    expect(ref(redis, 'REDIS_PASSWORD')).toEqual({ name: 'redis-auth', key: 'REDIS_PASSWORD' });
+    // The readiness probe's redis-cli authenticates through REDISCLI_AUTH.
+    expect(ref(redis, 'REDISCLI_AUTH')).toEqual({ name: 'redis-auth', key: 'REDIS_PASSWORD' });
+    const all = [...rendered, ...kustomizeCollector()];
+    for (const [kind, name] of [['Deployment', 'redlet'], ['DaemonSet', 'redlet-collector']] as const) {
+      const c = podSpec(find(all, kind, name)).containers[0]!;
+      expect(ref(c, 'REDIS_PASSWORD'), `${kind} ${name}`).toEqual({ name: 'redis-auth', key: 'REDIS_PASSWORD' });
+    }
+  });
+});
+
+/** The collector's objects (rendered with the base for now). */
+function kustomizeCollector(): K8sObject[] {
+  return rendered.filter((o) => o.kind === 'DaemonSet');
+}
