@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { pid } from 'node:process';
 import { z } from 'zod';
 import { RedletError } from './errors.js';
+import { isPublicSecret, MAKE_A_SECRET } from './public-secrets.js';
 
 export const DEFAULT_FUNCTION_FILE = '/opt/usermodule.js';
 
@@ -198,6 +199,31 @@ function authFrom(env: Env, readText: (p: string) => string): AuthConfig {
   return { token, protectReads: protect === '1' || protect === 'true' || protect === 'yes' };
 }
 
+/**
+ * Refuses the example secrets published with redlet (src/public-secrets.ts): with one
+ * of them, anyone who can reach the API (or Redis) could register code.
+ */
+function refusePublicSecrets(env: Env, token: string | null): void {
+  const used: string[] = [];
+  if (token !== null && isPublicSecret(token)) used.push(env.REDLET_API_TOKEN_FILE?.trim() ? 'REDLET_API_TOKEN_FILE' : 'REDLET_API_TOKEN');
+  if (env.REDIS_PASSWORD && isPublicSecret(env.REDIS_PASSWORD)) used.push('REDIS_PASSWORD');
+  const url = env.REDIS_URL?.trim();
+  const urlPassword = url && URL.canParse(url) ? new URL(url).password : '';
+  if (urlPassword && isPublicSecret(safeDecode(urlPassword))) used.push('the password in REDIS_URL');
+  if (used.length === 0) return;
+  throw new ConfigError(
+    `${used.join(' and ')}: ${used.length > 1 ? 'these are the example values' : 'this is the example value'} published with redlet, known to anyone; make your own (e.g. \`${MAKE_A_SECRET}\`; on Kubernetes see docs/kubernetes.md, "Secrets")`,
+  );
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** Reads and validates the whole configuration. Throws ConfigError with a one-line message. */
 export function loadConfig(
   env: Env = process.env,
@@ -223,6 +249,8 @@ export function loadConfig(
   };
   // With no Redis there is no agent writing metrics and no user function yet: run the demo.
   const demo = flag('REDLET_DEMO', redis === null && compat === null);
+  const auth = authFrom(env, readText);
+  refusePublicSecrets(env, auth.token);
   return {
     redis,
     prefix,
@@ -234,7 +262,7 @@ export function loadConfig(
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     defaults,
     compat,
-    auth: authFrom(env, readText),
+    auth,
     collector: {
       enabled: flag('REDLET_COLLECT', redis === null),
       key: env.REDLET_COLLECT_KEY?.trim() || compat?.inputKey || 'metrics',

@@ -5,9 +5,17 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { ROOT, containerEnv, find, kustomize, podSpec, workloadsSelected, type K8sObject, type LabelSelector } from './helpers/k8s.js';
+import { ROOT, containerEnv, find, kustomize, kustomizeEdited, kustomizeWith, podSpec, typeCheck, validateSchema, workloadsSelected, type K8sObject, type LabelSelector } from './helpers/k8s.js';
 
 const K8S = join(ROOT, 'k8s');
+const COMPONENTS = join(K8S, 'components');
+
+/** k8s/kustomization.yaml with its commented `components:` entries for `names` turned on, as docs/kubernetes.md says. */
+function optIn(text: string, names: string[]): string {
+  let out = text.replace(/^# components:$/m, 'components:');
+  for (const n of names) out = out.replace(new RegExp(`^#(\\s+- components/${n}\\b)`, 'm'), ' $1');
+  return out;
+}
 
 let rendered: K8sObject[];
 beforeAll(() => {
@@ -80,3 +88,24 @@ describe('Redis is reachable only by redlet, with a password', () => {
 function kustomizeCollector(): K8sObject[] {
   return rendered.filter((o) => o.kind === 'DaemonSet');
 }
+
+describe('the API is not public by default', () => {
+  const service = (objects: K8sObject[]) => find(objects, 'Service', 'redlet') as unknown as { spec: { type: string; ports: Array<{ port: number; nodePort?: number }> } };
+
+  it('the Service is ClusterIP by default, and a NodePort with the course-nodeport component turned on in kustomization.yaml', () => {
+    expect(service(rendered).spec.type).toBe('ClusterIP');
+    const course = kustomizeEdited(K8S, (k) => optIn(k, ['course-nodeport']));
+    expect(service(course).spec.type).toBe('NodePort');
+    expect(service(course).spec.ports.map((p) => p.port)).toEqual([8080]);
+    // Nothing else changes.
+    const names = (os: K8sObject[]) => os.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(names(course)).toEqual(names(rendered));
+  });
+
+  it('the components render valid objects (Kubernetes schemas and API types)', async () => {
+    const all = kustomizeWith(K8S, [join(COMPONENTS, 'course-nodeport')]);
+    const checked = all.map((object) => ({ object, where: `${object.kind} ${object.metadata.name}` }));
+    for (const { object, where } of checked) await expect(validateSchema(object), where).resolves.toBeUndefined();
+    expect(typeCheck(checked)).toEqual([]);
+  });
+});

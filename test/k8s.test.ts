@@ -28,6 +28,8 @@ const K8S = join(ROOT, 'k8s');
 const CONFIG_TS = join(ROOT, 'src', 'config.ts');
 /** What cli.ts allows past the drain before it gives up (STOP_MARGIN_MS). */
 const STOP_MARGIN_MS = 5000;
+/** An operator's own token, in place of the example in secret.yaml. */
+const OWN_TOKEN = 'an-operators-own-token-0123456789';
 
 let rendered: K8sObject[];
 beforeAll(() => {
@@ -47,6 +49,9 @@ function configFor(kind: string, name: string, overrides: Record<string, string 
   const pod = podSpec(workload);
   const container = pod.containers[0]!;
   const env: Record<string, string> = { ...containerEnv(rendered, container) };
+  // The shipped secrets are examples redlet refuses (test/k8s-start.test.ts); an
+  // operator's own values stand in for them.
+  for (const [k, v] of Object.entries({ REDLET_API_TOKEN: OWN_TOKEN, REDIS_PASSWORD: 'an-operators-own-password' })) if (k in env) env[k] = v;
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
@@ -184,10 +189,13 @@ describe('environment of the redlet containers', () => {
     const outputRef = container.env!.find((e) => e.name === 'REDIS_OUTPUT_KEY')!.valueFrom!.configMapKeyRef!;
     expect(outputRef).toEqual({ name: 'outputkey', key: 'REDIS_OUTPUT_KEY' });
     expect(config.compat!.outputKey).toMatch(/-proj3-output$/);
-    // The API token from the Secret (so the NodePort API is not open to every caller).
+    // The API token from the Secret (so the API is not open to every caller in the cluster).
     expect(container.env!.find((e) => e.name === 'REDLET_API_TOKEN')!.valueFrom!.secretKeyRef!.name).toBe('redlet-api-token');
     expect(config.auth.token).toBe(env.REDLET_API_TOKEN);
-    expect(config.auth.token).toMatch(/REPLACE/);
+    expect(config.auth.token).toBe(OWN_TOKEN);
+    // Redis' password from the `redis-auth` Secret, in the URL redlet connects with.
+    expect(container.env!.find((e) => e.name === 'REDIS_PASSWORD')!.valueFrom!.secretKeyRef!.name).toBe('redis-auth');
+    expect(config.redis!.url).toContain(`:${env.REDIS_PASSWORD}@`);
     // No embedded store, no demo, no collector inside the runtime pod.
     expect(config.demo).toBe(false);
     expect(config.collector.enabled).toBe(false);
@@ -272,10 +280,10 @@ describe('workloads', () => {
     expect(config.cluster).toMatchObject({ leaseMs: 5000 });
   });
 
-  it('the Service exposes the dashboard and API as a NodePort on the pods of the redlet Deployment', () => {
+  it('the Service exposes the dashboard and API inside the cluster (ClusterIP) on the pods of the redlet Deployment', () => {
     const service = find(rendered, 'Service', 'redlet') as unknown as { spec: { type: string; selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> } };
     const deployment = find(rendered, 'Deployment', 'redlet') as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } };
-    expect(service.spec.type).toBe('NodePort');
+    expect(service.spec.type).toBe('ClusterIP');
     expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
     expect(service.spec.ports[0]!.targetPort).toBe('http');
   });

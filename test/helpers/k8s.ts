@@ -6,7 +6,7 @@
  * environment a container would get from its env, envFrom, ConfigMaps and Secrets.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,25 @@ export function kustomizeWith(base: string, components: string[] = []): K8sObjec
     return kustomize(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Renders a copy of `dir` (a kustomization folder) whose kustomization.yaml `edit` has
+ * changed: what an operator's edit of k8s/kustomization.yaml would render.
+ */
+export function kustomizeEdited(dir: string, edit: (kustomization: string) => string): K8sObject[] {
+  const copy = mkdtempSync(join(tmpdir(), 'redlet-kustomize-'));
+  try {
+    cpSync(dir, copy, { recursive: true });
+    const file = join(copy, 'kustomization.yaml');
+    const before = readFileSync(file, 'utf8');
+    const after = edit(before);
+    if (after === before) throw new Error('kustomizeEdited: the edit changed nothing');
+    writeFileSync(file, after);
+    return kustomize(copy);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
   }
 }
 

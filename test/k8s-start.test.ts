@@ -1,0 +1,45 @@
+// `redlet start` with the shipped Deployment's environment, as a real process: the
+// example secrets of k8s/secret.yaml are refused at start, with a message saying how to
+// make your own.
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, containerEnv, find, kustomize, podSpec } from './helpers/k8s.js';
+import { exitWithin, freePort, watch, type Watched } from './helpers/process.js';
+
+const running: Watched[] = [];
+afterEach(() => {
+  for (const w of running.splice(0)) w.kill();
+});
+
+async function start(env: Record<string, string>): Promise<Watched> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const w = watch(child);
+  running.push(w);
+  return w;
+}
+
+describe('start-up with the shipped manifests', { timeout: 30_000 }, () => {
+  it("refuses the example API token and Redis password of k8s/secret.yaml: exit 1, one line saying how to make one", async () => {
+    const rendered = kustomize(join(ROOT, 'k8s'));
+    const env = containerEnv(rendered, podSpec(find(rendered, 'Deployment', 'redlet')).containers[0]!);
+    expect(env.REDLET_API_TOKEN).toBe('REPLACE-ME-example-token-not-secret');
+    const w = await start(env);
+    const exit = await exitWithin(w, 20_000);
+    expect(exit.code, w.output()).toBe(1);
+    expect(w.output().trim()).toMatch(/^redlet: REDLET_API_TOKEN and REDIS_PASSWORD: these are the example values published with redlet, known to anyone; make your own \(e\.g\. `openssl rand -hex 32`/);
+    expect(w.output().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses the example token alone too (a Redis of your own with its own password)', async () => {
+    const w = await start({ REDLET_API_TOKEN: 'REPLACE-ME-example-token-not-secret' });
+    expect((await exitWithin(w, 20_000)).code, w.output()).toBe(1);
+    expect(w.output()).toMatch(/REDLET_API_TOKEN: this is the example value .*openssl rand -hex 32/);
+  });
+});
