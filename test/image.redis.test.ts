@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, runInImage, type BuiltImage, type Container } from './helpers/image.js';
-import { containerEnv, find, kustomize, mountedFiles, podSpec, ROOT, type K8sObject } from './helpers/k8s.js';
+import { containerEnv, find, kustomizeWith, mountedFiles, podSpec, ROOT, type K8sObject } from './helpers/k8s.js';
 import { exitWithin, freePort, get, waitForStatus, watch, type Watched } from './helpers/process.js';
 import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -20,7 +20,7 @@ let prefix: string;
 const running: Watched[] = [];
 
 beforeAll(() => {
-  rendered = kustomize(join(ROOT, 'k8s'));
+  rendered = kustomizeWith(join(ROOT, 'k8s'), [join(ROOT, 'k8s', 'components', 'collector')]);
   image = buildImage();
   admin = redisClient();
   prefix = testPrefix();

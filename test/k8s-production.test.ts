@@ -2,6 +2,7 @@
 // manifests (`kubectl kustomize`, as test/k8s.test.ts): Redis locked down (password,
 // NetworkPolicies that select the right pods), no public API by default, versioned
 // images, the optional collector, disruption budgets and spread, Redis memory.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -84,9 +85,9 @@ describe('Redis is reachable only by redlet, with a password', () => {
   });
 });
 
-/** The collector's objects (rendered with the base for now). */
+/** The collector's objects, from its opt-in component. */
 function kustomizeCollector(): K8sObject[] {
-  return rendered.filter((o) => o.kind === 'DaemonSet');
+  return kustomizeWith(K8S, [join(COMPONENTS, 'collector')]).filter((o) => o.kind === 'DaemonSet');
 }
 
 describe('the API is not public by default', () => {
@@ -103,9 +104,45 @@ describe('the API is not public by default', () => {
   });
 
   it('the components render valid objects (Kubernetes schemas and API types)', async () => {
-    const all = kustomizeWith(K8S, [join(COMPONENTS, 'course-nodeport')]);
+    const all = kustomizeWith(K8S, readdirSync(COMPONENTS).map((c) => join(COMPONENTS, c)));
+    expect(all.map((o) => o.kind)).toContain('DaemonSet');
     const checked = all.map((object) => ({ object, where: `${object.kind} ${object.metadata.name}` }));
     for (const { object, where } of checked) await expect(validateSchema(object), where).resolves.toBeUndefined();
     expect(typeCheck(checked)).toEqual([]);
+  });
+});
+
+describe('images', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const images = (objects: K8sObject[]) =>
+    objects.filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind)).flatMap((o) => podSpec(o).containers.map((c) => ({ where: `${o.kind}/${o.metadata.name}`, image: c.image })));
+  const tagOf = (image: string) => /^[^@]*?:([^/:@]+)(?:@.*)?$/.exec(image)?.[1] ?? null;
+
+  it('no container runs `latest` or an untagged image; redlet and the collector run the package version', () => {
+    const all = kustomizeWith(K8S, readdirSync(COMPONENTS).map((c) => join(COMPONENTS, c)));
+    const seen = images(all);
+    expect(seen.map((s) => s.where)).toContain('DaemonSet/redlet-collector');
+    for (const { where, image } of seen) {
+      expect(tagOf(image), `${where}: ${image} has no tag`).not.toBeNull();
+      expect(tagOf(image), `${where}: ${image}`).not.toBe('latest');
+    }
+    const redlet = seen.filter((s) => s.image.split(':')[0]!.split('/').pop() === 'redlet');
+    expect(redlet.map((s) => s.where).sort()).toEqual(['DaemonSet/redlet-collector', 'Deployment/redlet']);
+    for (const { where, image } of redlet) expect(image, where).toBe(`redlet:${pkg.version}`);
+    // The files themselves too (each works alone with `kubectl apply -f`).
+    for (const f of ['deployment.yaml', join('components', 'collector', 'collector-daemonset.yaml')]) {
+      const text = readFileSync(join(K8S, f), 'utf8');
+      expect(text, f).not.toMatch(/:latest\b/);
+      expect(text, f).toContain(`image: redlet:${pkg.version}`);
+    }
+  });
+
+  it('pointing `images:` at a registry (what `kustomize edit set image` writes) reaches redlet and the collector', () => {
+    const moved = kustomizeEdited(K8S, (k) =>
+      optIn(k, ['collector']).replace(/(- name: redlet\n\s+newName: )redlet(\n\s+newTag: )"[^"]*"/, '$1registry.example.com/you/redlet$2"0.2.0"'),
+    );
+    const redlet = images(moved).filter((s) => s.image.includes('redlet'));
+    expect(redlet.map((s) => s.where).sort()).toEqual(['DaemonSet/redlet-collector', 'Deployment/redlet']);
+    for (const { where, image } of redlet) expect(image, where).toBe('registry.example.com/you/redlet:0.2.0');
   });
 });

@@ -14,6 +14,7 @@ import {
   containerEnv,
   find,
   kustomize,
+  kustomizeWith,
   manifestFiles,
   mountedFiles,
   parseManifests,
@@ -31,9 +32,14 @@ const STOP_MARGIN_MS = 5000;
 /** An operator's own token, in place of the example in secret.yaml. */
 const OWN_TOKEN = 'an-operators-own-token-0123456789';
 
+const COLLECTOR = join(K8S, 'components', 'collector');
+
 let rendered: K8sObject[];
+/** The install with the opt-in collector component. */
+let withCollector: K8sObject[];
 beforeAll(() => {
   rendered = kustomize(K8S);
+  withCollector = kustomizeWith(K8S, [COLLECTOR]);
 });
 
 /** Workloads running the redlet image, with their redlet containers. */
@@ -44,11 +50,11 @@ function redletContainers(objects: K8sObject[]): Array<{ workload: K8sObject; co
     .filter(({ container }) => container.image.split(':')[0]!.split('/').pop() === 'redlet');
 }
 
-function configFor(kind: string, name: string, overrides: Record<string, string | undefined> = {}) {
-  const workload = find(rendered, kind, name);
+function configFor(kind: string, name: string, overrides: Record<string, string | undefined> = {}, objects = kind === 'DaemonSet' ? withCollector : rendered) {
+  const workload = find(objects, kind, name);
   const pod = podSpec(workload);
   const container = pod.containers[0]!;
-  const env: Record<string, string> = { ...containerEnv(rendered, container) };
+  const env: Record<string, string> = { ...containerEnv(objects, container) };
   // The shipped secrets are examples redlet refuses (test/k8s-start.test.ts); an
   // operator's own values stand in for them.
   for (const [k, v] of Object.entries({ REDLET_API_TOKEN: OWN_TOKEN, REDIS_PASSWORD: 'an-operators-own-password' })) if (k in env) env[k] = v;
@@ -56,7 +62,7 @@ function configFor(kind: string, name: string, overrides: Record<string, string 
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const files = mountedFiles(rendered, pod, container);
+  const files = mountedFiles(objects, pod, container);
   const config = loadConfig(
     env,
     (p) => files.has(p),
@@ -72,7 +78,8 @@ function configFor(kind: string, name: string, overrides: Record<string, string 
 describe('k8s/ files', () => {
   it('every file parses, and every object validates against the Kubernetes schemas and the API types (no unknown fields)', async () => {
     const all: Array<{ object: K8sObject; where: string }> = [];
-    for (const file of manifestFiles(K8S)) {
+    const componentFiles = readdirSync(join(K8S, 'components')).flatMap((c) => manifestFiles(join(K8S, 'components', c)).map((f) => join('components', c, f)));
+    for (const file of [...manifestFiles(K8S), ...componentFiles]) {
       const objects = parseManifests(readFileSync(join(K8S, file), 'utf8'), file);
       expect(objects.length, `${file} holds no object`).toBeGreaterThan(0);
       for (const object of objects) {
@@ -103,7 +110,8 @@ describe('k8s/ files', () => {
     expect(rendered.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(fromFiles);
     // `kustomize edit set image redlet=...` must reach every container running redlet.
     expect(kustomization.images?.map((i) => i.name)).toContain('redlet');
-    expect(redletContainers(rendered).length).toBeGreaterThanOrEqual(2);
+    expect(redletContainers(rendered).length).toBe(1);
+    expect(redletContainers(withCollector).length).toBe(2);
   });
 
   it('the code ConfigMaps are exactly what scripts/build-k8s-configmaps.mjs makes from examples/ (run it after changing an example)', async () => {
@@ -124,8 +132,8 @@ describe('environment of the redlet containers', () => {
   it('every variable the manifests set is one redlet reads (names parsed from src/config.ts now)', () => {
     const known = envNamesRead(CONFIG_TS);
     expect(known.size).toBeGreaterThan(10);
-    for (const { workload, container } of redletContainers(rendered)) {
-      const unknown = Object.keys(containerEnv(rendered, container)).filter((k) => !known.has(k));
+    for (const { workload, container } of redletContainers(withCollector)) {
+      const unknown = Object.keys(containerEnv(withCollector, container)).filter((k) => !known.has(k));
       expect(unknown, `${workload.kind} ${workload.metadata.name}: variables redlet does not read`).toEqual([]);
     }
   });
@@ -141,7 +149,7 @@ describe('environment of the redlet containers', () => {
           return target[key];
         },
       });
-    const envs = [{}, ...redletContainers(rendered).map(({ container }) => containerEnv(rendered, container)), { REDIS_URL: 'redis://x:1', FUNCTION_ZIP: '/f.zip', REDLET_API_TOKEN_FILE: '/t' }];
+    const envs = [{}, ...redletContainers(withCollector).map(({ container }) => containerEnv(withCollector, container)), { REDIS_URL: 'redis://x:1', FUNCTION_ZIP: '/f.zip', REDLET_API_TOKEN_FILE: '/t' }];
     for (const env of envs) {
       try {
         loadConfig(traced(env), () => true, () => 'a-token-of-sixteen-chars');
@@ -214,6 +222,11 @@ describe('environment of the redlet containers', () => {
     expect(files.get(documented!)!.subarray(0, 2).toString()).toBe('PK');
   });
 
+  it('the collector is not installed by default: it is the opt-in component components/collector', () => {
+    expect(rendered.filter((o) => o.kind === 'DaemonSet')).toEqual([]);
+    expect(find(withCollector, 'DaemonSet', 'redlet-collector')).toBeDefined();
+  });
+
   it('the collector DaemonSet runs `redlet collect` against the same Redis, writing the key the function reads', () => {
     const runtime = configFor('Deployment', 'redlet').config;
     const { config, container, pod } = configFor('DaemonSet', 'redlet-collector');
@@ -229,7 +242,7 @@ describe('environment of the redlet containers', () => {
 });
 
 describe('workloads', () => {
-  const workloads = () => rendered.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+  const workloads = () => withCollector.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
 
   it('every container is locked down and has resource requests and limits', () => {
     for (const w of workloads()) {
@@ -254,7 +267,7 @@ describe('workloads', () => {
   });
 
   it('redlet containers write only to /tmp (an emptyDir) and start through the image entrypoint with --no-node-snapshot', () => {
-    for (const { workload, container } of redletContainers(rendered)) {
+    for (const { workload, container } of redletContainers(withCollector)) {
       const pod = podSpec(workload);
       const writable = (container.volumeMounts ?? []).filter((m) => !m.readOnly);
       expect(writable.map((m) => m.mountPath), workload.metadata.name).toEqual(['/tmp']);
