@@ -61,6 +61,12 @@ export interface RuntimeConfig {
   warnings: string[];
   /** On SIGTERM/SIGINT, how long to wait for invocations in flight before giving up on them. */
   drainMs: number;
+  /**
+   * On SIGTERM/SIGINT, how long HTTP stays open at least (REDLET_SHUTDOWN_DELAY_MS), with
+   * /readyz answering 503: time for Kubernetes to take the pod out of the Service's
+   * endpoints before connections are refused. Runs alongside the drain.
+   */
+  shutdownDelayMs: number;
   /** Where isolates run: `process` (supervised worker processes) or `inline` (this process). */
   sandbox: { mode: 'process' | 'inline'; workers: number };
   /**
@@ -283,6 +289,7 @@ export function loadConfig(
         }
       : null,
     drainMs: pick('REDLET_DRAIN_MS', intIn('REDLET_DRAIN_MS', 0, 300_000), env.REDLET_DRAIN_MS, 10_000),
+    shutdownDelayMs: pick('REDLET_SHUTDOWN_DELAY_MS', intIn('REDLET_SHUTDOWN_DELAY_MS', 0, 120_000), env.REDLET_SHUTDOWN_DELAY_MS, 0),
   };
 }
 

@@ -93,9 +93,11 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      log.info('stopping: no new ticks, waiting for invocations in flight');
+      log.info({ httpOpenForMs: config.shutdownDelayMs }, 'stopping: no new ticks, /readyz 503, waiting for invocations in flight');
       await collector?.stop();
-      await runtime.stop(config.drainMs);
+      // HTTP stays up for the shutdown delay as well as the drain: until Kubernetes has
+      // taken the pod out of the Service's endpoints, requests still arrive here.
+      await Promise.all([runtime.stop(config.drainMs), new Promise((r) => setTimeout(r, config.shutdownDelayMs))]);
       (server as import('node:http').Server).closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
       await store.close();

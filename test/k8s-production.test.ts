@@ -146,3 +146,36 @@ describe('images', () => {
     for (const { where, image } of redlet) expect(image, where).toBe('registry.example.com/you/redlet:0.2.0');
   });
 });
+
+describe('replicas survive disruptions', () => {
+  it('a PodDisruptionBudget covers exactly the redlet pods, one at a time, never blocking a drain of a single replica', () => {
+    const budgets = rendered.filter((o) => o.kind === 'PodDisruptionBudget') as unknown as Array<{ metadata: { name: string }; spec: { selector: LabelSelector; maxUnavailable?: number; minAvailable?: number } }>;
+    expect(budgets.map((b) => b.metadata.name)).toEqual(['redlet']);
+    const pdb = budgets[0]!;
+    expect(workloadsSelected(rendered, pdb.spec.selector)).toEqual(['Deployment/redlet']);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.minAvailable).toBeUndefined();
+  });
+
+  it('redlet pods spread over nodes (and zones) without refusing to schedule on a single node', () => {
+    const pod = podSpec(find(rendered, 'Deployment', 'redlet')) as { topologySpreadConstraints?: Array<{ topologyKey: string; maxSkew: number; whenUnsatisfiable: string; labelSelector: LabelSelector; matchLabelKeys?: string[] }> };
+    const spread = pod.topologySpreadConstraints ?? [];
+    expect(spread.map((c) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const c of spread) {
+      expect(c.maxSkew).toBe(1);
+      expect(c.whenUnsatisfiable).toBe('ScheduleAnyway');
+      expect(workloadsSelected(rendered, c.labelSelector)).toEqual(['Deployment/redlet']);
+      expect(c.matchLabelKeys).toEqual(['pod-template-hash']);
+    }
+  });
+
+  it('on SIGTERM, HTTP stays open for a shutdown delay while endpoints are removed, within the grace period', () => {
+    const deployment = find(rendered, 'Deployment', 'redlet');
+    const pod = podSpec(deployment);
+    const env = containerEnv(rendered, pod.containers[0]!);
+    const config = loadConfig({ ...env, REDLET_API_TOKEN: undefined, REDIS_PASSWORD: undefined }, () => true, () => '');
+    // Endpoint removal takes a few seconds to reach every node's proxy and load balancer.
+    expect(config.shutdownDelayMs).toBeGreaterThanOrEqual(3000);
+    expect(Math.max(config.shutdownDelayMs, config.drainMs) + 5000).toBeLessThan(pod.terminationGracePeriodSeconds! * 1000);
+  });
+});

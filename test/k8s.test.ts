@@ -284,7 +284,7 @@ describe('workloads', () => {
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.args).toEqual(['start']);
     expect(config.drainMs).toBeGreaterThan(0);
-    expect(config.drainMs + STOP_MARGIN_MS).toBeLessThan((pod.terminationGracePeriodSeconds ?? 30) * 1000);
+    expect(Math.max(config.drainMs, config.shutdownDelayMs) + STOP_MARGIN_MS).toBeLessThan((pod.terminationGracePeriodSeconds ?? 30) * 1000);
     // Replicas share functions through leases: a rolling update never leaves none running.
     const spec = (workload as unknown as { spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable: number } } } }).spec;
     expect(spec.replicas).toBeGreaterThanOrEqual(1);
