@@ -55,6 +55,12 @@ export interface RuntimeConfig {
   collector: { enabled: boolean; key: string; intervalMs: number; netInterface: string };
   /** Register the course reference function at start (the zero-setup demo). */
   demo: boolean;
+  /**
+   * Reload the configured function when FUNCTION_FILE or FUNCTION_ZIP changes on disk
+   * (REDLET_WATCH_FILES, default on): a ConfigMap mounted as a directory is updated in
+   * running pods.
+   */
+  watchFiles: boolean;
   /** Which function's output the dashboard's metrics panel shows. */
   dashboardFunction: string;
   /** Warnings to log once at start (e.g. REDIS_OUTPUT_KEY unset). */
@@ -276,6 +282,7 @@ export function loadConfig(
       netInterface: env.REDLET_NET_INTERFACE?.trim() || 'eth0',
     },
     demo,
+    watchFiles: flag('REDLET_WATCH_FILES', true),
     dashboardFunction: env.REDLET_DASHBOARD_FUNCTION?.trim() || compat?.name || 'course-reference',
     warnings,
     sandbox: {

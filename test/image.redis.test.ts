@@ -129,7 +129,7 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
       REDIS_OUTPUT_KEY: `${prefix}output`,
       MONITORING_PERIOD: '0.2',
     });
-    expect(files.has('/opt/usermodule.js')).toBe(true);
+    expect(files.has('/opt/usermodule/usermodule.js')).toBe(true);
     const { w, c, base } = await startContainer({ env, files, args, port });
     await waitForStatus(w, `${base}/healthz`, 200, 30_000);
     await waitForStatus(w, `${base}/readyz`, 200, 30_000);

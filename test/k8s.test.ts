@@ -183,13 +183,17 @@ describe('environment of the redlet containers', () => {
     expect(config.redis?.host).toBe('redis');
     const redisService = find(rendered, 'Service', config.redis!.host) as unknown as { spec: { ports: Array<{ port: number }> } };
     expect(redisService.spec.ports.map((p) => p.port)).toContain(config.redis!.port);
-    // The course's function: the `usermodule` ConfigMap mounted with subPath at FUNCTION_FILE.
+    // The course's function: the `usermodule` ConfigMap mounted as a directory (no
+    // subPath, so that edits reach the running pod), FUNCTION_FILE in it, watched.
     expect(config.compat).not.toBeNull();
-    expect(config.compat!.file).toBe('/opt/usermodule.js');
-    const mount = container.volumeMounts!.find((m) => m.mountPath === config.compat!.file)!;
-    expect(mount.subPath).toBe('usermodule.js');
+    expect(config.compat!.file).toBe('/opt/usermodule/usermodule.js');
+    const mount = container.volumeMounts!.find((m) => m.mountPath === '/opt/usermodule')!;
+    expect(mount.subPath).toBeUndefined();
     expect(pod.volumes!.find((v) => v.name === mount.name)?.configMap?.name).toBe('usermodule');
-    expect(files.get('/opt/usermodule.js')!.toString()).toContain('export function handler');
+    expect(files.get('/opt/usermodule/usermodule.js')!.toString()).toContain('export function handler');
+    expect(config.watchFiles).toBe(true);
+    // No ConfigMap is mounted with subPath: such a mount never changes in a running pod.
+    expect(container.volumeMounts!.filter((m) => m.subPath !== undefined)).toEqual([]);
     expect(config.compat!.inputKey).toBe('metrics');
     expect(config.compat!.handler).toBe('handler');
     expect(config.compat!.periodSeconds).toBe(5);
