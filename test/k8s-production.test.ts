@@ -179,3 +179,34 @@ describe('replicas survive disruptions', () => {
     expect(Math.max(config.shutdownDelayMs, config.drainMs) + 5000).toBeLessThan(pod.terminationGracePeriodSeconds! * 1000);
   });
 });
+
+describe('Redis resources', () => {
+  /** Redis sizes (`100mb` = 100 MiB, `100m` = 10^8 bytes) and Kubernetes quantities (`256Mi`), in bytes. */
+  const redisBytes = (v: string) => {
+    const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(v)!;
+    const unit = { b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+    return Number(m[1]) * unit;
+  };
+  const k8sBytes = (v: string) => {
+    const m = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(v)!;
+    return Number(m[1]) * ({ Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1e3, M: 1e6, G: 1e9 }[m[2] as 'Ki'] ?? 1);
+  };
+
+  it('maxmemory leaves room under the container limit for the AOF rewrite fork (copy-on-write may double it) and Redis itself', () => {
+    const redis = podSpec(find(rendered, 'Deployment', 'redis')).containers[0]! as { args?: string[]; resources?: { limits?: Record<string, string> } };
+    const args = redis.args ?? [];
+    const at = (flag: string) => args[args.indexOf(flag) + 1]!;
+    expect(at('--appendonly')).toBe('yes');
+    expect(at('--maxmemory-policy')).toBe('noeviction');
+    const maxmemory = redisBytes(at('--maxmemory'));
+    const limit = k8sBytes(redis.resources!.limits!.memory!);
+    expect(maxmemory).toBeGreaterThan(0);
+    expect(2 * maxmemory + 32 * 1024 ** 2).toBeLessThanOrEqual(limit);
+  });
+
+  it("runs as the official alpine image's redis user and group (uid 999, gid 1000)", () => {
+    const pod = podSpec(find(rendered, 'Deployment', 'redis'));
+    expect(pod.containers[0]!.image).toMatch(/^redis:[\d.]+-alpine$/);
+    expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 1000, fsGroup: 1000 });
+  });
+});
