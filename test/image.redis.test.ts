@@ -30,6 +30,7 @@ afterEach(() => {
   for (const w of running.splice(0)) w.kill();
 });
 
+// Removing the image folder (a full copy of node_modules) takes a while on a busy machine.
 afterAll(async () => {
   for (const w of running.splice(0)) w.kill();
   image?.remove();
@@ -37,7 +38,7 @@ afterAll(async () => {
     await deletePrefix(admin, prefix);
     await admin.quit();
   }
-});
+}, 120_000);
 
 /** A workload's container env and files from the manifests, pointed at the test Redis and keys. */
 function fromManifests(kind: string, name: string, overrides: Record<string, string | undefined>) {
