@@ -82,7 +82,7 @@ async function start(opts: StartOptions): Promise<void> {
   // A signal before startRedlet returns exits at once; an invocation cut short then is
   // not committed (output and state are written together) and runs again at the next start.
   let running: RunningRedlet | null = null;
-  onStopSignal(log, async () => running?.stop(), cfg.drainMs);
+  onStopSignal(log, async () => running?.stop(), Math.max(cfg.drainMs, cfg.shutdownDelayMs));
   try {
     running = await startRedlet(cfg, log, opts);
   } catch (err) {
@@ -118,7 +118,8 @@ async function collect(): Promise<void> {
 /**
  * SIGTERM (Kubernetes) and SIGINT (Ctrl-C) stop cleanly and exit 0. A repeated signal is
  * ignored (`npm start` forwards Ctrl-C, so the child gets it twice); if stopping hangs
- * past the drain bound plus a margin, exit 1 rather than wait for SIGKILL.
+ * past the drain bound (the longer of the drain and the shutdown delay) plus a margin,
+ * exit 1 rather than wait for SIGKILL.
  */
 function onStopSignal(log: ReturnType<typeof createLogger>, stop: () => Promise<void>, drainMs: number): void {
   let stopping = false;

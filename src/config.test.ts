@@ -71,6 +71,25 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the example secrets published with redlet', () => {
+  it.each([
+    [{ REDLET_API_TOKEN: 'REPLACE-ME-example-token-not-secret' }, /^REDLET_API_TOKEN: this is the example value/],
+    [{ REDLET_API_TOKEN: 'replace-me-with-something-long' }, /^REDLET_API_TOKEN: /],
+    [{ REDIS_HOST: 'redis', REDIS_PASSWORD: 'REPLACE-ME-example-redis-password' }, /^REDIS_PASSWORD: /],
+    [{ REDIS_URL: 'redis://:REPLACE-ME-example-redis-password@redis:6379' }, /^the password in REDIS_URL: /],
+    [{ REDLET_API_TOKEN: 'REPLACE-ME-example-token-not-secret', REDIS_HOST: 'redis', REDIS_PASSWORD: 'REPLACE-ME-example-redis-password' }, /^REDLET_API_TOKEN and REDIS_PASSWORD: these are the example values/],
+  ])('refuses %o, saying how to make a secret of your own', (env, message) => {
+    expect(() => loadConfig(env, none)).toThrow(ConfigError);
+    expect(() => loadConfig(env, none)).toThrow(message);
+    expect(() => loadConfig(env, none)).toThrow(/make your own \(e\.g\. `openssl rand -hex 32`/);
+  });
+
+  it('refuses the example token from REDLET_API_TOKEN_FILE too, and accepts a token of your own', () => {
+    expect(() => loadConfig({ REDLET_API_TOKEN_FILE: '/run/t' }, none, () => 'REPLACE-ME-example-token-not-secret\n')).toThrow(/^REDLET_API_TOKEN_FILE: /);
+    expect(loadConfig({ REDLET_API_TOKEN: '3f1c0a9be8d24c71a5e6', REDIS_HOST: 'redis', REDIS_PASSWORD: 'another-one-of-mine' }, none).auth.token).toBe('3f1c0a9be8d24c71a5e6');
+  });
+});
+
 describe('nameFromFile', () => {
   it('makes a DNS label from a file name', () => {
     expect(nameFromFile('/opt/usermodule.js')).toBe('usermodule');

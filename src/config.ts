@@ -13,6 +13,7 @@ import { pid } from 'node:process';
 import { z } from 'zod';
 import { RedletError } from './errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
+import { isPublicSecret, MAKE_A_SECRET } from './public-secrets.js';
 
 export const DEFAULT_FUNCTION_FILE = '/opt/usermodule.js';
 
@@ -61,12 +62,24 @@ export interface RuntimeConfig {
   collector: { enabled: boolean; key: string; intervalMs: number; netInterface: string };
   /** Register the course reference function at start (the zero-setup demo). */
   demo: boolean;
+  /**
+   * Reload the configured function when FUNCTION_FILE or FUNCTION_ZIP changes on disk
+   * (REDLET_WATCH_FILES, default on): a ConfigMap mounted as a directory is updated in
+   * running pods.
+   */
+  watchFiles: boolean;
   /** Which function's output the dashboard's metrics panel shows. */
   dashboardFunction: string;
   /** Warnings to log once at start (e.g. REDIS_OUTPUT_KEY unset). */
   warnings: string[];
   /** On SIGTERM/SIGINT, how long to wait for invocations in flight before giving up on them. */
   drainMs: number;
+  /**
+   * On SIGTERM/SIGINT, how long HTTP stays open at least (REDLET_SHUTDOWN_DELAY_MS), with
+   * /readyz answering 503: time for Kubernetes to take the pod out of the Service's
+   * endpoints before connections are refused. Runs alongside the drain.
+   */
+  shutdownDelayMs: number;
   /** Where isolates run: `process` (supervised worker processes) or `inline` (this process). */
   sandbox: { mode: 'process' | 'inline'; workers: number };
   /**
@@ -214,6 +227,31 @@ function authFrom(env: Env, readText: (p: string) => string): AuthConfig {
   return { token, protectReads };
 }
 
+/**
+ * Refuses the example secrets published with redlet (src/public-secrets.ts): with one
+ * of them, anyone who can reach the API (or Redis) could register code.
+ */
+function refusePublicSecrets(env: Env, token: string | null): void {
+  const used: string[] = [];
+  if (token !== null && isPublicSecret(token)) used.push(env.REDLET_API_TOKEN_FILE?.trim() ? 'REDLET_API_TOKEN_FILE' : 'REDLET_API_TOKEN');
+  if (env.REDIS_PASSWORD && isPublicSecret(env.REDIS_PASSWORD)) used.push('REDIS_PASSWORD');
+  const url = env.REDIS_URL?.trim();
+  const urlPassword = url && URL.canParse(url) ? new URL(url).password : '';
+  if (urlPassword && isPublicSecret(safeDecode(urlPassword))) used.push('the password in REDIS_URL');
+  if (used.length === 0) return;
+  throw new ConfigError(
+    `${used.join(' and ')}: ${used.length > 1 ? 'these are the example values' : 'this is the example value'} published with redlet, known to anyone; make your own (e.g. \`${MAKE_A_SECRET}\`; on Kubernetes see docs/kubernetes.md, "Secrets")`,
+  );
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** Reads and validates the whole configuration. Throws ConfigError with a one-line message. */
 export function loadConfig(
   env: Env = process.env,
@@ -249,6 +287,8 @@ export function loadConfig(
   };
   // With no Redis there is no agent writing metrics and no user function yet: run the demo.
   const demo = flag('REDLET_DEMO', redis === null && compat === null);
+  const auth = authFrom(env, readText);
+  refusePublicSecrets(env, auth.token);
   return {
     redis,
     prefix,
@@ -261,7 +301,7 @@ export function loadConfig(
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     defaults,
     compat,
-    auth: authFrom(env, readText),
+    auth,
     collector: {
       enabled: flag('REDLET_COLLECT', redis === null),
       key: env.REDLET_COLLECT_KEY?.trim() || compat?.inputKey || 'metrics',
@@ -269,6 +309,7 @@ export function loadConfig(
       netInterface: env.REDLET_NET_INTERFACE?.trim() || 'eth0',
     },
     demo,
+    watchFiles: flag('REDLET_WATCH_FILES', true),
     dashboardFunction: env.REDLET_DASHBOARD_FUNCTION?.trim() || compat?.name || 'course-reference',
     warnings,
     sandbox: {
@@ -282,6 +323,7 @@ export function loadConfig(
         }
       : null,
     drainMs: pick('REDLET_DRAIN_MS', intIn('REDLET_DRAIN_MS', 0, 300_000), env.REDLET_DRAIN_MS, 10_000),
+    shutdownDelayMs: pick('REDLET_SHUTDOWN_DELAY_MS', intIn('REDLET_SHUTDOWN_DELAY_MS', 0, 120_000), env.REDLET_SHUTDOWN_DELAY_MS, 0),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Starts a whole redlet from a RuntimeConfig: the store (Redis, or the embedded one),
- * the sandbox, the runtime, the configured and demo functions, the built-in metrics
- * collector and the HTTP server; and stops it all cleanly.
+ * the sandbox, the runtime, the configured and demo functions (the configured one
+ * reloaded when its mounted file changes), the built-in metrics collector and the HTTP
+ * server; and stops it all cleanly.
  *
  * The pages (ui/) sit above src/ in the import graph, so they are handed in as
  * `mountUi` by the entry point instead of being imported here.
@@ -20,9 +21,10 @@ import type { Sandbox } from '../sandbox/types.js';
 import { WorkerPoolSandbox } from '../sandbox/worker-pool.js';
 import { Collector } from './collector/collector.js';
 import { loadCompatFunction } from './compat.js';
-import type { RuntimeConfig } from './config.js';
+import type { CompatConfig, RuntimeConfig } from './config.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
+import { watchMountedFile, type MountedFileWatch } from './mounted-file-watch.js';
 import { packageRoot } from './paths.js';
 import { Runtime, type RegisterInput } from './runtime.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -63,6 +65,7 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
   log.info({ port }, `HTTP on http://localhost:${port}`);
 
   let collector: Collector | null = null;
+  const watches: MountedFileWatch[] = [];
   try {
     await runtime.start({ untilReady: true });
     if (config.compat) {
@@ -70,6 +73,7 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
       if (runtime.has(fn.name)) await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
       else await runtime.register(fn);
     }
+    if (config.compat && config.watchFiles) watches.push(...watchCompatFiles(config.compat, runtime, log));
     if (config.demo && !runtime.has(DEMO_FUNCTION)) await runtime.register(await demoFunction(config));
     if (config.collector.enabled) {
       collector = new Collector({
@@ -83,6 +87,7 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
     }
     runtime.startupDone();
   } catch (err) {
+    for (const w of watches) w.close();
     await collector?.stop();
     await runtime.stop(0).catch(() => {});
     await new Promise<void>((r) => server.close(() => r()));
@@ -93,15 +98,35 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      log.info('stopping: no new ticks, waiting for invocations in flight');
+      log.info({ httpOpenForMs: config.shutdownDelayMs }, 'stopping: no new ticks, /readyz 503, waiting for invocations in flight');
+      for (const w of watches) w.close();
       await collector?.stop();
-      await runtime.stop(config.drainMs);
+      // HTTP stays up for the shutdown delay as well as the drain: until Kubernetes has
+      // taken the pod out of the Service's endpoints, requests still arrive here.
+      await Promise.all([runtime.stop(config.drainMs), new Promise((r) => setTimeout(r, config.shutdownDelayMs))]);
       (server as import('node:http').Server).closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
       await store.close();
       log.info('stopped');
     })());
   return { runtime, app, port, stop };
+}
+
+/**
+ * Reloads the configured function when its file (FUNCTION_FILE or FUNCTION_ZIP) changes:
+ * a ConfigMap mounted as a directory is swapped in running pods by the kubelet. Code
+ * that fails to load is logged and the previous code keeps running.
+ */
+function watchCompatFiles(compat: CompatConfig, runtime: Runtime, log: Logger): MountedFileWatch[] {
+  const file = compat.file ?? compat.zipPath;
+  if (!file) return [];
+  const reload = async () => {
+    const fn = await loadCompatFunction(compat);
+    await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
+    log.info({ function: fn.name, file }, 'function file changed: reloaded');
+  };
+  const onError = (err: Error) => log.error({ function: compat.name, file, err: err.message }, 'function file changed but could not be reloaded; the previous code keeps running');
+  return [watchMountedFile(file, reload, { onError })];
 }
 
 /** Isolates in supervised worker processes (default), or in this process. */

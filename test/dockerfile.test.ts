@@ -1,11 +1,13 @@
-// The Dockerfile and .dockerignore, read as text (no Docker engine here): a compiler
-// stage and a slim Node LTS runtime stage, production dependencies only, a numeric
-// non-root user, node itself as PID 1 with --no-node-snapshot, a context without local
-// builds. test/image.redis.test.ts replays the file and runs the result.
+// The Dockerfile and .dockerignore, read as text (no base image can be pulled here): a
+// compiler stage building isolated-vm from source against the base image's own Node
+// headers, a base image pinned by digest, OCI labels, a slim Node LTS runtime stage
+// without package managers, production dependencies only, a numeric non-root user, node
+// itself as PID 1 with --no-node-snapshot, a context without local builds.
+// test/image.redis.test.ts replays the file and runs the result.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dockerignore, execForm, last, parseCopy, parseDockerfile, stageEnv } from './helpers/dockerfile.js';
+import { dockerignore, execForm, last, parseCopy, parseDockerfile, stageEnv, stageLabels } from './helpers/dockerfile.js';
 import { ROOT } from './helpers/k8s.js';
 
 const df = parseDockerfile(join(ROOT, 'Dockerfile'));
@@ -23,8 +25,42 @@ describe('Dockerfile', () => {
     expect(runs(build)).toContain('npm run build');
   });
 
+  it('builds isolated-vm from source against the base image\'s own Node headers: no prebuilt binary, no header download', () => {
+    const ci = build.instructions.findIndex((i) => i.op === 'RUN' && /^npm ci\b/.test(i.args));
+    const envBefore = Object.assign({}, ...build.instructions.slice(0, ci).filter((i) => i.op === 'ENV').map((i) => stageEnv({ ...build, instructions: [i] }))) as Record<string, string>;
+    // prebuild-install (isolated-vm's install script) skips its download for this package name.
+    expect(envBefore.npm_config_build_from_source).toBe('isolated-vm');
+    const isolatedVm = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'isolated-vm', 'package.json'), 'utf8')) as { name: string; scripts: { install: string } };
+    expect(isolatedVm.name).toBe(envBefore.npm_config_build_from_source);
+    expect(isolatedVm.scripts.install).toMatch(/^prebuild-install \|\| .*node-gyp rebuild/);
+    // node-gyp uses the headers installed with the image's node (/usr/local/include/node) instead of downloading them.
+    expect(envBefore.npm_config_nodedir).toBe('/usr/local');
+    expect(runs(build).join('\n')).not.toMatch(/curl|wget|--ignore-scripts/);
+  });
+
+  it('has no unpinned `# syntax=` line, and its base image is pinned by digest, with the command to update it written next to it', () => {
+    const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const syntax = /^#\s*syntax\s*=\s*(\S+)/m.exec(text);
+    if (syntax) expect(syntax[1]).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(df.args.NODE_IMAGE).toMatch(/^node:\d+-\w+-slim@sha256:[0-9a-f]{64}$/);
+    for (const stage of df.stages) expect(stage.from, `stage ${stage.name}`).toBe(df.args.NODE_IMAGE);
+    const tag = df.args.NODE_IMAGE!.split('@')[0]!;
+    expect(text).toContain(`docker buildx imagetools inspect ${tag} --format '{{json .Manifest.Digest}}'`);
+  });
+
+  it('labels the image the OCI way, with the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; description: string; license: string };
+    expect(stageLabels(runtime, df.args)).toMatchObject({
+      'org.opencontainers.image.title': pkg.name,
+      'org.opencontainers.image.description': pkg.description,
+      'org.opencontainers.image.version': pkg.version,
+      'org.opencontainers.image.licenses': pkg.license,
+      'org.opencontainers.image.base.name': df.args.NODE_IMAGE!.split('@')[0],
+    });
+  });
+
   it('runs on a slim Node LTS image of the same Debian as the build (the addon links against its glibc)', () => {
-    const image = /^node:(\d+)-(\w+)-slim$/.exec(runtime.from);
+    const image = /^node:(\d+)-(\w+)-slim@sha256:[0-9a-f]{64}$/.exec(runtime.from);
     expect(image, `runtime FROM ${runtime.from}`).not.toBeNull();
     const major = Number(image![1]);
     expect(major % 2, 'an LTS line is even-numbered').toBe(0);
@@ -40,7 +76,10 @@ describe('Dockerfile', () => {
     const buildRuns = runs(build);
     const prune = buildRuns.findIndex((r) => /^npm prune --omit=dev\b/.test(r));
     expect(prune, 'npm prune --omit=dev in the build stage').toBeGreaterThan(buildRuns.indexOf('npm run build'));
-    expect(runs(runtime)).toEqual([]);
+    // The one RUN of the runtime stage removes the package managers the base image ships.
+    expect(runs(runtime)).toHaveLength(1);
+    const removed = runs(runtime)[0]!.replace(/^rm -rf /, '').split(/\s+/);
+    expect(removed.sort()).toEqual(['/usr/local/bin/corepack', '/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/lib/node_modules/corepack', '/usr/local/lib/node_modules/npm']);
     const copies = runtime.instructions.filter((i) => i.op === 'COPY').map(parseCopy);
     const modules = copies.find((c) => c.sources.some((s) => s.endsWith('node_modules')))!;
     expect(modules.from).toBe('build');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, runInImage, type BuiltImage, type Container } from './helpers/image.js';
-import { containerEnv, find, kustomize, mountedFiles, podSpec, ROOT, type K8sObject } from './helpers/k8s.js';
+import { containerEnv, find, kustomizeWith, mountedFiles, podSpec, ROOT, type K8sObject } from './helpers/k8s.js';
 import { exitWithin, freePort, get, waitForStatus, watch, type Watched } from './helpers/process.js';
 import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -20,7 +20,7 @@ let prefix: string;
 const running: Watched[] = [];
 
 beforeAll(() => {
-  rendered = kustomize(join(ROOT, 'k8s'));
+  rendered = kustomizeWith(join(ROOT, 'k8s'), [join(ROOT, 'k8s', 'components', 'collector')]);
   image = buildImage();
   admin = redisClient();
   prefix = testPrefix();
@@ -30,6 +30,7 @@ afterEach(() => {
   for (const w of running.splice(0)) w.kill();
 });
 
+// Removing the image folder (a full copy of node_modules) takes a while on a busy machine.
 afterAll(async () => {
   for (const w of running.splice(0)) w.kill();
   image?.remove();
@@ -37,7 +38,7 @@ afterAll(async () => {
     await deletePrefix(admin, prefix);
     await admin.quit();
   }
-});
+}, 120_000);
 
 /** A workload's container env and files from the manifests, pointed at the test Redis and keys. */
 function fromManifests(kind: string, name: string, overrides: Record<string, string | undefined>) {
@@ -47,6 +48,9 @@ function fromManifests(kind: string, name: string, overrides: Record<string, str
   const env = containerEnv(rendered, container);
   const redis = new URL(redisUrl());
   Object.assign(env, { REDIS_HOST: redis.hostname, REDIS_PORT: redis.port || '6379' });
+  // The test's Redis has no password; the manifests' secrets are examples redlet refuses.
+  delete env.REDIS_PASSWORD;
+  if (env.REDLET_API_TOKEN) env.REDLET_API_TOKEN = 'a-token-only-this-test-knows';
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
@@ -126,7 +130,7 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
       REDIS_OUTPUT_KEY: `${prefix}output`,
       MONITORING_PERIOD: '0.2',
     });
-    expect(files.has('/opt/usermodule.js')).toBe(true);
+    expect(files.has('/opt/usermodule/usermodule.js')).toBe(true);
     const { w, c, base } = await startContainer({ env, files, args, port });
     await waitForStatus(w, `${base}/healthz`, 200, 30_000);
     await waitForStatus(w, `${base}/readyz`, 200, 30_000);

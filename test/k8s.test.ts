@@ -14,6 +14,7 @@ import {
   containerEnv,
   find,
   kustomize,
+  kustomizeWith,
   manifestFiles,
   mountedFiles,
   parseManifests,
@@ -28,10 +29,17 @@ const K8S = join(ROOT, 'k8s');
 const CONFIG_TS = join(ROOT, 'src', 'config.ts');
 /** What cli.ts allows past the drain before it gives up (STOP_MARGIN_MS). */
 const STOP_MARGIN_MS = 5000;
+/** An operator's own token, in place of the example in secret.yaml. */
+const OWN_TOKEN = 'an-operators-own-token-0123456789';
+
+const COLLECTOR = join(K8S, 'components', 'collector');
 
 let rendered: K8sObject[];
+/** The install with the opt-in collector component. */
+let withCollector: K8sObject[];
 beforeAll(() => {
   rendered = kustomize(K8S);
+  withCollector = kustomizeWith(K8S, [COLLECTOR]);
 });
 
 /** Workloads running the redlet image, with their redlet containers. */
@@ -42,16 +50,19 @@ function redletContainers(objects: K8sObject[]): Array<{ workload: K8sObject; co
     .filter(({ container }) => container.image.split(':')[0]!.split('/').pop() === 'redlet');
 }
 
-function configFor(kind: string, name: string, overrides: Record<string, string | undefined> = {}) {
-  const workload = find(rendered, kind, name);
+function configFor(kind: string, name: string, overrides: Record<string, string | undefined> = {}, objects = kind === 'DaemonSet' ? withCollector : rendered) {
+  const workload = find(objects, kind, name);
   const pod = podSpec(workload);
   const container = pod.containers[0]!;
-  const env: Record<string, string> = { ...containerEnv(rendered, container) };
+  const env: Record<string, string> = { ...containerEnv(objects, container) };
+  // The shipped secrets are examples redlet refuses (test/k8s-start.test.ts); an
+  // operator's own values stand in for them.
+  for (const [k, v] of Object.entries({ REDLET_API_TOKEN: OWN_TOKEN, REDIS_PASSWORD: 'an-operators-own-password' })) if (k in env) env[k] = v;
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const files = mountedFiles(rendered, pod, container);
+  const files = mountedFiles(objects, pod, container);
   const config = loadConfig(
     env,
     (p) => files.has(p),
@@ -67,7 +78,8 @@ function configFor(kind: string, name: string, overrides: Record<string, string 
 describe('k8s/ files', () => {
   it('every file parses, and every object validates against the Kubernetes schemas and the API types (no unknown fields)', async () => {
     const all: Array<{ object: K8sObject; where: string }> = [];
-    for (const file of manifestFiles(K8S)) {
+    const componentFiles = readdirSync(join(K8S, 'components')).flatMap((c) => manifestFiles(join(K8S, 'components', c)).map((f) => join('components', c, f)));
+    for (const file of [...manifestFiles(K8S), ...componentFiles]) {
       const objects = parseManifests(readFileSync(join(K8S, file), 'utf8'), file);
       expect(objects.length, `${file} holds no object`).toBeGreaterThan(0);
       for (const object of objects) {
@@ -98,7 +110,8 @@ describe('k8s/ files', () => {
     expect(rendered.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(fromFiles);
     // `kustomize edit set image redlet=...` must reach every container running redlet.
     expect(kustomization.images?.map((i) => i.name)).toContain('redlet');
-    expect(redletContainers(rendered).length).toBeGreaterThanOrEqual(2);
+    expect(redletContainers(rendered).length).toBe(1);
+    expect(redletContainers(withCollector).length).toBe(2);
   });
 
   it('the code ConfigMaps are exactly what scripts/build-k8s-configmaps.mjs makes from examples/ (run it after changing an example)', async () => {
@@ -119,8 +132,8 @@ describe('environment of the redlet containers', () => {
   it('every variable the manifests set is one redlet reads (names parsed from src/config.ts now)', () => {
     const known = envNamesRead(CONFIG_TS);
     expect(known.size).toBeGreaterThan(10);
-    for (const { workload, container } of redletContainers(rendered)) {
-      const unknown = Object.keys(containerEnv(rendered, container)).filter((k) => !known.has(k));
+    for (const { workload, container } of redletContainers(withCollector)) {
+      const unknown = Object.keys(containerEnv(withCollector, container)).filter((k) => !known.has(k));
       expect(unknown, `${workload.kind} ${workload.metadata.name}: variables redlet does not read`).toEqual([]);
     }
   });
@@ -136,7 +149,7 @@ describe('environment of the redlet containers', () => {
           return target[key];
         },
       });
-    const envs = [{}, ...redletContainers(rendered).map(({ container }) => containerEnv(rendered, container)), { REDIS_URL: 'redis://x:1', FUNCTION_ZIP: '/f.zip', REDLET_API_TOKEN_FILE: '/t' }];
+    const envs = [{}, ...redletContainers(withCollector).map(({ container }) => containerEnv(withCollector, container)), { REDIS_URL: 'redis://x:1', FUNCTION_ZIP: '/f.zip', REDLET_API_TOKEN_FILE: '/t' }];
     for (const env of envs) {
       try {
         loadConfig(traced(env), () => true, () => 'a-token-of-sixteen-chars');
@@ -170,13 +183,17 @@ describe('environment of the redlet containers', () => {
     expect(config.redis?.host).toBe('redis');
     const redisService = find(rendered, 'Service', config.redis!.host) as unknown as { spec: { ports: Array<{ port: number }> } };
     expect(redisService.spec.ports.map((p) => p.port)).toContain(config.redis!.port);
-    // The course's function: the `usermodule` ConfigMap mounted with subPath at FUNCTION_FILE.
+    // The course's function: the `usermodule` ConfigMap mounted as a directory (no
+    // subPath, so that edits reach the running pod), FUNCTION_FILE in it, watched.
     expect(config.compat).not.toBeNull();
-    expect(config.compat!.file).toBe('/opt/usermodule.js');
-    const mount = container.volumeMounts!.find((m) => m.mountPath === config.compat!.file)!;
-    expect(mount.subPath).toBe('usermodule.js');
+    expect(config.compat!.file).toBe('/opt/usermodule/usermodule.js');
+    const mount = container.volumeMounts!.find((m) => m.mountPath === '/opt/usermodule')!;
+    expect(mount.subPath).toBeUndefined();
     expect(pod.volumes!.find((v) => v.name === mount.name)?.configMap?.name).toBe('usermodule');
-    expect(files.get('/opt/usermodule.js')!.toString()).toContain('export function handler');
+    expect(files.get('/opt/usermodule/usermodule.js')!.toString()).toContain('export function handler');
+    expect(config.watchFiles).toBe(true);
+    // No ConfigMap is mounted with subPath: such a mount never changes in a running pod.
+    expect(container.volumeMounts!.filter((m) => m.subPath !== undefined)).toEqual([]);
     expect(config.compat!.inputKey).toBe('metrics');
     expect(config.compat!.handler).toBe('handler');
     expect(config.compat!.periodSeconds).toBe(5);
@@ -184,10 +201,13 @@ describe('environment of the redlet containers', () => {
     const outputRef = container.env!.find((e) => e.name === 'REDIS_OUTPUT_KEY')!.valueFrom!.configMapKeyRef!;
     expect(outputRef).toEqual({ name: 'outputkey', key: 'REDIS_OUTPUT_KEY' });
     expect(config.compat!.outputKey).toMatch(/-proj3-output$/);
-    // The API token from the Secret (so the NodePort API is not open to every caller).
+    // The API token from the Secret (so the API is not open to every caller in the cluster).
     expect(container.env!.find((e) => e.name === 'REDLET_API_TOKEN')!.valueFrom!.secretKeyRef!.name).toBe('redlet-api-token');
     expect(config.auth.token).toBe(env.REDLET_API_TOKEN);
-    expect(config.auth.token).toMatch(/REPLACE/);
+    expect(config.auth.token).toBe(OWN_TOKEN);
+    // Redis' password from the `redis-auth` Secret, in the URL redlet connects with.
+    expect(container.env!.find((e) => e.name === 'REDIS_PASSWORD')!.valueFrom!.secretKeyRef!.name).toBe('redis-auth');
+    expect(config.redis!.url).toContain(`:${env.REDIS_PASSWORD}@`);
     // No embedded store, no demo, no collector inside the runtime pod.
     expect(config.demo).toBe(false);
     expect(config.collector.enabled).toBe(false);
@@ -206,6 +226,11 @@ describe('environment of the redlet containers', () => {
     expect(files.get(documented!)!.subarray(0, 2).toString()).toBe('PK');
   });
 
+  it('the collector is not installed by default: it is the opt-in component components/collector', () => {
+    expect(rendered.filter((o) => o.kind === 'DaemonSet')).toEqual([]);
+    expect(find(withCollector, 'DaemonSet', 'redlet-collector')).toBeDefined();
+  });
+
   it('the collector DaemonSet runs `redlet collect` against the same Redis, writing the key the function reads', () => {
     const runtime = configFor('Deployment', 'redlet').config;
     const { config, container, pod } = configFor('DaemonSet', 'redlet-collector');
@@ -221,7 +246,7 @@ describe('environment of the redlet containers', () => {
 });
 
 describe('workloads', () => {
-  const workloads = () => rendered.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+  const workloads = () => withCollector.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
 
   it('every container is locked down and has resource requests and limits', () => {
     for (const w of workloads()) {
@@ -246,7 +271,7 @@ describe('workloads', () => {
   });
 
   it('redlet containers write only to /tmp (an emptyDir) and start through the image entrypoint with --no-node-snapshot', () => {
-    for (const { workload, container } of redletContainers(rendered)) {
+    for (const { workload, container } of redletContainers(withCollector)) {
       const pod = podSpec(workload);
       const writable = (container.volumeMounts ?? []).filter((m) => !m.readOnly);
       expect(writable.map((m) => m.mountPath), workload.metadata.name).toEqual(['/tmp']);
@@ -263,7 +288,7 @@ describe('workloads', () => {
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.args).toEqual(['start']);
     expect(config.drainMs).toBeGreaterThan(0);
-    expect(config.drainMs + STOP_MARGIN_MS).toBeLessThan((pod.terminationGracePeriodSeconds ?? 30) * 1000);
+    expect(Math.max(config.drainMs, config.shutdownDelayMs) + STOP_MARGIN_MS).toBeLessThan((pod.terminationGracePeriodSeconds ?? 30) * 1000);
     // Replicas share functions through leases: a rolling update never leaves none running.
     const spec = (workload as unknown as { spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable: number } } } }).spec;
     expect(spec.replicas).toBeGreaterThanOrEqual(1);
@@ -272,10 +297,10 @@ describe('workloads', () => {
     expect(config.cluster).toMatchObject({ leaseMs: 5000 });
   });
 
-  it('the Service exposes the dashboard and API as a NodePort on the pods of the redlet Deployment', () => {
+  it('the Service exposes the dashboard and API inside the cluster (ClusterIP) on the pods of the redlet Deployment', () => {
     const service = find(rendered, 'Service', 'redlet') as unknown as { spec: { type: string; selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> } };
     const deployment = find(rendered, 'Deployment', 'redlet') as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } };
-    expect(service.spec.type).toBe('NodePort');
+    expect(service.spec.type).toBe('ClusterIP');
     expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
     expect(service.spec.ports[0]!.targetPort).toBe('http');
   });

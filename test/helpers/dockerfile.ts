@@ -93,6 +93,25 @@ export function stageEnv(stage: Stage): Record<string, string> {
   return Object.assign({}, ...stage.instructions.filter((i) => i.op === 'ENV').map((i) => parseEnv(i.args))) as Record<string, string>;
 }
 
+/**
+ * The image's labels: every LABEL of the stage, `key=value` pairs (a value may be in
+ * double quotes), `${NAME}` taken from the ARG defaults declared before the first FROM
+ * (and re-declared in the stage, as Docker requires for them to be visible there).
+ */
+export function stageLabels(stage: Stage, args: Record<string, string>): Record<string, string> {
+  const visible = new Set(stage.instructions.filter((i) => i.op === 'ARG').map((i) => i.args.split('=')[0]!));
+  const out: Record<string, string> = {};
+  for (const ins of stage.instructions.filter((i) => i.op === 'LABEL')) {
+    for (const m of ins.args.matchAll(/([\w.-]+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))/g)) {
+      out[m[1]!] = (m[2] ?? m[3]!).replace(/\$\{(\w+)\}/g, (whole, name: string) => {
+        if (!visible.has(name)) throw new Error(`Dockerfile:${ins.line}: LABEL uses \${${name}} without an ARG ${name} in the stage`);
+        return args[name] ?? whole;
+      });
+    }
+  }
+  return out;
+}
+
 /** `COPY [--from=x] [--chown=..] src... dest`. */
 export function parseCopy(ins: Instruction): { from: string | null; sources: string[]; dest: string } {
   const words = ins.args.split(/\s+/);

@@ -6,7 +6,8 @@
  * (the repository filtered by .dockerignore), follows WORKDIR, ENV and COPY (from the
  * context or `--from` an earlier stage), and runs each RUN with `sh -c`, with two
  * substitutions, both because they would only repeat what this checkout already did:
- * - `apt-get ...` (the compiler toolchain) is skipped;
+ * - `apt-get ...` (the compiler toolchain) is skipped, and so is the runtime stage's
+ *   `rm -rf /usr/local/...` of npm, npx and corepack (it would delete this machine's);
  * - `npm ci` becomes a copy of this checkout's node_modules, installed from the same
  *   package-lock.json: a fresh `npm ci` compiles isolated-vm for ~2 minutes. Every later
  *   RUN (the build, `npm prune --omit=dev`) runs for real on that copy.
@@ -19,7 +20,7 @@
  * without it, it fails with a message saying so.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { dockerignore, execForm, last, parseCopy, parseDockerfile, parseEnv } from './dockerfile.js';
@@ -123,8 +124,13 @@ function replay(df: ReturnType<typeof parseDockerfile>, dir: string): BuiltImage
           const cwd = host('.');
           if (/^apt-get\b/.test(ins.args)) {
             substituted.push(`skipped: RUN ${ins.args}`);
+          } else if (/^rm -rf(?: \/usr\/local\/(?:bin|lib\/node_modules)\/\w+)+$/.test(ins.args)) {
+            // Removes the base image's npm, npx and corepack; the replay runs this machine's node (never touch its files).
+            substituted.push(`skipped: RUN ${ins.args}`);
           } else if (/^npm ci\b/.test(ins.args)) {
-            cpSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+            // The folder itself, not a symlink to it (a checkout may link a shared one):
+            // npm would otherwise replace it and install, and build, everything again.
+            cpSync(realpathSync(join(ROOT, 'node_modules')), join(cwd, 'node_modules'), { recursive: true, verbatimSymlinks: true });
             substituted.push(`RUN ${ins.args}: copied this checkout's node_modules`);
             if (/--omit[= ]dev/.test(ins.args)) sh('npm prune --omit=dev --no-audit --no-fund', cwd, env);
           } else {

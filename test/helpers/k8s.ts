@@ -6,8 +6,9 @@
  * environment a container would get from its env, envFrom, ConfigMaps and Secrets.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
@@ -52,6 +53,72 @@ export function kustomize(dir: string): K8sObject[] {
     throw new Error(`kubectl kustomize ${dir} failed: ${e.stderr ?? e.message}`);
   }
   return parseManifests(text, `kubectl kustomize ${dir}`);
+}
+
+/**
+ * Renders `base` with kustomize components added (e.g. `k8s/components/collector`), the
+ * way an operator's own kustomization would: a kustomization in a temporary folder
+ * whose paths are relative (kustomize refuses absolute ones).
+ */
+export function kustomizeWith(base: string, components: string[] = []): K8sObject[] {
+  const dir = mkdtempSync(join(tmpdir(), 'redlet-kustomize-'));
+  try {
+    const lines = ['resources:', `  - ${relative(dir, base)}`];
+    if (components.length) lines.push('components:', ...components.map((c) => `  - ${relative(dir, c)}`));
+    writeFileSync(join(dir, 'kustomization.yaml'), `${lines.join('\n')}\n`);
+    return kustomize(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Renders a copy of `dir` (a kustomization folder) whose kustomization.yaml `edit` has
+ * changed: what an operator's edit of k8s/kustomization.yaml would render.
+ */
+export function kustomizeEdited(dir: string, edit: (kustomization: string) => string): K8sObject[] {
+  const copy = mkdtempSync(join(tmpdir(), 'redlet-kustomize-'));
+  try {
+    cpSync(dir, copy, { recursive: true });
+    const file = join(copy, 'kustomization.yaml');
+    const before = readFileSync(file, 'utf8');
+    const after = edit(before);
+    if (after === before) throw new Error('kustomizeEdited: the edit changed nothing');
+    writeFileSync(file, after);
+    return kustomize(copy);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/** Whether a label selector (`matchLabels`, `matchExpressions` In/NotIn/Exists/DoesNotExist) selects these labels. */
+export function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = e.key in labels;
+    const ok =
+      e.operator === 'In' ? has && e.values!.includes(labels[e.key]!)
+      : e.operator === 'NotIn' ? !has || !e.values!.includes(labels[e.key]!)
+      : e.operator === 'Exists' ? has
+      : e.operator === 'DoesNotExist' ? !has
+      : (() => { throw new Error(`unknown selector operator ${e.operator}`); })();
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
+/** The workloads (Deployments, DaemonSets, StatefulSets) whose pod template labels `selector` selects. */
+export function workloadsSelected(objects: K8sObject[], selector: LabelSelector): string[] {
+  return objects
+    .filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind))
+    .filter((o) => selects(selector, (o as unknown as { spec: { template: { metadata: { labels?: Record<string, string> } } } }).spec.template.metadata.labels ?? {}))
+    .map((o) => `${o.kind}/${o.metadata.name}`)
+    .sort();
 }
 
 function modelPath(o: K8sObject): string {
