@@ -13,8 +13,10 @@
  */
 import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
-import { bundleFunction, type Bundle } from './bundle.js';
+import { bundleFunction, sourceFilesOf, type Bundle } from './bundle.js';
 import { RedletError, type GuestError } from './errors.js';
+import { PythonFunctions } from './python/python-functions.js';
+import { isPythonSource } from './python/python-entry.js';
 import { mapStack } from './stack-map.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
 
@@ -109,6 +111,8 @@ export class InProcessSandbox implements Sandbox {
   private closed = false;
   private readonly limits: SandboxLimits;
   private readonly onCatastrophicError: (message: string) => void;
+  /** Python functions: a second kind behind the same contract (see python/python-functions.ts). */
+  private readonly python: PythonFunctions;
 
   constructor(opts: InProcessSandboxOptions = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
@@ -118,10 +122,19 @@ export class InProcessSandbox implements Sandbox {
         process.stderr.write(`redlet: fatal error in an isolate, aborting the process: ${message}\n`);
         process.abort();
       });
+    this.python = new PythonFunctions(this.limits, this.onCatastrophicError);
   }
 
   async load(id: string, req: LoadRequest): Promise<LoadInfo> {
     const t0 = performance.now();
+    const files = req.source.kind === 'zip' || isPythonSource(req.source, null, req.handler) ? await sourceFilesOf(req.source) : null;
+    if (isPythonSource(req.source, files, req.handler)) {
+      const info = await this.python.load(id, req, files!, performance.now() - t0);
+      const old = this.functions.get(id);
+      this.functions.delete(id);
+      if (old?.slot) disposeSlot(old.slot);
+      return info;
+    }
     const bundle = await bundleFunction(req.source, req.handler, { name: req.name });
     const t1 = performance.now();
     const fn: LoadedFunction = {
@@ -143,6 +156,7 @@ export class InProcessSandbox implements Sandbox {
     const old = this.functions.get(id);
     this.functions.set(id, fn);
     if (old?.slot) disposeSlot(old.slot);
+    await this.python.dispose(id);
     return {
       entry: bundle.entry,
       exportName: bundle.exportName,
@@ -151,6 +165,7 @@ export class InProcessSandbox implements Sandbox {
   }
 
   async invoke(id: string, req: InvokeRequest): Promise<InvokeResult> {
+    if (this.python.has(id)) return this.python.invoke(id, req);
     const fn = this.functions.get(id);
     if (!fn) throw new RedletError('FUNCTION_NOT_LOADED', `function '${id}' is not loaded`, { kind: 'system' });
     if (req.resetEnv !== undefined) {
@@ -180,6 +195,7 @@ export class InProcessSandbox implements Sandbox {
   }
 
   async dispose(id: string): Promise<void> {
+    await this.python.dispose(id);
     const fn = this.functions.get(id);
     if (!fn) return;
     this.functions.delete(id);
@@ -187,6 +203,7 @@ export class InProcessSandbox implements Sandbox {
   }
 
   async stats(id: string): Promise<SandboxStats | null> {
+    if (this.python.has(id)) return this.python.stats(id);
     const fn = this.functions.get(id);
     if (!fn) return null;
     const limit = fn.req.memoryMb * 1024 * 1024;
@@ -211,6 +228,7 @@ export class InProcessSandbox implements Sandbox {
     this.spareReady = null;
     if (spare && !spare.isolate.isDisposed) spare.isolate.dispose();
     for (const id of [...this.functions.keys()]) await this.dispose(id);
+    await this.python.close();
   }
 
   private async run(fn: LoadedFunction, slot: Slot, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {

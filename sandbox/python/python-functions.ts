@@ -1,0 +1,271 @@
+/**
+ * Python functions: each one gets its own isolate holding a Pyodide interpreter
+ * restored from the shared snapshot, with the function's files in `/function`. Same
+ * contract as JavaScript functions (see Sandbox in ../types.ts): limits, env rollback
+ * and persistence, logs, replacement of an interpreter that died. The time limit is
+ * enforced twice: a soft stop (KeyboardInterrupt through Pyodide's interrupt buffer) at
+ * the limit, and the isolate's own timeout a little later for code that swallows it;
+ * after a hard stop the interpreter is discarded (its C stack is left corrupt) and the
+ * next call gets a fresh one.
+ */
+import ivm from 'isolated-vm';
+import { RedletError, type GuestError } from '../errors.js';
+import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, SandboxStats, SourceFiles } from '../types.js';
+import { createInterpreter, type Interpreter } from './pyodide-runtime.js';
+import { resolvePythonEntry, type PythonEntry } from './python-entry.js';
+
+/** The interpreter alone fills about 31 MB of WebAssembly memory: below this, Python cannot do much. */
+export const PYTHON_MIN_MEMORY_MB = 64;
+/** The documented default for Python functions (the runtime applies it when no memoryMb is given). */
+export const PYTHON_DEFAULT_MEMORY_MB = 128;
+/** Past the soft stop, how long code that swallows KeyboardInterrupt keeps running before the hard stop. */
+const HARD_STOP_AFTER_MS = 100;
+/** Importing the user's modules may take longer than one invocation may. */
+const MIN_LOAD_TIMEOUT_MS = 5000;
+
+export interface PythonLimits {
+  maxLogLines: number;
+  maxLogLineChars: number;
+  maxEnvBytes: number;
+  watchdogGraceMs: number;
+}
+
+interface LoadedPython {
+  req: LoadRequest;
+  files: Record<string, Uint8Array>;
+  entry: PythonEntry;
+  interp: Interpreter | null;
+  env: string;
+  restarts: number;
+  pendingLogs: LogLine[];
+  envDirty: boolean;
+}
+
+export class PythonFunctions {
+  private readonly functions = new Map<string, LoadedPython>();
+
+  constructor(
+    private readonly limits: PythonLimits,
+    private readonly onCatastrophicError: (message: string) => void,
+  ) {}
+
+  has(id: string): boolean {
+    return this.functions.has(id);
+  }
+
+  async load(id: string, req: LoadRequest, files: SourceFiles, bundleMs: number): Promise<LoadInfo> {
+    const entry = resolvePythonEntry(files, req.handler);
+    const fn: LoadedPython = { req, files: Object.fromEntries(files), entry, interp: null, env: req.env, restarts: 0, pendingLogs: [], envDirty: false };
+    const t1 = performance.now();
+    const { interp, evaluateMs } = await this.start(fn);
+    fn.interp = interp;
+    const old = this.functions.get(id);
+    this.functions.set(id, fn);
+    if (old?.interp) dispose(old.interp);
+    return { entry: entry.entry, exportName: entry.exportName, timings: { bundleMs, isolateMs: performance.now() - t1 - evaluateMs, evaluateMs } };
+  }
+
+  async invoke(id: string, req: InvokeRequest): Promise<InvokeResult> {
+    const fn = this.functions.get(id);
+    if (!fn) throw new RedletError('FUNCTION_NOT_LOADED', `function '${id}' is not loaded`, { kind: 'system' });
+    if (req.resetEnv !== undefined) {
+      fn.env = req.resetEnv;
+      fn.envDirty = true;
+    }
+    let logs = fn.pendingLogs;
+    fn.pendingLogs = [];
+    const started = performance.now();
+    let interp = fn.interp;
+    try {
+      if (!interp || interp.isolate.isDisposed) {
+        fn.restarts++;
+        interp = (await this.start(fn)).interp;
+        fn.interp = interp;
+        logs = logs.concat(fn.pendingLogs);
+        fn.pendingLogs = [];
+      } else if (fn.envDirty) {
+        await interp.refs.setEnv.apply(undefined, [fn.env], { timeout: fn.req.timeoutMs });
+      }
+      fn.envDirty = false;
+    } catch (err) {
+      if (fn.interp) dispose(fn.interp);
+      fn.interp = null;
+      return failure(err instanceof RedletError ? { code: err.code, name: err.name, message: err.message } : sandboxError(err), performance.now() - started, logs);
+    }
+    return this.run(fn, interp, req, started, logs);
+  }
+
+  async dispose(id: string): Promise<void> {
+    const fn = this.functions.get(id);
+    if (!fn) return;
+    this.functions.delete(id);
+    if (fn.interp) dispose(fn.interp);
+  }
+
+  async stats(id: string): Promise<SandboxStats | null> {
+    const fn = this.functions.get(id);
+    if (!fn) return null;
+    const limit = wasmCapMb(fn.req) * 1024 * 1024;
+    const interp = fn.interp;
+    if (!interp || interp.isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
+    try {
+      const heap = await interp.isolate.getHeapStatistics();
+      return { heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: Number(interp.isolate.cpuTime) / 1e6 };
+    } catch {
+      return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.functions.keys()]) await this.dispose(id);
+  }
+
+  private async run(fn: LoadedPython, interp: Interpreter, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {
+    const timeoutMs = fn.req.timeoutMs;
+    const args = [req.input, JSON.stringify(req.context), req.dryRun === true, req.maxOutputBytes];
+    let softStopped = false;
+    let hardStopped = false;
+    const soft = setTimeout(() => {
+      softStopped = true;
+      Atomics.store(interp.interrupt, 0, 2);
+    }, timeoutMs);
+    const hard = setTimeout(() => {
+      hardStopped = true;
+      dispose(interp);
+    }, timeoutMs + HARD_STOP_AFTER_MS + this.limits.watchdogGraceMs);
+    let raw: unknown;
+    try {
+      raw = await interp.refs.invoke.apply(undefined, args, { timeout: timeoutMs + HARD_STOP_AFTER_MS, result: { copy: true } });
+    } catch (err) {
+      // Stopped from outside, or the interpreter itself failed (e.g. the WebAssembly
+      // stack overflowed): either way its state cannot be trusted any more.
+      dispose(interp);
+      fn.interp = null;
+      const timedOut = hardStopped || /timed out/i.test(messageOf(err));
+      return failure(timedOut ? timeoutError(fn) : sandboxError(err), performance.now() - started, logs);
+    } finally {
+      clearTimeout(soft);
+      clearTimeout(hard);
+      Atomics.store(interp.interrupt, 0, 0);
+    }
+    const r = parseResult(raw);
+    const durationMs = performance.now() - started;
+    const allLogs = logs.length ? logs.concat(r.logs) : r.logs;
+    if (!r.ok) {
+      let error = r.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
+      if (error.name === 'KeyboardInterrupt' && softStopped) error = timeoutError(fn);
+      else if (error.name === 'MemoryError') {
+        error = { ...error, code: 'MEMORY_LIMIT', message: `the function exceeded its memory limit of ${wasmCapMb(fn.req)} MB (MemoryError); its interpreter was replaced` };
+        // WebAssembly memory never shrinks: a fresh interpreter gives the memory back.
+        dispose(interp);
+        fn.interp = null;
+      }
+      return { ok: false, output: null, env: null, error, durationMs, logs: allLogs, droppedLogs: r.dropped };
+    }
+    if (r.env !== null) fn.env = r.env;
+    return { ok: true, output: r.output, env: r.env, durationMs, logs: allLogs, droppedLogs: r.dropped };
+  }
+
+  /** A fresh interpreter with the function's files, its module imported and its env set. */
+  private async start(fn: LoadedPython): Promise<{ interp: Interpreter; evaluateMs: number }> {
+    const { interp } = await createInterpreter({ memoryMb: wasmCapMb(fn.req), limits: this.limits, onCatastrophicError: this.onCatastrophicError });
+    try {
+      const te = performance.now();
+      await interp.refs.writeFiles.apply(undefined, [new ivm.ExternalCopy(fn.files).copyInto({ release: true })], {});
+      let raw: unknown;
+      try {
+        raw = await interp.refs.load.apply(undefined, [fn.entry.module, fn.entry.exportName], { timeout: Math.max(fn.req.timeoutMs, MIN_LOAD_TIMEOUT_MS), result: { copy: true } });
+      } catch (err) {
+        const why = /timed out/i.test(messageOf(err)) ? `its top-level code ran past the ${Math.max(fn.req.timeoutMs, MIN_LOAD_TIMEOUT_MS)} ms load limit` : messageOf(err);
+        throw new RedletError('LOAD_EVALUATION', `${fn.entry.entry} failed while loading: ${why}`, { kind: 'user', cause: err });
+      }
+      const loaded = parseJson(raw) as { ok?: boolean; code?: string; message?: string } | null;
+      if (!loaded || loaded.ok !== true) {
+        throw new RedletError(String(loaded?.code ?? 'LOAD_FAILED'), String(loaded?.message ?? 'the module did not load'), { kind: 'user' });
+      }
+      await interp.refs.setEnv.apply(undefined, [fn.env], { timeout: Math.max(fn.req.timeoutMs, MIN_LOAD_TIMEOUT_MS) });
+      const evaluateMs = performance.now() - te;
+      const early = parseJson(await interp.refs.takeLogs.apply(undefined, [], { result: { copy: true } })) as { logs?: unknown } | null;
+      fn.pendingLogs = parseResult({ ok: true, logs: early?.logs }).logs;
+      return { interp, evaluateMs };
+    } catch (err) {
+      dispose(interp);
+      if (err instanceof RedletError) throw err;
+      throw new RedletError('LOAD_FAILED', `could not start the Python function: ${messageOf(err)}`, { kind: 'user', cause: err });
+    }
+  }
+}
+
+/** The WebAssembly memory cap of a Python function. */
+export function wasmCapMb(req: { memoryMb: number }): number {
+  return Math.max(req.memoryMb, PYTHON_MIN_MEMORY_MB);
+}
+
+interface ParsedResult {
+  ok: boolean;
+  output: string | null;
+  env: string | null;
+  error: GuestError | null;
+  logs: LogLine[];
+  dropped: number;
+}
+
+function parseJson(raw: unknown): unknown {
+  if (typeof raw !== 'string') return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
+const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
+
+/** The guest controls what it returns: trust nothing about its shape. */
+function parseResult(raw: unknown): ParsedResult {
+  const r = ((typeof raw === 'string' ? parseJson(raw) : raw) ?? {}) as Record<string, unknown>;
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const logs = Array.isArray(r.logs)
+    ? (r.logs as Array<Record<string, unknown>>)
+        .filter((l) => l && typeof l === 'object' && typeof l.msg === 'string')
+        .map((l) => ({ t: Number(l.t) || Date.now(), level: (LEVELS.has(String(l.level)) ? l.level : 'log') as LogLine['level'], msg: l.msg as string }))
+    : [];
+  const e = r.error as Record<string, unknown> | null | undefined;
+  return {
+    ok: r.ok === true,
+    output: str(r.output),
+    env: str(r.env),
+    error: e && typeof e === 'object' ? { code: String(e.code ?? 'HANDLER_ERROR'), name: String(e.name ?? 'Error'), message: String(e.message ?? ''), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}) } : null,
+    logs,
+    dropped: Number(r.dropped) || 0,
+  };
+}
+
+function timeoutError(fn: LoadedPython): GuestError {
+  return { code: 'TIMEOUT', name: 'TimeoutError', message: `the function ran past its time limit of ${fn.req.timeoutMs} ms and was stopped` };
+}
+
+function sandboxError(err: unknown): GuestError {
+  const message = messageOf(err);
+  if (/memory limit/i.test(message)) return { code: 'MEMORY_LIMIT', name: 'MemoryError', message: 'the function exceeded its memory limit; its interpreter was replaced' };
+  if (/call stack|recursion/i.test(message)) return { code: 'STACK_OVERFLOW', name: 'RecursionError', message: 'the function recursed too deeply and overflowed the interpreter\'s stack; its interpreter was replaced' };
+  return { code: 'SANDBOX_ERROR', name: 'Error', message: `the Python interpreter failed and was replaced: ${message.slice(0, 500)}` };
+}
+
+function failure(error: GuestError, durationMs: number, logs: LogLine[]): InvokeResult {
+  return { ok: false, output: null, env: null, error, durationMs, logs, droppedLogs: 0 };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function dispose(interp: Interpreter): void {
+  if (!interp.isolate.isDisposed) {
+    try {
+      interp.isolate.dispose();
+    } catch {
+      // Already gone.
+    }
+  }
+}
