@@ -16,8 +16,6 @@ import { resolvePythonEntry, type PythonEntry } from './python-entry.js';
 
 /** The interpreter alone fills about 31 MB of WebAssembly memory: below this, Python cannot do much. */
 export const PYTHON_MIN_MEMORY_MB = 64;
-/** The documented default for Python functions (the runtime applies it when no memoryMb is given). */
-export const PYTHON_DEFAULT_MEMORY_MB = 128;
 /** Past the soft stop, how long code that swallows KeyboardInterrupt keeps running before the hard stop. */
 const HARD_STOP_AFTER_MS = 100;
 /** Importing the user's modules may take longer than one invocation may. */
