@@ -28,7 +28,7 @@ type Ref = ivm.Reference<any>;
 export const PYODIDE_HEAP_MB = 64;
 
 /** Node's WebAssembly, which this project's TypeScript lib settings do not declare. */
-declare const WebAssembly: { Module: new (bytes: Uint8Array) => WebAssembly.Module };
+declare const WebAssembly: { compile: (bytes: Uint8Array) => Promise<WebAssembly.Module> };
 // eslint-disable-next-line @typescript-eslint/no-namespace
 declare namespace WebAssembly {
   interface Module {
@@ -45,19 +45,28 @@ interface Assets {
   cached: Map<string, ivm.ExternalCopy<ArrayBuffer>>;
 }
 
-let assets: Assets | null = null;
+let assets: Promise<Assets> | null = null;
 
-function loadAssets(): Assets {
-  if (assets) return assets;
+/** The package's files, read once; the WebAssembly module compiled off this thread (a worker must keep answering its heartbeat). */
+function loadAssets(): Promise<Assets> {
+  assets ??= readAssets();
+  assets.catch(() => {
+    assets = null;
+  });
+  return assets;
+}
+
+async function readAssets(): Promise<Assets> {
   const file = (name: string) => readFileSync(join(PKG_DIR, name));
   const lock = JSON.parse(file('pyodide-lock.json').toString('utf8')) as { info: object };
   const pkg = JSON.parse(file('package.json').toString('utf8')) as { version: string };
   const wasmBytes = file('pyodide.asm.wasm');
   const stdlibBytes = file('python_stdlib.zip');
-  assets = {
+  const wasm = await WebAssembly.compile(wasmBytes);
+  return {
     version: pkg.version,
     lockInfo: lock.info,
-    wasm: new ivm.ExternalCopy(new WebAssembly.Module(wasmBytes)),
+    wasm: new ivm.ExternalCopy(wasm),
     stdlib: new ivm.ExternalCopy(stdlibBytes.buffer.slice(stdlibBytes.byteOffset, stdlibBytes.byteOffset + stdlibBytes.byteLength)),
     sources: {
       shims: GUEST('shims.js'),
@@ -68,7 +77,6 @@ function loadAssets(): Assets {
     },
     cached: new Map(),
   };
-  return assets;
 }
 
 export interface InterpreterOptions {
@@ -112,7 +120,7 @@ function snapshotPath(a: Assets): string {
 /** The memory snapshot every interpreter starts from: read from the cache, else made now and cached. */
 export function getSnapshot(): Promise<SharedArrayBuffer> {
   snapshot ??= (async () => {
-    const a = loadAssets();
+    const a = await loadAssets();
     const path = snapshotPath(a);
     let bytes: Uint8Array | null = null;
     try {
@@ -190,7 +198,7 @@ async function prepare(a: Assets, heapMb: number, wasmMb: number, onCatastrophic
  */
 export async function createInterpreter(opts: InterpreterOptions): Promise<{ interp: Interpreter; timings: BootTimings }> {
   const t0 = performance.now();
-  const a = loadAssets();
+  const a = await loadAssets();
   const snap = await getSnapshot();
   const t1 = performance.now();
   const { isolate, context, boot } = await prepare(a, PYODIDE_HEAP_MB, opts.memoryMb, opts.onCatastrophicError);

@@ -37,6 +37,8 @@ interface LoadedPython {
   restarts: number;
   pendingLogs: LogLine[];
   envDirty: boolean;
+  /** A replacement interpreter being prepared in the background after the last one was discarded. */
+  starting: Promise<void> | null;
 }
 
 export class PythonFunctions {
@@ -53,7 +55,7 @@ export class PythonFunctions {
 
   async load(id: string, req: LoadRequest, files: SourceFiles, bundleMs: number): Promise<LoadInfo> {
     const entry = resolvePythonEntry(files, req.handler);
-    const fn: LoadedPython = { req, files: Object.fromEntries(files), entry, interp: null, env: req.env, restarts: 0, pendingLogs: [], envDirty: false };
+    const fn: LoadedPython = { req, files: Object.fromEntries(files), entry, interp: null, env: req.env, restarts: 0, pendingLogs: [], envDirty: false, starting: null };
     const t1 = performance.now();
     const { interp, evaluateMs } = await this.start(fn);
     fn.interp = interp;
@@ -70,9 +72,10 @@ export class PythonFunctions {
       fn.env = req.resetEnv;
       fn.envDirty = true;
     }
+    const started = performance.now();
+    if (fn.starting) await fn.starting;
     let logs = fn.pendingLogs;
     fn.pendingLogs = [];
-    const started = performance.now();
     let interp = fn.interp;
     try {
       if (!interp || interp.isolate.isDisposed) {
@@ -137,8 +140,7 @@ export class PythonFunctions {
     } catch (err) {
       // Stopped from outside, or the interpreter itself failed (e.g. the WebAssembly
       // stack overflowed): either way its state cannot be trusted any more.
-      dispose(interp);
-      fn.interp = null;
+      this.replace(fn, interp);
       const timedOut = hardStopped || /timed out/i.test(messageOf(err));
       return failure(timedOut ? timeoutError(fn) : sandboxError(err), performance.now() - started, logs);
     } finally {
@@ -155,13 +157,31 @@ export class PythonFunctions {
       else if (error.name === 'MemoryError') {
         error = { ...error, code: 'MEMORY_LIMIT', message: `the function exceeded its memory limit of ${wasmCapMb(fn.req)} MB (MemoryError); its interpreter was replaced` };
         // WebAssembly memory never shrinks: a fresh interpreter gives the memory back.
-        dispose(interp);
-        fn.interp = null;
+        this.replace(fn, interp);
       }
       return { ok: false, output: null, env: null, error, durationMs, logs: allLogs, droppedLogs: r.dropped };
     }
     if (r.env !== null) fn.env = r.env;
     return { ok: true, output: r.output, env: r.env, durationMs, logs: allLogs, droppedLogs: r.dropped };
+  }
+
+  /** Discards an interpreter and prepares its replacement now, so the next call does not wait for it. */
+  private replace(fn: LoadedPython, old: Interpreter): void {
+    dispose(old);
+    if (fn.interp !== old) return;
+    fn.interp = null;
+    fn.restarts++;
+    fn.starting = this.start(fn).then(
+      ({ interp }) => {
+        fn.starting = null;
+        if (fn.interp === null && [...this.functions.values()].includes(fn)) fn.interp = interp;
+        else dispose(interp);
+      },
+      () => {
+        // The next call starts one itself and reports why it cannot.
+        fn.starting = null;
+      },
+    );
   }
 
   /** A fresh interpreter with the function's files, its module imported and its env set. */
