@@ -233,6 +233,22 @@ def handler(input, context):
     expect((await call(id)).output).toBe('"fine"');
   });
 
+  it('checks env and output again on the host: patching the glue does not lift the caps', async () => {
+    const { id } = await load(`
+import _redlet
+def handler(input, context):
+    if input.get('big'):
+        _redlet.MAX_ENV_BYTES = 10**9
+        context.env['blob'] = 'x' * (2 * 1024 * 1024)
+    context.env['n'] = context.env.get('n', 0) + 1
+    return context.env['n']
+`);
+    expect((await call(id)).output).toBe('1');
+    const big = await call(id, { big: true });
+    expect(big.error?.code).toBe('ENV_TOO_LARGE');
+    expect((await call(id)).output).toBe('2');
+  });
+
   it('shows nothing of the host: no process/require through js, no host files, no processes', async () => {
     const { id } = await load(`
 import os, subprocess
@@ -260,7 +276,8 @@ def handler(input, context):
     expect(out.require).toBe(false);
     expect(out.root).toEqual(['dev', 'function', 'home', 'lib', 'proc', 'tmp']);
     expect(out.hostname).toBe('FileNotFoundError');
-    expect(out.system === 'AttributeError' || typeof out.system === 'number').toBe(true);
-    expect(out.subprocess).not.toBe('ran');
+    // No shell to run: os.system reports failure the way a missing shell does.
+    expect(out.system).toBe(-1);
+    expect(out.subprocess).toBe('OSError');
   });
 });

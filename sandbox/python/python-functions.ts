@@ -150,7 +150,9 @@ export class PythonFunctions {
     }
     const r = parseResult(raw);
     const durationMs = performance.now() - started;
-    const allLogs = logs.length ? logs.concat(r.logs) : r.logs;
+    const capped = capLogs(r.logs, this.limits);
+    r.dropped += r.logs.length - capped.length;
+    const allLogs = logs.length ? logs.concat(capped) : capped;
     if (!r.ok) {
       let error = r.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
       if (error.name === 'KeyboardInterrupt' && softStopped) error = timeoutError(fn);
@@ -160,6 +162,12 @@ export class PythonFunctions {
         this.replace(fn, interp);
       }
       return { ok: false, output: null, env: null, error, durationMs, logs: allLogs, droppedLogs: r.dropped };
+    }
+    // The glue runs in the same interpreter as user code, which can patch it: check again here.
+    const broken = checkOutputs(r, req.maxOutputBytes, this.limits.maxEnvBytes);
+    if (broken) {
+      fn.envDirty = true;
+      return { ok: false, output: null, env: null, error: broken, durationMs, logs: allLogs, droppedLogs: r.dropped };
     }
     if (r.env !== null) fn.env = r.env;
     return { ok: true, output: r.output, env: r.env, durationMs, logs: allLogs, droppedLogs: r.dropped };
@@ -257,6 +265,35 @@ function parseResult(raw: unknown): ParsedResult {
     logs,
     dropped: Number(r.dropped) || 0,
   };
+}
+
+function capLogs(logs: LogLine[], limits: PythonLimits): LogLine[] {
+  const kept = logs.length > limits.maxLogLines ? logs.slice(0, limits.maxLogLines) : logs;
+  for (const l of kept) if (l.msg.length > limits.maxLogLineChars + 1) l.msg = `${l.msg.slice(0, limits.maxLogLineChars)}…`;
+  return kept;
+}
+
+/** Output and env as the host will store them: valid JSON, within the caps, env an object. */
+function checkOutputs(r: ParsedResult, maxOutputBytes: number, maxEnvBytes: number): GuestError | null {
+  const bad = (code: string, message: string): GuestError => ({ code, name: 'ValueError', message });
+  if (r.output !== null) {
+    if (Buffer.byteLength(r.output) > maxOutputBytes) return bad('OUTPUT_TOO_LARGE', `the result is over the ${maxOutputBytes}-byte cap`);
+    if (!isJson(r.output)) return bad('OUTPUT_NOT_SERIALIZABLE', "the handler's result is not valid JSON");
+  }
+  if (r.env !== null) {
+    if (Buffer.byteLength(r.env) > maxEnvBytes) return bad('ENV_TOO_LARGE', `context.env is over the ${maxEnvBytes}-byte cap`);
+    if (!r.env.startsWith('{') || !isJson(r.env)) return bad('ENV_NOT_OBJECT', 'context.env must stay a JSON object');
+  }
+  return null;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function timeoutError(fn: LoadedPython): GuestError {

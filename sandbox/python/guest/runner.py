@@ -364,6 +364,9 @@ def invoke(input_json, fields_json, dry_run, max_output_bytes):
         result = _handler(value, ctx)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt is the time limit's soft stop
         return _failure(_describe(exc), dry_run)
+    if hasattr(result, '__await__') and hasattr(result, 'close'):
+        result.close()
+        return _failure({'code': 'HANDLER_ASYNC', 'name': 'TypeError', 'message': 'the handler is a coroutine function (async def): there is no event loop between invocations; define it with plain def'}, dry_run)
     output = None
     if result is not None:
         try:
