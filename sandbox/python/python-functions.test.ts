@@ -210,6 +210,27 @@ def handler(input, context):
     expect((await call(neighbour.id)).output).toBe('2');
   });
 
+  it('after many short runs (the synchronous fast path), a long run still completes exactly once', async () => {
+    const { id } = await load(`
+import time
+def handler(input, context):
+    context.env['n'] = context.env.get('n', 0) + 1
+    if input.get('slow'):
+        end = time.time() + 0.1
+        while time.time() < end:
+            pass
+    if input.get('loop'):
+        while True: pass
+    return context.env['n']
+`, { timeoutMs: 1000 });
+    for (let i = 1; i <= 12; i++) expect((await call(id)).output).toBe(String(i));
+    // Past the synchronous budget: stopped, rolled back, and run again on the slow path.
+    expect((await call(id, { slow: true })).output).toBe('13');
+    for (let i = 14; i <= 25; i++) expect((await call(id)).output).toBe(String(i));
+    expect((await call(id, { loop: true })).error?.code).toBe('TIMEOUT');
+    expect((await call(id)).output).toBe('26');
+  });
+
   it('stops memory bombs at the memory limit (WebAssembly memory included)', async () => {
     const { id } = await load(`
 def handler(input, context):

@@ -18,6 +18,17 @@ import { resolvePythonEntry, type PythonEntry } from './python-entry.js';
 export const PYTHON_MIN_MEMORY_MB = 64;
 /** Past the soft stop, how long code that swallows KeyboardInterrupt keeps running before the hard stop. */
 const HARD_STOP_AFTER_MS = 100;
+/**
+ * The fast path, as for JavaScript (see in-process.ts): a function whose runs are short
+ * is called with one synchronous call, skipping the thread-pool round trip of an
+ * asynchronous one. A synchronous call cannot be soft-stopped, so it gets at most
+ * SYNC_BUDGET_MS; past that it is stopped hard, its interpreter is replaced and the call
+ * runs again on the asynchronous path, which the function keeps until it earns the fast
+ * path again with FAST_AGAIN_AFTER runs shorter than FAST_MAX_MS.
+ */
+const SYNC_BUDGET_MS = 20;
+const FAST_MAX_MS = 2;
+const FAST_AGAIN_AFTER = 8;
 /** Importing the user's modules may take longer than one invocation may. */
 const MIN_LOAD_TIMEOUT_MS = 5000;
 
@@ -29,6 +40,7 @@ export interface PythonLimits {
 }
 
 interface LoadedPython {
+  id: string;
   req: LoadRequest;
   files: Record<string, Uint8Array>;
   entry: PythonEntry;
@@ -39,6 +51,8 @@ interface LoadedPython {
   envDirty: boolean;
   /** A replacement interpreter being prepared in the background after the last one was discarded. */
   starting: Promise<void> | null;
+  fast: boolean;
+  shortRuns: number;
 }
 
 export class PythonFunctions {
@@ -55,7 +69,7 @@ export class PythonFunctions {
 
   async load(id: string, req: LoadRequest, files: SourceFiles, bundleMs: number): Promise<LoadInfo> {
     const entry = resolvePythonEntry(files, req.handler);
-    const fn: LoadedPython = { req, files: Object.fromEntries(files), entry, interp: null, env: req.env, restarts: 0, pendingLogs: [], envDirty: false, starting: null };
+    const fn: LoadedPython = { id, req, files: Object.fromEntries(files), entry, interp: null, env: req.env, restarts: 0, pendingLogs: [], envDirty: false, starting: null, fast: false, shortRuns: 0 };
     const t1 = performance.now();
     const { interp, evaluateMs } = await this.start(fn);
     fn.interp = interp;
@@ -122,8 +136,40 @@ export class PythonFunctions {
   }
 
   private async run(fn: LoadedPython, interp: Interpreter, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {
-    const timeoutMs = fn.req.timeoutMs;
     const args = [req.input, JSON.stringify(req.context), req.dryRun === true, req.maxOutputBytes];
+    if (fn.fast) {
+      const budget = Math.min(fn.req.timeoutMs, SYNC_BUDGET_MS);
+      let raw: unknown;
+      try {
+        raw = interp.refs.invoke.applySync(undefined, args, { timeout: budget, result: { copy: true } });
+      } catch (err) {
+        this.replace(fn, interp);
+        fn.fast = false;
+        fn.shortRuns = 0;
+        const timedOut = /timed out/i.test(messageOf(err));
+        if (!timedOut || fn.req.timeoutMs <= SYNC_BUDGET_MS) return failure(timedOut ? timeoutError(fn) : sandboxError(err), performance.now() - started, logs);
+        // Longer than the budget, not necessarily stuck: run it again, on a fresh interpreter, on the slow path.
+        if (fn.starting) await fn.starting;
+        if (!fn.interp) return this.invoke(fn.id, req);
+        return this.settle(fn, await this.runAsync(fn, fn.interp, args, started, logs));
+      }
+      const result = this.finish(fn, interp, raw, false, started, logs, req.maxOutputBytes);
+      if (result.durationMs > FAST_MAX_MS) fn.fast = false;
+      return result;
+    }
+    return this.settle(fn, await this.runAsync(fn, interp, args, started, logs));
+  }
+
+  /** Counts short runs on the slow path; enough of them in a row earn the fast path. */
+  private settle(fn: LoadedPython, result: InvokeResult): InvokeResult {
+    fn.shortRuns = result.ok && result.durationMs <= FAST_MAX_MS ? fn.shortRuns + 1 : 0;
+    if (fn.shortRuns >= FAST_AGAIN_AFTER) fn.fast = true;
+    return result;
+  }
+
+  /** An asynchronous call: soft stop at the time limit, hard stop a little later. */
+  private async runAsync(fn: LoadedPython, interp: Interpreter, args: unknown[], started: number, logs: LogLine[]): Promise<InvokeResult> {
+    const timeoutMs = fn.req.timeoutMs;
     let softStopped = false;
     let hardStopped = false;
     const soft = setTimeout(() => {
@@ -148,6 +194,11 @@ export class PythonFunctions {
       clearTimeout(hard);
       Atomics.store(interp.interrupt, 0, 0);
     }
+    return this.finish(fn, interp, raw, softStopped, started, logs, args[3] as number);
+  }
+
+  /** The guest's answer, checked (it is guest-controlled data). */
+  private finish(fn: LoadedPython, interp: Interpreter, raw: unknown, softStopped: boolean, started: number, logs: LogLine[], maxOutputBytes: number): InvokeResult {
     const r = parseResult(raw);
     const durationMs = performance.now() - started;
     const capped = capLogs(r.logs, this.limits);
@@ -164,7 +215,7 @@ export class PythonFunctions {
       return { ok: false, output: null, env: null, error, durationMs, logs: allLogs, droppedLogs: r.dropped };
     }
     // The glue runs in the same interpreter as user code, which can patch it: check again here.
-    const broken = checkOutputs(r, req.maxOutputBytes, this.limits.maxEnvBytes);
+    const broken = checkOutputs(r, maxOutputBytes, this.limits.maxEnvBytes);
     if (broken) {
       fn.envDirty = true;
       return { ok: false, output: null, env: null, error: broken, durationMs, logs: allLogs, droppedLogs: r.dropped };
