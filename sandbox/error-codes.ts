@@ -80,6 +80,7 @@ export const ERROR_CODES = {
   LEASE_LOST: { kind: 'system', http: null, doc: 'another replica took the function over; this run was not written' },
   // --- start-up (no HTTP status: redlet prints one line and exits 1)
   CONFIG_INVALID: { kind: 'user', http: null, doc: 'a configuration value (environment, mounted file, ZIP_URL) is invalid' },
+  STACK_OVERFLOW: { kind: 'user', http: null, doc: "the function recursed too deeply and overflowed the interpreter's stack; its interpreter was replaced" },
   SANDBOX_ERROR: { kind: 'system', http: null, doc: 'the sandbox failed in a way that is not the function\'s fault' },
   // --- redlet's own failures (500, 503): the detail is in the log under a request id
   INTERNAL: { kind: 'system', http: 500, doc: 'an unexpected failure inside redlet' },
@@ -104,4 +105,40 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/**
+ * The codes guest code may report about its own invocation. A guest can write any
+ * text; the host keeps only these and reads anything else as HANDLER_ERROR, so a
+ * function cannot pass itself off as a timeout or a memory limit (codes the host
+ * derives from what it observed).
+ */
+const GUEST_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'HANDLER_ERROR',
+  'INPUT_NOT_JSON',
+  'OUTPUT_NOT_SERIALIZABLE',
+  'OUTPUT_TOO_LARGE',
+  'ENV_NOT_SERIALIZABLE',
+  'ENV_NOT_OBJECT',
+  'ENV_TOO_LARGE',
+  'SANDBOX_ERROR',
+]);
+
+/**
+ * A code reported by guest code, as the host will believe it.
+ *
+ * @example
+ * guestCode('ENV_TOO_LARGE'); // 'ENV_TOO_LARGE'
+ * guestCode('MEMORY_LIMIT');  // 'HANDLER_ERROR'
+ */
+export function guestCode(value: unknown): ErrorCode {
+  return isErrorCode(value) && GUEST_CODES.has(value) ? value : 'HANDLER_ERROR';
+}
+
+/**
+ * A load failure code reported by guest code (a Python import check): a `LOAD_*` or
+ * `HANDLER_*` code, else LOAD_FAILED.
+ */
+export function guestLoadCode(value: unknown): ErrorCode {
+  return isErrorCode(value) && /^(LOAD|HANDLER)_/.test(value) ? value : 'LOAD_FAILED';
 }

@@ -9,7 +9,7 @@
  */
 import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 
-export { ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes.js';
+export { ERROR_CODES, guestCode, guestLoadCode, isErrorCode, type ErrorCode } from './error-codes.js';
 
 export type ErrorKind = 'user' | 'system';
 

@@ -13,8 +13,10 @@
  */
 import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
-import { bundleFunction, type Bundle } from './bundle.js';
-import { RedletError, isErrorCode, type ErrorCode, type GuestError } from './errors.js';
+import { bundleFunction, sourceFilesOf, type Bundle } from './bundle.js';
+import { RedletError, guestCode, type ErrorCode, type GuestError } from './errors.js';
+import { PythonFunctions } from './python/python-functions.js';
+import { isPythonSource } from './python/python-entry.js';
 import { mapStack } from './stack-map.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
 
@@ -117,6 +119,8 @@ export class InProcessSandbox implements Sandbox {
   private readonly onCatastrophicError: (message: string, fn: string | null) => void;
   /** Which function each isolate serves: a catastrophic error names the one at fault. */
   private readonly owners = new WeakMap<ivm.Isolate, string>();
+  /** Python functions: a second kind behind the same contract (see python/python-functions.ts). */
+  private readonly python: PythonFunctions;
 
   constructor(opts: InProcessSandboxOptions = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
@@ -126,10 +130,19 @@ export class InProcessSandbox implements Sandbox {
         process.stderr.write(`redlet: fatal error in an isolate, aborting the process: ${message}\n`);
         process.abort();
       });
+    this.python = new PythonFunctions(this.limits, (message) => this.onCatastrophicError(message, null));
   }
 
   async load(id: string, req: LoadRequest): Promise<LoadInfo> {
     const t0 = performance.now();
+    const files = req.source.kind === 'zip' || isPythonSource(req.source, null, req.handler) ? await sourceFilesOf(req.source) : null;
+    if (isPythonSource(req.source, files, req.handler)) {
+      const info = await this.python.load(id, req, files!, performance.now() - t0);
+      const old = this.functions.get(id);
+      this.functions.delete(id);
+      if (old?.slot) disposeSlot(old.slot);
+      return info;
+    }
     const bundle = await bundleFunction(req.source, req.handler, { name: req.name });
     const t1 = performance.now();
     const fn: LoadedFunction = {
@@ -152,6 +165,7 @@ export class InProcessSandbox implements Sandbox {
     const old = this.functions.get(id);
     this.functions.set(id, fn);
     if (old?.slot) disposeSlot(old.slot);
+    await this.python.dispose(id);
     return {
       entry: bundle.entry,
       exportName: bundle.exportName,
@@ -160,6 +174,7 @@ export class InProcessSandbox implements Sandbox {
   }
 
   async invoke(id: string, req: InvokeRequest): Promise<InvokeResult> {
+    if (this.python.has(id)) return this.python.invoke(id, req);
     const fn = this.functions.get(id);
     if (!fn) throw new RedletError('FUNCTION_NOT_LOADED', `function '${id}' is not loaded`, { kind: 'system' });
     if (req.resetEnv !== undefined) {
@@ -189,6 +204,7 @@ export class InProcessSandbox implements Sandbox {
   }
 
   async dispose(id: string): Promise<void> {
+    await this.python.dispose(id);
     const fn = this.functions.get(id);
     if (!fn) return;
     this.functions.delete(id);
@@ -196,6 +212,7 @@ export class InProcessSandbox implements Sandbox {
   }
 
   async stats(id: string): Promise<SandboxStats | null> {
+    if (this.python.has(id)) return this.python.stats(id);
     const fn = this.functions.get(id);
     if (!fn) return null;
     const limit = fn.req.memoryMb * 1024 * 1024;
@@ -220,6 +237,7 @@ export class InProcessSandbox implements Sandbox {
     this.spareReady = null;
     if (spare && !spare.isolate.isDisposed) spare.isolate.dispose();
     for (const id of [...this.functions.keys()]) await this.dispose(id);
+    await this.python.close();
   }
 
   private async run(fn: LoadedFunction, slot: Slot, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {
@@ -406,7 +424,6 @@ interface GuestResult {
 }
 
 /** Codes the guest's prelude may report; anything else a guest claims is HANDLER_ERROR. */
-const GUEST_CODES = new Set(['HANDLER_ERROR', 'INPUT_NOT_JSON', 'OUTPUT_NOT_SERIALIZABLE', 'OUTPUT_TOO_LARGE', 'ENV_NOT_SERIALIZABLE', 'ENV_NOT_OBJECT', 'ENV_TOO_LARGE', 'SANDBOX_ERROR']);
 const LOG_LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
 
 /**
@@ -437,7 +454,7 @@ function checkResult(raw: unknown, limits: SandboxLimits, maxOutputBytes: number
   const e = r.error && typeof r.error === 'object' ? (r.error as Partial<GuestError>) : null;
   let error: GuestError | null = e
     ? {
-        code: GUEST_CODES.has(String(e.code)) && isErrorCode(e.code) ? e.code : 'HANDLER_ERROR',
+        code: guestCode(e.code),
         name: cut(e.name, 200) || 'Error',
         message: cut(e.message, 4000),
         ...(typeof e.stack === 'string' ? { stack: cut(e.stack, 8000) } : {}),

@@ -10,6 +10,7 @@
  */
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CODE_EXTENSIONS } from './code-files.js';
 import { nameFromFile, type ClientConfig } from './config.js';
 
 /** What the client commands touch outside themselves (replaced in tests). */
@@ -28,7 +29,7 @@ export const CLIENT_USAGE = `client commands (talk to a running redlet; --url, d
   deploy <file|zip> [--name N] [--handler H] [--input-key K] [--output-key K]
          [--trigger poll|keyspace] [--period S] [--invoke-on change|always]
          [--memory MB] [--timeout MS] [--force [--reset-env]]
-            register a function (.js .mjs .cjs .ts .mts or .zip); the name defaults to
+            register a function (${CODE_EXTENSIONS.join(' ')} or .zip); the name defaults to
             the file's; --force replaces an existing one, keeping context.env
   list      the functions, with state and counters
   get N     one function's settings, status and counters (JSON)
@@ -192,7 +193,7 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
 async function deploy(argv: string[], io: ClientIo): Promise<void> {
   const { values, positionals } = parse(argv, DEPLOY);
   const file = positionals[0];
-  if (!file) throw new UsageError('deploy needs the code: redlet deploy <file.js|file.ts|function.zip> --name <name>');
+  if (!file) throw new UsageError('deploy needs the code: redlet deploy <file.js|file.ts|file.py|function.zip> --name <name>');
   if (positionals.length > 1) throw new UsageError(`deploy takes one file (got ${positionals.join(', ')}); zip a folder of modules into one .zip`);
   if (values['reset-env'] && !values.force) throw new UsageError('--reset-env applies when replacing a function: add --force');
   const api = client(values, io);

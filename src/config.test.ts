@@ -39,6 +39,12 @@ describe('loadConfig', () => {
     expect(c.warnings.join()).toMatch(/REDIS_OUTPUT_KEY is not set/);
   });
 
+  it('picks up /opt/usermodule.py like /opt/usermodule.js, with the Python memory default', () => {
+    const c = loadConfig({ REDIS_OUTPUT_KEY: 'me-proj3-output' }, (p) => p === '/opt/usermodule.py');
+    expect(c.compat).toMatchObject({ file: '/opt/usermodule.py', name: 'usermodule', memoryMb: 128 });
+    expect(loadConfig({ FUNCTION_FILE: 'x.py', FUNCTION_MEMORY_MB: '96' }, () => false).compat?.memoryMb).toBe(96);
+  });
+
   it.each([
     [{ REDIS_URL: 'http://x' }, /REDIS_URL must start with redis:\/\//],
     [{ REDIS_HOST: 'h', REDIS_PORT: '70000' }, /REDIS_PORT must be at most 65535/],

@@ -12,10 +12,12 @@ import { hostname } from 'node:os';
 import { pid } from 'node:process';
 import { z } from 'zod';
 import { RedletError } from './errors.js';
+import { DEFAULT_FUNCTION_FILES, isPythonFilename, PYTHON_DEFAULT_MEMORY_MB } from './code-files.js';
 import { DEFAULT_PREFIX } from './keys.js';
 import { isPublicSecret, MAKE_A_SECRET } from './public-secrets.js';
 
-export const DEFAULT_FUNCTION_FILE = '/opt/usermodule.js';
+/** The course's mount point of the user module (a `.py` one is picked up the same way, see DEFAULT_FUNCTION_FILES). */
+export const DEFAULT_FUNCTION_FILE = DEFAULT_FUNCTION_FILES[0];
 
 export interface RedisConfig {
   url: string;
@@ -165,7 +167,7 @@ export function nameFromFile(path: string): string {
 
 function compatFrom(env: Env, defaults: RuntimeConfig['defaults'], warnings: string[], fileExists: (p: string) => boolean): CompatConfig | null {
   const set = (k: string) => env[k] !== undefined && env[k]!.trim() !== '';
-  const defaultFile = !set('FUNCTION_FILE') && fileExists(DEFAULT_FUNCTION_FILE) ? DEFAULT_FUNCTION_FILE : null;
+  const defaultFile = set('FUNCTION_FILE') ? null : (DEFAULT_FUNCTION_FILES.find((p) => fileExists(p)) ?? null);
   const active = ['REDIS_INPUT_KEY', 'FUNCTION_FILE', 'FUNCTION_ZIP', 'ZIP_URL', 'HANDLER_FUNCTION'].some(set) || defaultFile !== null;
   if (!active) return null;
 
@@ -175,7 +177,7 @@ function compatFrom(env: Env, defaults: RuntimeConfig['defaults'], warnings: str
   const zipPath = set('FUNCTION_ZIP') ? env.FUNCTION_ZIP!.trim() : null;
   const zipUrl = set('ZIP_URL') ? env.ZIP_URL!.trim() : null;
   if (!file && !zipPath && !zipUrl) {
-    throw new ConfigError(`no function code: set FUNCTION_FILE (a .js/.ts file), FUNCTION_ZIP (a .zip path) or ZIP_URL, or mount the code at ${DEFAULT_FUNCTION_FILE}`);
+    throw new ConfigError(`no function code: set FUNCTION_FILE (a .js/.ts/.py file), FUNCTION_ZIP (a .zip path) or ZIP_URL, or mount the code at ${DEFAULT_FUNCTION_FILES.join(' or ')}`);
   }
   if (zipUrl && !/^https?:\/\//.test(zipUrl)) throw new ConfigError(`ZIP_URL must be an http:// or https:// URL (got '${zipUrl}')`);
 
@@ -195,7 +197,7 @@ function compatFrom(env: Env, defaults: RuntimeConfig['defaults'], warnings: str
     handler: env.HANDLER_FUNCTION?.trim() || 'handler',
     trigger: oneOf('FUNCTION_TRIGGER', env.FUNCTION_TRIGGER, ['poll', 'keyspace'] as const, 'poll'),
     invokeOn: oneOf('FUNCTION_INVOKE_ON', env.FUNCTION_INVOKE_ON, ['change', 'always'] as const, 'change'),
-    memoryMb: pick('FUNCTION_MEMORY_MB', intIn('FUNCTION_MEMORY_MB', 8, 1024), env.FUNCTION_MEMORY_MB, defaults.memoryMb),
+    memoryMb: pick('FUNCTION_MEMORY_MB', intIn('FUNCTION_MEMORY_MB', 8, 1024), env.FUNCTION_MEMORY_MB, file && isPythonFilename(file) ? Math.max(defaults.memoryMb, PYTHON_DEFAULT_MEMORY_MB) : defaults.memoryMb),
     timeoutMs: pick('FUNCTION_TIMEOUT_MS', intIn('FUNCTION_TIMEOUT_MS', 1, 60_000), env.FUNCTION_TIMEOUT_MS, defaults.timeoutMs),
     file,
     zipPath,

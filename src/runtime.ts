@@ -10,6 +10,7 @@
  */
 import type { FunctionSource, InvokeResult, Sandbox } from '../sandbox/types.js';
 import { ClusterCoordinator, type ClusterMember } from './cluster.js';
+import { isPythonFilename, PYTHON_DEFAULT_MEMORY_MB } from './code-files.js';
 import type { RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
 import { definitionRevision, validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type KeyPolicy, type Origin } from './function-definition.js';
@@ -120,16 +121,18 @@ export class Runtime implements ClusterMember {
     await this.sandbox.close();
   }
 
-  defaults(): FunctionSettings {
+  /** Settings of a new function; a Python file gets Python's larger memory default. */
+  defaults(source?: FunctionSource): FunctionSettings {
     const d = this.config.defaults;
-    return { handler: 'handler', inputKey: 'metrics', outputKey: null, trigger: 'poll', period: d.periodSeconds, invokeOn: 'change', memoryMb: d.memoryMb, timeoutMs: d.timeoutMs };
+    const memoryMb = source?.kind === 'file' && isPythonFilename(source.filename) ? Math.max(d.memoryMb, PYTHON_DEFAULT_MEMORY_MB) : d.memoryMb;
+    return { handler: 'handler', inputKey: 'metrics', outputKey: null, trigger: 'poll', period: d.periodSeconds, invokeOn: 'change', memoryMb, timeoutMs: d.timeoutMs };
   }
 
   async register(input: RegisterInput): Promise<FunctionView> {
     const name = validateName(input.name);
     return this.exclusive(name, async () => {
       if (this.runners.has(name)) throw new RedletError('FUNCTION_EXISTS', `a function named '${name}' already exists; use PUT to replace it`);
-      const settings = validateSettings({ ...this.defaults(), ...stripUndefined(input.settings) }, this.keyPolicy);
+      const settings = validateSettings({ ...this.defaults(input.source), ...stripUndefined(input.settings) }, this.keyPolicy);
       const now = Date.now();
       const def: FunctionDefinition = {
         ...settings,

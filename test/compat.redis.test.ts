@@ -64,6 +64,17 @@ describe('compatibility mode (course env variables)', () => {
     return { REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix), REDIS_INPUT_KEY: `${prefix}metrics`, REDIS_OUTPUT_KEY: `${prefix}output`, MONITORING_PERIOD: '0.2' };
   };
 
+  it('runs the course reference function in Python, named the course way (HANDLER_FUNCTION=handler_module.handler)', async () => {
+    const env = { ...base(), FUNCTION_FILE: join(root, 'examples/course-reference.py'), HANDLER_FUNCTION: 'handler_module.handler' };
+    await redis.set(env.REDIS_INPUT_KEY, snapshot);
+    const p = redlet(env);
+    procs.push(p);
+    const out = JSON.parse(await waitFor(() => redis.get(env.REDIS_OUTPUT_KEY), 'output key', 60_000));
+    expect(out['avg-util-cpu3-60sec']).toBe(57.1);
+    const state = JSON.parse((await waitFor(() => redis.get(`${ownPrefix(prefix)}state:course-reference`), 'saved state', 5000))!);
+    expect(state.env.cpuHistory).toHaveLength(1);
+  }, 90_000);
+
   it('runs the course reference function from FUNCTION_FILE and writes its output key', async () => {
     const env = { ...base(), FUNCTION_FILE: join(root, 'examples/course-reference.js'), HANDLER_FUNCTION: 'course-reference.handler' };
     await redis.set(env.REDIS_INPUT_KEY, snapshot);

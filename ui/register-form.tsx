@@ -9,6 +9,7 @@
  * <RegisterForm access={access} defaults={runtime.defaults()} />
  */
 import type { Access } from './access.js';
+import { UPLOAD_ACCEPT } from '../src/code-files.js';
 import type { FunctionSettings } from '../src/function-definition.js';
 
 export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oob?: boolean }) {
@@ -31,8 +32,8 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
         <div class="fields">
           <label>
             Code
-            <span class="hint">.js, .ts or .zip</span>
-            <input type="file" name="code" accept=".js,.mjs,.cjs,.ts,.mts,.zip" required />
+            <span class="hint">.js, .ts, .py or .zip</span>
+            <input type="file" name="code" accept={UPLOAD_ACCEPT} required />
           </label>
           <label>
             Name

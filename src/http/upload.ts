@@ -11,6 +11,7 @@ import type { Context } from 'hono';
 import type { FunctionSource } from '../../sandbox/types.js';
 import { RedletError, type ErrorCode } from '../errors.js';
 import type { FunctionSettings } from '../function-definition.js';
+import { CODE_EXTENSIONS } from '../code-files.js';
 
 /** A register or update request, read but not yet validated by the runtime. */
 export interface FunctionRequest {
@@ -27,8 +28,7 @@ export type UploadMode = 'create' | 'update';
 /** The settings fields, named as in the API and in FunctionSettings. */
 export const SETTING_FIELDS = ['handler', 'inputKey', 'outputKey', 'trigger', 'period', 'invokeOn', 'memoryMb', 'timeoutMs'] as const;
 
-/** Extensions of single-file code; `.zip` is the other kind. */
-export const CODE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts'] as const;
+export { CODE_EXTENSIONS };
 
 const JSON_FIELDS = new Set<string>(['name', 'source', 'filename', 'zipBase64', 'resetEnv', ...SETTING_FIELDS]);
 const FORM_FIELDS = new Set<string>(['name', 'code', 'filename', 'resetEnv', ...SETTING_FIELDS]);

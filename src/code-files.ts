@@ -1,0 +1,23 @@
+/**
+ * The one list of file kinds a function's code may come as, used by the API's upload
+ * checks, the CLI's help, the dashboard's register form and course compatibility.
+ *
+ * @example
+ * CODE_EXTENSIONS.includes('.py'); // true
+ */
+
+/** Extensions of single-file code: JavaScript, TypeScript and Python; `.zip` is the other kind. */
+export const CODE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.py'] as const;
+
+/** Everything an upload may be, for a file picker's `accept`: `.js,.mjs,…,.zip`. */
+export const UPLOAD_ACCEPT = [...CODE_EXTENSIONS, '.zip'].join(',');
+
+/** Where the course's Deployment mounts the user module, JavaScript or Python: the first that exists is used. */
+export const DEFAULT_FUNCTION_FILES = ['/opt/usermodule.js', '/opt/usermodule.py'] as const;
+
+/** The documented default memory limit of Python functions (the interpreter alone fills about 31 MB of it). */
+export const PYTHON_DEFAULT_MEMORY_MB = 128;
+
+export function isPythonFilename(filename: string): boolean {
+  return filename.toLowerCase().endsWith('.py');
+}
