@@ -76,7 +76,7 @@ function clientConfig(): ClientConfig {
 
 async function start(opts: StartOptions): Promise<void> {
   const cfg = config();
-  const log = createLogger(cfg.logLevel);
+  const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
   // Handlers go in before anything starts: as PID 1 in a container a signal without a
   // handler is ignored, so a pod still starting (e.g. Redis down) would wait for SIGKILL.
   // A signal before startRedlet returns exits at once; an invocation cut short then is
@@ -94,7 +94,7 @@ async function start(opts: StartOptions): Promise<void> {
 
 async function collect(): Promise<void> {
   const cfg = config();
-  const log = createLogger(cfg.logLevel);
+  const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
   if (!cfg.redis) fail('redlet collect writes to Redis: set REDIS_HOST (and REDIS_PORT) or REDIS_URL');
   const store = new RedisStore({ url: cfg.redis.url });
   const collector = new Collector({

@@ -1,0 +1,44 @@
+/**
+ * Logs the state changes of a function a person watching the terminal should see:
+ * the first error of a failing streak (with the error), a different kind of failure,
+ * recovery, paused/resumed, crash-loop backoff, Redis lost and back. A function that
+ * fails on every run logs once, not at every tick.
+ *
+ * @example
+ * runner.status.onChange = stateChangeLogger(log);
+ */
+import type { StateChange } from './function-status.js';
+import type { Logger } from './logger.js';
+
+/** Which failure a streak is about: repeated errors of the same kind are not logged again. */
+function kindOf(change: StateChange): string {
+  return change.lastError?.code ?? 'ERROR';
+}
+
+export function stateChangeLogger(log: Pick<Logger, 'info' | 'warn'>): (change: StateChange) => void {
+  let failing: string | null = null;
+  return (change) => {
+    const fn = change.name;
+    if (change.to === 'error') {
+      const kind = kindOf(change);
+      if (kind === failing) return;
+      const first = failing === null;
+      failing = kind;
+      const err = change.lastError ? { code: change.lastError.code, message: change.lastError.message } : { message: change.detail };
+      if (kind === 'REDIS_UNAVAILABLE') log.warn({ function: fn, err }, 'Redis lost: the function cannot read its input or write its output');
+      else if (kind === 'CRASH_LOOP_BACKOFF') log.warn({ function: fn, err }, 'crash-loop backoff: the function crashed its worker repeatedly; waiting before the next run');
+      else log.warn({ function: fn, err, ...(change.lastError?.stack ? { stack: change.lastError.stack } : {}) }, first ? 'function failing' : 'function failing differently');
+      return;
+    }
+    if (change.to === 'paused') {
+      if (change.from !== 'paused') log.info({ function: fn }, 'function paused');
+      failing = null;
+      return;
+    }
+    if (change.from === 'paused' && change.to !== 'loading') log.info({ function: fn }, 'function resumed');
+    if (failing !== null && (change.to === 'idle' || change.to === 'waiting')) {
+      log.info({ function: fn, after: failing }, failing === 'REDIS_UNAVAILABLE' ? 'Redis back: the function runs again' : 'function recovered');
+      failing = null;
+    }
+  };
+}
