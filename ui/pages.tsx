@@ -12,7 +12,7 @@ import type { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { accessOf, readGuard } from './access.js';
 import { FunctionDetail, FunctionLive, MAX_LOG_LINES, type DetailData } from './function-detail.js';
-import { FunctionRows, FunctionsPanel } from './functions-panel.js';
+import { FunctionList, FunctionsPanel, listQuery, pageOf } from './functions-panel.js';
 import { Layout } from './layout.js';
 import { MetricsPanel } from './metrics-panel.js';
 import type { OutputHistory } from './output-history.js';
@@ -49,8 +49,10 @@ export function mountPages(app: Hono, deps: PageDeps): void {
       );
     }
     const now = clock();
-    const views = await runtime.list();
-    history.retain(views.map((v) => v.definition.name));
+    const query = listQuery(c.req.query('q'), c.req.query('page'));
+    const list = pageOf(runtime.names(), query);
+    const views = await viewsOf(list.names);
+    const dashboardView = runtime.has(runtime.config.dashboardFunction) ? await runtime.view(runtime.config.dashboardFunction).catch(() => null) : null;
     const dashboard = runtime.config.dashboardFunction;
     const selected = c.req.query('fn');
     const detail = selected ? await detailData(selected) : null;
@@ -58,11 +60,11 @@ export function mountPages(app: Hono, deps: PageDeps): void {
       <Layout title="redlet dashboard" subtitle={subtitle} header={<AuthStatus access={access} />}>
         <section id="metrics" class="panel" aria-label="Host metrics">
           <div id="metrics-panel" hx-get="/ui/metrics" hx-trigger="every 3s" hx-swap="innerHTML">
-            <MetricsPanel name={dashboard} view={views.find((v) => v.definition.name === dashboard) ?? null} series={history.series(dashboard)} now={now} windowMs={history.windowMs} />
+            <MetricsPanel name={dashboard} view={dashboardView} series={history.series(dashboard)} now={now} windowMs={history.windowMs} />
           </div>
         </section>
         <section id="functions" class="panel" aria-label="Functions">
-          <FunctionsPanel views={views} now={now} />
+          <FunctionsPanel views={views} now={now} list={list} query={query} />
         </section>
         <section id="detail" class="panel" aria-label="Function detail">
           {detail ? <FunctionDetail data={detail} access={access} /> : <DetailPlaceholder />}
@@ -85,10 +87,17 @@ export function mountPages(app: Hono, deps: PageDeps): void {
   });
 
   app.get('/ui/functions', guard, async (c) => {
-    const views = await runtime.list();
-    history.retain(views.map((v) => v.definition.name));
-    return c.html(<FunctionRows views={views} now={clock()} />);
+    history.retain(runtime.names());
+    const query = listQuery(c.req.query('q'), c.req.query('page'));
+    const list = pageOf(runtime.names(), query);
+    return c.html(<FunctionList views={await viewsOf(list.names)} now={clock()} list={list} query={query} />);
   });
+
+  /** Views of the functions on one page (deleted meanwhile: left out). */
+  async function viewsOf(names: string[]) {
+    const views = await Promise.all(names.map((n) => runtime.view(n).catch(() => null)));
+    return views.filter((v) => v !== null);
+  }
 
   app.get('/ui/functions/:name', guard, async (c) => {
     const name = c.req.param('name');
