@@ -27,7 +27,7 @@ describe('state-change logs', () => {
       s.set('error', boom.message);
     }
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'function failing', fields: { function: 'avg', err: { code: 'HANDLER_ERROR', message: 'x is undefined' } } });
+    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'function failing', fields: { function: 'avg', reason: 'HANDLER_ERROR: x is undefined' } });
     expect(lines[0]!.fields.stack).toContain('avg.js:3:9');
     s.recordSuccess(1, Date.now(), '{}');
     s.set('idle');

@@ -24,10 +24,11 @@ export function stateChangeLogger(log: Pick<Logger, 'info' | 'warn'>): (change: 
       if (kind === failing) return;
       const first = failing === null;
       failing = kind;
-      const err = change.lastError ? { code: change.lastError.code, message: change.lastError.message } : { message: change.detail };
-      if (kind === 'REDIS_UNAVAILABLE') log.warn({ function: fn, err }, 'Redis lost: the function cannot read its input or write its output');
-      else if (kind === 'CRASH_LOOP_BACKOFF') log.warn({ function: fn, err }, 'crash-loop backoff: the function crashed its worker repeatedly; waiting before the next run');
-      else log.warn({ function: fn, err, ...(change.lastError?.stack ? { stack: change.lastError.stack } : {}) }, first ? 'function failing' : 'function failing differently');
+      // A string, not an `err` object: it stays on the event's one line in a terminal.
+      const error = change.lastError ? `${change.lastError.code}: ${change.lastError.message}` : (change.detail ?? kind);
+      if (kind === 'REDIS_UNAVAILABLE') log.warn({ function: fn, reason: error }, 'Redis lost: the function cannot read its input or write its output');
+      else if (kind === 'CRASH_LOOP_BACKOFF') log.warn({ function: fn, reason: error }, 'crash-loop backoff: the function crashed its worker repeatedly; waiting before the next run');
+      else log.warn({ function: fn, reason: error, ...(change.lastError?.stack ? { stack: change.lastError.stack } : {}) }, first ? 'function failing' : 'function failing differently');
       return;
     }
     if (change.to === 'paused') {
