@@ -76,7 +76,7 @@ export function FunctionsPanel(p: { views: FunctionView[]; now: number; list: Li
           name="q"
           value={p.query.q}
           placeholder="filter by name"
-          aria-label="filter functions by name"
+          aria-label="search functions"
           autocomplete="off"
           hx-get="/ui/functions"
           hx-trigger="input changed delay:300ms, search"

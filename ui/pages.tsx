@@ -15,14 +15,14 @@ import { FunctionDetail, FunctionLive, MAX_LOG_LINES, type DetailData } from './
 import { FunctionList, FunctionsPanel, listQuery, pageOf } from './functions-panel.js';
 import { Layout } from './layout.js';
 import { MetricsPanel } from './metrics-panel.js';
-import type { OutputHistory } from './output-history.js';
+import type { ChartHistory } from './stored-history.js';
 import { RegisterForm } from './register-form.js';
 import { AuthStatus } from './sign-in.js';
 import type { Runtime } from '../src/runtime.js';
 
 export interface PageDeps {
   runtime: Runtime;
-  history: OutputHistory;
+  history: ChartHistory;
   /** Epoch ms now (tests move it to make data stale). */
   clock: () => number;
 }
@@ -60,7 +60,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
       <Layout title="redlet dashboard" subtitle={subtitle} header={<AuthStatus access={access} />}>
         <section id="metrics" class="panel" aria-label="Host metrics">
           <div id="metrics-panel" hx-get="/ui/metrics" hx-trigger="every 3s" hx-swap="innerHTML">
-            <MetricsPanel name={dashboard} view={dashboardView} series={history.series(dashboard)} now={now} windowMs={history.windowMs} />
+            <MetricsPanel name={dashboard} view={dashboardView} series={await history.series(dashboard)} now={now} windowMs={history.windowMs} />
           </div>
         </section>
         <section id="functions" class="panel" aria-label="Functions">
@@ -83,7 +83,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
   app.get('/ui/metrics', guard, async (c) => {
     const name = runtime.config.dashboardFunction;
     const view = runtime.has(name) ? await runtime.view(name).catch(() => null) : null;
-    return c.html(<MetricsPanel name={name} view={view} series={history.series(name)} now={clock()} windowMs={history.windowMs} />);
+    return c.html(<MetricsPanel name={name} view={view} series={await history.series(name)} now={clock()} windowMs={history.windowMs} />);
   });
 
   app.get('/ui/functions', guard, async (c) => {
@@ -119,7 +119,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
     // Deleted between the check and the read: treat as gone.
     const view = await runtime.view(name).catch(() => null);
     if (!view) return null;
-    return { view, series: history.series(name), logs: runner.status.recentLogs(MAX_LOG_LINES), env: runner.persisted.env, now: clock(), windowMs: history.windowMs };
+    return { view, series: await history.series(name), logs: runner.status.recentLogs(MAX_LOG_LINES), env: runner.persisted.env, now: clock(), windowMs: history.windowMs };
   }
 }
 
