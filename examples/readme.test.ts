@@ -37,7 +37,7 @@ async function deployFile(name: string, file: string, settings = {}): Promise<vo
 
 async function invoke(name: string, input: string): Promise<unknown> {
   const r = await redlet.runtime.invoke(name, input);
-  expect(r.error, JSON.stringify(r.error)).toBeNull();
+  expect(r.ok, JSON.stringify(r.error)).toBe(true);
   return JSON.parse(r.output!);
 }
 
