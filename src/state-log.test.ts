@@ -4,7 +4,13 @@ import { FunctionStatus } from './function-status.js';
 import { createLogger } from './logger.js';
 import { stateChangeLogger } from './state-log.js';
 
-function watched() {
+function watched(shared?: { log: object; lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> }, name = 'avg') {
+  if (shared) {
+    const s = new FunctionStatus(name);
+    s.set('idle');
+    s.onChange = stateChangeLogger(shared.log as never);
+    return { s, lines: shared.lines, log: shared.log };
+  }
   const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
   const log = {
     info: (fields: Record<string, unknown>, msg: string) => lines.push({ level: 'info', msg, fields }),
@@ -13,7 +19,7 @@ function watched() {
   const s = new FunctionStatus('avg');
   s.set('idle');
   s.onChange = stateChangeLogger(log as never);
-  return { s, lines };
+  return { s, lines, log };
 }
 
 const boom = { code: 'HANDLER_ERROR', name: 'TypeError', message: 'x is undefined', stack: 'TypeError: x is undefined\n    at handler (avg.js:3:9)' };
@@ -53,6 +59,22 @@ describe('state-change logs', () => {
       'info function paused',
       'info function resumed',
     ]);
+  });
+});
+
+describe('a Redis outage', () => {
+  it('is logged once for the process, not once per function, and its end once', () => {
+    const a = watched();
+    const b = watched({ log: a.log, lines: a.lines }, 'b');
+    const down = { code: 'REDIS_UNAVAILABLE', name: 'RedletError', message: 'connection refused' };
+    for (const f of [a, b]) {
+      f.s.recordProblem(down, Date.now());
+      f.s.set('error', 'Redis unavailable');
+    }
+    a.s.set('idle');
+    expect(a.lines.map((l) => l.msg.split(':')[0])).toEqual(['Redis lost']);
+    b.s.set('idle');
+    expect(a.lines.map((l) => l.msg.split(':')[0])).toEqual(['Redis lost', 'Redis back']);
   });
 });
 
