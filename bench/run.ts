@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { coldStart } from './cold-start.js';
 import { dashboard } from './dashboard.js';
+import { dashboardSize } from './dashboard-size.js';
 import type { BenchContext, BenchItem, ClusterChoice, ItemResult, Row } from './harness.js';
 import { latency } from './latency.js';
 import { memory } from './memory.js';
@@ -37,6 +38,7 @@ const ITEMS: Array<{ key: string; title: string; run: BenchItem }> = [
   { key: 'throughput', title: '6. throughput (keyspace-triggered)', run: throughput },
   { key: 'dashboard', title: '7. dashboard (GET /ui/functions, 100 functions)', run: dashboard },
   { key: 'python', title: '8. Python functions (Pyodide in isolates)', run: python },
+  { key: 'dashboardSize', title: '9. dashboard size (the polled functions partial, 1,000 functions)', run: dashboardSize },
 ];
 
 interface Args {
@@ -55,7 +57,7 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith('--out=')) args.out = a.slice(6);
     else if (a === '--cluster=on' || a === '--cluster=off') args.cluster = a.endsWith('on') ? 'on' : 'off';
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python] [--out=file.json]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python,dashboardSize] [--out=file.json]\n');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }

@@ -2,7 +2,7 @@
 // tsx) against a redlet running in this test with an API token, checking what they
 // print and their exit codes (0 done, 1 refused or failed, 2 wrong command line).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,7 @@ function redletCli(args: string[], env: Record<string, string> = {}): Promise<Ru
     execFile(
       process.execPath,
       ['--no-node-snapshot', '--import', 'tsx', join(packageRoot(), 'ui', 'entry.ts'), ...args],
-      { cwd: packageRoot(), env: { PATH: process.env.PATH ?? '', REDLET_URL: url, ...env }, timeout: 30_000 },
+      { cwd: packageRoot(), env: { PATH: process.env.PATH ?? '', REDLET_URL: url, ...env }, timeout: 120_000 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -104,7 +104,18 @@ describe('redlet CLI against a running redlet', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/the function failed \(\w+\): RangeError: asked to fail/);
     expect(badJson.code).toBe(1);
-    expect(badJson.stderr).toMatch(/the input \(the request body\) is not valid JSON/);
+    expect(badJson.stderr).toMatch(/the input \(the argument or --input-file\) is not valid JSON/);
+    writeFileSync(join(dir, 'input.json'), '{"who":"file"}');
+    const [fromFile, both, empty] = await Promise.all([
+      redletCli(['invoke', 'talk', '--input-file', join(dir, 'input.json')], authed),
+      redletCli(['invoke', 'talk', '{}', '--input-file', join(dir, 'input.json')], authed),
+      redletCli(['invoke', 'talk'], authed),
+    ]);
+    expect(fromFile, fromFile.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(fromFile.stdout)).toEqual({ hello: 'file' });
+    expect(both).toMatchObject({ code: 2 });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe("redlet: input key 'talk-in' is empty; pass the input as an argument (redlet invoke <name> '{...}') or with --input-file <file>\n");
 
     await redlet.runtime.store.set('talk-in', '{"who":"sched"}');
     await waitFor(async () => (await redlet.runtime.view('talk')).status.invocations > 0, 'a scheduled run');
@@ -127,8 +138,8 @@ describe('redlet CLI against a running redlet', () => {
       redletCli(['deploy', file, '--name', 'auth-c', '--token', TEST_TOKEN]),
     ]);
     expect(none.code).toBe(1);
-    expect(none.stderr).toMatch(/send the API token/);
-    expect(wrong).toMatchObject({ code: 1, stderr: 'redlet: the API token is wrong\n' });
+    expect(none.stderr).toBe('redlet: this command changes redlet and needs its API token: pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)\n');
+    expect(wrong).toMatchObject({ code: 1, stderr: 'redlet: the API token is wrong (check --token / REDLET_API_TOKEN)\n' });
     expect(flag.code, flag.stderr).toBe(0);
     expect(redlet.runtime.has('auth-a') || redlet.runtime.has('auth-b')).toBe(false);
   });
@@ -146,13 +157,63 @@ describe('redlet CLI against a running redlet', () => {
     expect(noFile).toMatchObject({ code: 2 });
     expect(noFile.stderr).toMatch(/deploy needs the code/);
     expect(badOpt).toMatchObject({ code: 2 });
-    expect(badOpt.stderr).toMatch(/unknown option '--frobnicate'/);
+    expect(badOpt.stderr).toBe("redlet: unknown option '--frobnicate' for 'redlet list'\nrun 'redlet help list' for its options\n");
     expect(badCmd).toMatchObject({ code: 2 });
+    expect(badCmd.stderr).toMatch(/^redlet: unknown command 'frobnicate'\n/);
     expect(noName).toMatchObject({ code: 2 });
     expect(noName.stderr).toMatch(/needs the function's name/);
     expect(missing).toMatchObject({ code: 2 });
     expect(missing.stderr).toMatch(/cannot read .*nope\.js.*no such file/);
     expect(down).toMatchObject({ code: 1 });
     expect(down.stderr).toContain(`cannot reach redlet at http://127.0.0.1:${closed} (ECONNREFUSED); is it running?`);
+  });
+});
+
+// Each case starts a few node processes with tsx: slow on a loaded machine, not a speed target.
+describe('redlet help, version and suggestions', { timeout: 300_000 }, () => {
+  it('no arguments, --help and help print the overview (and start nothing); --version the version', async () => {
+    const [bare, long, help, version] = await Promise.all([redletCli([]), redletCli(['--help']), redletCli(['help']), redletCli(['--version'])]);
+    expect(bare, bare.stderr).toMatchObject({ code: 0, stderr: '' });
+    expect(bare.stdout).toMatch(/^redlet 0\.\d+\.\d+: a sandboxed serverless runtime/);
+    expect(bare.stdout).toMatch(/^  start {2,}run the runtime/m);
+    expect(bare.stdout).toMatch(/^  deploy <file> {2,}register a function/m);
+    expect(long.stdout).toBe(bare.stdout);
+    expect(help.stdout).toBe(bare.stdout);
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    expect(version).toMatchObject({ code: 0, stdout: `redlet ${pkg.version}\n` });
+  });
+
+  it('help CMD and CMD --help print the command page; an unknown one suggests the closest', async () => {
+    const [page, flag, startPage, typo, unknown] = await Promise.all([
+      redletCli(['help', 'deploy']),
+      redletCli(['deploy', '--help']),
+      redletCli(['start', '--help']),
+      redletCli(['help', 'dpeloy']),
+      redletCli(['invok', 'x']),
+    ]);
+    expect(page).toMatchObject({ code: 0 });
+    expect(page.stdout).toMatch(/^usage: redlet deploy <file\|zip> \[options\]/);
+    expect(page.stdout).toMatch(/^ {2}--output-key K {2,}the Redis key to write the result to/m);
+    expect(flag.stdout).toBe(page.stdout);
+    expect(startPage).toMatchObject({ code: 0 });
+    expect(startPage.stdout).toMatch(/^usage: redlet start\n/);
+    expect(typo).toMatchObject({ code: 2, stderr: "redlet: unknown command 'dpeloy'; did you mean 'deploy'?\nrun 'redlet help' for the commands\n" });
+    expect(unknown).toMatchObject({ code: 2 });
+    expect(unknown.stderr).toMatch(/^redlet: unknown command 'invok'; did you mean 'invoke'\?/);
+  });
+
+  it('an unknown flag names the closest one', async () => {
+    const [outputkey, tokn, startFlag, lead] = await Promise.all([
+      redletCli(['deploy', 'f.js', '--outputkey', 'o']),
+      redletCli(['list', '--tokn', 'x']),
+      redletCli(['start', '--prot', '9000']),
+      redletCli(['--url', 'http://x']),
+    ]);
+    expect(outputkey).toMatchObject({ code: 2, stderr: "redlet: unknown option '--outputkey' for 'redlet deploy'; did you mean --output-key?\nrun 'redlet help deploy' for its options\n" });
+    expect(tokn.stderr).toMatch(/^redlet: unknown option '--tokn' for 'redlet list'; did you mean --token\?/);
+    expect(startFlag).toMatchObject({ code: 2 });
+    expect(startFlag.stderr).toMatch(/^redlet: unknown option '--prot' for 'redlet start'\nrun 'redlet help start'/);
+    expect(lead).toMatchObject({ code: 2 });
+    expect(lead.stderr).toMatch(/options go after the command/);
   });
 });

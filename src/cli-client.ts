@@ -9,8 +9,8 @@
  * which case it replaces the code and settings (PUT), keeping `context.env`.
  */
 import { basename } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CODE_EXTENSIONS } from './code-files.js';
+import { parseFlags, UsageError, type FlagSpec } from './cli-args.js';
+import { helpFor } from './cli-help.js';
 import { nameFromFile, type ClientConfig } from './config.js';
 
 /** What the client commands touch outside themselves (replaced in tests). */
@@ -22,26 +22,6 @@ export interface ClientIo {
   readFile: (path: string) => Promise<Uint8Array>;
 }
 
-/** The client commands' part of `redlet help`. */
-export const CLIENT_USAGE = `client commands (talk to a running redlet; --url, default $REDLET_URL or http://localhost:8080;
---token, default $REDLET_API_TOKEN; --json prints the API's JSON):
-
-  deploy <file|zip> [--name N] [--handler H] [--input-key K] [--output-key K]
-         [--trigger poll|keyspace] [--period S] [--invoke-on change|always]
-         [--memory MB] [--timeout MS] [--force [--reset-env]]
-            register a function (${CODE_EXTENSIONS.join(' ')} or .zip); the name defaults to
-            the file's; --force replaces an existing one, keeping context.env
-  list      the functions, with state and counters
-  get N     one function's settings, status and counters (JSON)
-  invoke N [json]
-            run once now (a dry run: nothing written) on the JSON given, or on the
-            input key's current value
-  logs N [--limit L]
-            the function's captured console lines
-  rm N      stop and delete a function and its stored state
-  pause N / resume N
-`;
-
 /** Commands runCli hands to runClient. */
 export const CLIENT_COMMANDS = new Set(['deploy', 'list', 'ls', 'get', 'invoke', 'logs', 'rm', 'delete', 'pause', 'resume']);
 
@@ -49,8 +29,7 @@ const COMMON = {
   url: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} satisfies ParseArgsConfig['options'];
+} satisfies FlagSpec;
 
 const DEPLOY = {
   ...COMMON,
@@ -65,7 +44,10 @@ const DEPLOY = {
   timeout: { type: 'string' },
   force: { type: 'boolean', short: 'f' },
   'reset-env': { type: 'boolean' },
-} satisfies ParseArgsConfig['options'];
+} satisfies FlagSpec;
+
+/** The flags of the commands other than deploy. */
+const FLAGS: Record<string, FlagSpec> = { logs: { ...COMMON, limit: { type: 'string' } }, invoke: { ...COMMON, 'input-file': { type: 'string' } } };
 
 /** Settings flags and the API fields they fill. */
 const SETTING_FLAGS: Array<[keyof typeof DEPLOY, string]> = [
@@ -78,8 +60,6 @@ const SETTING_FLAGS: Array<[keyof typeof DEPLOY, string]> = [
   ['memory', 'memoryMb'],
   ['timeout', 'timeoutMs'],
 ];
-
-class UsageError extends Error {}
 
 /** The API said no, or could not be reached: printed as one line, exit 1. */
 class ApiFailure extends Error {
@@ -117,7 +97,7 @@ export async function runClient(command: string, argv: string[], io: ClientIo): 
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`redlet: ${err.message}\nrun 'redlet help' for the commands and their options\n`);
+      io.err(`redlet: ${err.message}\nrun 'redlet help ${command}' for its options\n`);
       return 2;
     }
     if (err instanceof ApiFailure) {
@@ -129,10 +109,10 @@ export async function runClient(command: string, argv: string[], io: ClientIo): 
 }
 
 async function dispatch(command: string, argv: string[], io: ClientIo): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) return io.out(CLIENT_USAGE);
   if (command === 'deploy') return deploy(argv, io);
-  const { values, positionals } = parse(argv, command === 'logs' ? { ...COMMON, limit: { type: 'string' } } : COMMON);
-  const api = client(values, io);
+  const { values, positionals } = parseFlags(argv, FLAGS[command] ?? COMMON, command);
+  if (values.help) return io.out(helpFor(command) ?? '');
+  const api = client(values as { url?: string; token?: string }, io);
   const name = (): string => {
     const n = positionals[0];
     if (!n) throw new UsageError(`'redlet ${command}' needs the function's name: redlet ${command} <name>`);
@@ -152,7 +132,10 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
       return io.out(json(await api('GET', `/api/functions/${name()}`)));
     case 'invoke': {
       const fn = name();
-      const r = (await api('POST', `/api/functions/${fn}/invoke`, positionals[1] === undefined ? undefined : { body: positionals[1], type: 'application/json' })) as {
+      const file = (values as { 'input-file'?: string })['input-file'];
+      if (file !== undefined && positionals[1] !== undefined) throw new UsageError('give the input as an argument or with --input-file, not both');
+      const input = file !== undefined ? new TextDecoder().decode(await readOrExplain(io, file)) : positionals[1];
+      const r = (await api('POST', `/api/functions/${fn}/invoke`, input === undefined ? undefined : { body: input, type: 'application/json' })) as {
         ok: boolean;
         output: unknown;
         durationMs: number;
@@ -191,19 +174,14 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
 }
 
 async function deploy(argv: string[], io: ClientIo): Promise<void> {
-  const { values, positionals } = parse(argv, DEPLOY);
+  const { values, positionals } = parseFlags(argv, DEPLOY, 'deploy');
+  if (values.help) return io.out(helpFor('deploy') ?? '');
   const file = positionals[0];
   if (!file) throw new UsageError('deploy needs the code: redlet deploy <file.js|file.ts|file.py|function.zip> --name <name>');
   if (positionals.length > 1) throw new UsageError(`deploy takes one file (got ${positionals.join(', ')}); zip a folder of modules into one .zip`);
   if (values['reset-env'] && !values.force) throw new UsageError('--reset-env applies when replacing a function: add --force');
   const api = client(values, io);
-  let data: Uint8Array;
-  try {
-    data = await io.readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read '${file}' (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder: zip it first' : (err as Error).message})`);
-  }
+  const data = await readOrExplain(io, file);
   const name = values.name ?? nameFromFile(file);
   const form = new FormData();
   form.set('name', name);
@@ -231,12 +209,13 @@ async function deploy(argv: string[], io: ClientIo): Promise<void> {
   io.out(`${created ? 'registered' : 'updated'} '${d.name}' from ${d.source.filename}: handler '${s.handler}', ${schedule}, output ${s.outputKey ? `'${s.outputKey}'` : 'not written (no --output-key)'}\n`);
 }
 
-function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T) {
+/** Reads a file named on the command line; a file that cannot be read is a usage error. */
+async function readOrExplain(io: ClientIo, file: string): Promise<Uint8Array> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return await io.readFile(file);
   } catch (err) {
-    // parseArgs explains '--' at length after the first sentence; the first says what is wrong.
-    throw new UsageError((err as Error).message.split(/\.\s/)[0]!.replace(/^Unknown option/, 'unknown option'));
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read '${file}' (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder: zip it first' : (err as Error).message})`);
   }
 }
 
@@ -272,9 +251,20 @@ function client(values: { url?: string; token?: string }, io: ClientIo): Api {
     }
     if (res.ok && parsed !== undefined) return parsed;
     const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    if (error?.message) throw new ApiFailure(error.message, error.code ?? null);
+    if (error?.message) throw new ApiFailure(inCliTerms(error.code ?? null, error.message, token !== null), error.code ?? null);
     throw new ApiFailure(`${base} answered ${res.status} ${res.statusText} without a redlet error; is --url pointing at redlet?`);
   };
+}
+
+/** The API speaks of headers and request bodies; on the command line, say which flag to use. */
+function inCliTerms(code: string | null, message: string, hadToken: boolean): string {
+  if (code === 'UNAUTHORIZED' && !hadToken && /send the API token/.test(message)) {
+    return 'this command changes redlet and needs its API token: pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)';
+  }
+  if (code === 'UNAUTHORIZED' && hadToken && /token is wrong/.test(message)) return 'the API token is wrong (check --token / REDLET_API_TOKEN)';
+  if (code === 'INPUT_MISSING') return `${message.replace(/; send a JSON body.*$/, '')}; pass the input as an argument (redlet invoke <name> '{...}') or with --input-file <file>`;
+  if (code === 'INVALID_JSON') return message.replace('the input (the request body)', 'the input (the argument or --input-file)');
+  return message;
 }
 
 function json(v: unknown): string {

@@ -1,6 +1,6 @@
 /**
- * The `redlet` command line. `redlet start` (what `npm start` runs) starts the
- * runtime; `redlet collect` only writes host metrics to Redis (the course agent's
+ * The `redlet` command line. `redlet` alone prints the help; `redlet start` (what
+ * `npm start`, the image and the Kubernetes manifests run) starts the runtime; `redlet collect` only writes host metrics to Redis (the course agent's
  * job); `deploy`, `list`, `invoke`, `logs`, `rm`, ... are clients of a running
  * redlet's API (src/cli-client.ts). Configuration errors print one line and exit 1,
  * never a stack trace.
@@ -8,52 +8,76 @@
  * @example
  * await runCli(['start'], { mountUi });
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { CLIENT_COMMANDS, CLIENT_USAGE, runClient } from './cli-client.js';
+import { join } from 'node:path';
+import { closest, parseFlags, UsageError } from './cli-args.js';
+import { CLIENT_COMMANDS, runClient } from './cli-client.js';
+import { COMMAND_NAMES, helpFor, usage } from './cli-help.js';
 import { Collector } from './collector/collector.js';
 import { ConfigError, loadClientConfig, loadConfig, type ClientConfig, type RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startRedlet, type RunningRedlet, type StartOptions } from './main.js';
+import { packageRoot } from './paths.js';
 import { RedisStore } from './store/redis-store.js';
 
 /** Time allowed past the drain for closing the server and Redis. */
 const STOP_MARGIN_MS = 5000;
 
-const USAGE = `usage: redlet <command>
-
-  start     run the runtime (HTTP on $PORT, default 8080)
-  collect   write host metrics (the course's metrics JSON) to Redis every 5 s
-  help      this text
-
-${CLIENT_USAGE}`;
-
+/**
+ * `redlet` alone, `--help` and `help` print the overview; `help CMD` and `CMD --help`
+ * one command's page; `--version` the version. Everything else is a command.
+ */
 export async function runCli(argv: string[], opts: StartOptions = {}): Promise<void> {
-  const [command = 'start'] = argv;
+  const [command, ...rest] = argv;
+  const out = (t: string) => process.stdout.write(t);
+  if (command === undefined || command === '--help' || command === '-h') return void out(usage(version()));
+  if (command === '--version' || command === '-V' || command === 'version') return void out(`redlet ${version()}\n`);
+  if (command === 'help') {
+    if (rest[0] === undefined) return void out(usage(version()));
+    const page = helpFor(rest[0]);
+    if (page === null) usageFail(unknownCommand(rest[0]));
+    return void out(page);
+  }
   if (CLIENT_COMMANDS.has(command)) {
-    const code = await runClient(command, argv.slice(1), {
+    const code = await runClient(command, rest, {
       config: clientConfig(),
       fetch,
-      out: (t) => process.stdout.write(t),
+      out,
       err: (t) => process.stderr.write(t),
       readFile: async (p) => new Uint8Array(await readFile(p)),
     });
     process.exitCode = code;
     return;
   }
-  switch (command) {
-    case 'start':
-      return start(opts);
-    case 'collect':
-      return collect();
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return;
-    default:
-      fail(`unknown command '${command}'; try 'redlet help'`, 2);
+  if (command !== 'start' && command !== 'collect') usageFail(unknownCommand(command));
+  let help = false;
+  try {
+    const { values, positionals } = parseFlags(rest, {}, command);
+    if (positionals.length > 0) throw new UsageError(`'redlet ${command}' takes no arguments (got ${positionals.join(' ')}); it is configured by environment variables`);
+    help = values.help === true;
+  } catch (err) {
+    if (err instanceof UsageError) usageFail(err.message, command);
+    throw err;
   }
+  if (help) return void out(helpFor(command)!);
+  return command === 'start' ? start(opts) : collect();
+}
+
+function unknownCommand(command: string): string {
+  if (command.startsWith('-')) return `unknown option '${command}'; options go after the command (redlet <command> [options])`;
+  const near = closest(command, COMMAND_NAMES);
+  return `unknown command '${command}'${near ? `; did you mean '${near}'?` : ''}`;
+}
+
+/** A wrong command line: one line, a pointer to the help, exit 2. */
+function usageFail(message: string, command?: string): never {
+  fail(`${message}\nrun 'redlet help${command ? ` ${command}` : ''}' for ${command ? 'its options' : 'the commands'}`, 2);
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function config(): RuntimeConfig {
@@ -76,7 +100,7 @@ function clientConfig(): ClientConfig {
 
 async function start(opts: StartOptions): Promise<void> {
   const cfg = config();
-  const log = createLogger(cfg.logLevel);
+  const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
   // Handlers go in before anything starts: as PID 1 in a container a signal without a
   // handler is ignored, so a pod still starting (e.g. Redis down) would wait for SIGKILL.
   // A signal before startRedlet returns exits at once; an invocation cut short then is
@@ -94,7 +118,7 @@ async function start(opts: StartOptions): Promise<void> {
 
 async function collect(): Promise<void> {
   const cfg = config();
-  const log = createLogger(cfg.logLevel);
+  const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
   if (!cfg.redis) fail('redlet collect writes to Redis: set REDIS_HOST (and REDIS_PORT) or REDIS_URL');
   const store = new RedisStore({ url: cfg.redis.url });
   const collector = new Collector({

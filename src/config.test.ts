@@ -15,6 +15,13 @@ describe('loadConfig', () => {
     expect(c.auth).toEqual({ token: null, protectReads: false });
   });
 
+  it('LOG_FORMAT is json, pretty or auto (pretty on a terminal), and nothing else', () => {
+    expect(loadConfig({}, none).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, none).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, none).logFormat).toBe('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'yaml' }, none)).toThrow(/LOG_FORMAT must be one of json, pretty, auto/);
+  });
+
   it('reads the course variables into one function', () => {
     const c = loadConfig(
       { REDIS_HOST: 'redis', REDIS_PORT: '6380', REDIS_INPUT_KEY: 'metrics', REDIS_OUTPUT_KEY: 'me-proj3-output', INTERVAL: '2.5', FUNCTION_FILE: '/opt/usermodule.js', HANDLER_FUNCTION: 'usermodule.handler' },

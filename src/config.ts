@@ -57,6 +57,8 @@ export interface RuntimeConfig {
   /** `maxBodyBytes`: the largest request body the API accepts (REDLET_MAX_BODY_BYTES). */
   http: { port: number; host: string; maxBodyBytes: number };
   logLevel: string;
+  /** LOG_FORMAT: `pretty` (readable lines), `json`, or `auto` (pretty on a terminal). */
+  logFormat: 'json' | 'pretty' | 'auto';
   defaults: { memoryMb: number; timeoutMs: number; periodSeconds: number; maxOutputBytes: number };
   compat: CompatConfig | null;
   auth: AuthConfig;
@@ -301,6 +303,7 @@ export function loadConfig(
       maxBodyBytes: pick('REDLET_MAX_BODY_BYTES', intIn('REDLET_MAX_BODY_BYTES', 1024, 1 << 30), env.REDLET_MAX_BODY_BYTES, 10 * 1024 * 1024),
     },
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logFormat: oneOf('LOG_FORMAT', env.LOG_FORMAT, ['json', 'pretty', 'auto'] as const, 'auto'),
     defaults,
     compat,
     auth,

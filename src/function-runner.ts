@@ -14,6 +14,7 @@ import type { ContextFields, InvokeResult, Sandbox } from '../sandbox/types.js';
 import { RedletError, type GuestError } from './errors.js';
 import { checkFunctionKey, formatMtime, type FunctionDefinition, type KeyPolicy } from './function-definition.js';
 import { FunctionStatus, outcomeOf, type FunctionState } from './function-status.js';
+import { stateChangeLogger } from './state-log.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
@@ -115,6 +116,7 @@ export class FunctionRunner {
   ) {
     this.status = new FunctionStatus(def.name);
     this.status.set(def.paused ? 'paused' : 'idle');
+    this.status.onChange = stateChangeLogger(deps.log);
   }
 
   get persisted(): PersistedState {

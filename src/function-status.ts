@@ -39,6 +39,15 @@ export interface StatusSnapshot {
   outcomes: Record<string, number>;
 }
 
+/** One call of `set`: the state before and after, with the error that explains an 'error'. */
+export interface StateChange {
+  name: string;
+  from: FunctionState;
+  to: FunctionState;
+  detail: string | null;
+  lastError: LastError | null;
+}
+
 const DURATIONS = 512;
 const LOGS = 500;
 
@@ -62,11 +71,16 @@ export class FunctionStatus {
   private readonly logs: LogLine[] = [];
   droppedLogs = 0;
 
+  /** Told of every state change (src/state-log.ts logs the ones a person should see). */
+  onChange: ((change: StateChange) => void) | null = null;
+
   constructor(readonly name: string) {}
 
   set(state: FunctionState, detail: string | null = null): void {
+    const from = this.state;
     this.state = state;
     this.detail = detail;
+    if (from !== state || state === 'error') this.onChange?.({ name: this.name, from, to: state, detail, lastError: this.lastError });
   }
 
   recordSuccess(durationMs: number, at: number, output: string | null): void {

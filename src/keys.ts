@@ -45,6 +45,11 @@ export class Keys {
     return `${this.prefix}status:${name}`;
   }
 
+  /** A capped stream of the function's numeric outputs (the dashboard's chart history). */
+  history(name: string): string {
+    return `${this.prefix}history:${name}`;
+  }
+
   /** Pub/sub channel announcing registry changes (a function's name) to every replica. */
   events(): string {
     return `${this.prefix}events`;

@@ -220,7 +220,7 @@ export class Runtime implements ClusterMember {
       this.views.forget(name);
       await this.sandbox.dispose(name);
       await this.registry.remove(name);
-      await this.store.exec([{ op: 'del', key: this.keys.status(name) }]).catch(() => {});
+      await this.store.exec([{ op: 'del', key: this.keys.status(name) }, { op: 'del', key: this.keys.history(name) }]).catch(() => {});
       this.log.info({ function: name }, 'function deleted');
       await this.cluster?.dropped(name);
       await this.cluster?.announce(name);

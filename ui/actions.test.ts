@@ -1,6 +1,7 @@
 // The pages' mutating routes through app.request(): sign-in, register (through the
 // API), invoke, pause/resume, delete; and that they refuse whoever may not use them.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../test/helpers/wait.js';
 import { uiHarness, TEST_TOKEN, type UiHarness } from '../test/helpers/ui-harness.js';
 
 let h: UiHarness | null = null;
@@ -159,11 +160,13 @@ describe('pause, resume and delete', () => {
     const t = await harness();
     await t.fn('f', 'export const handler = () => ({ x: 1 })');
     await t.invocations('f', 1);
+    await waitFor(async () => (await t.history.series('f')) !== null, 'the history stream');
     const res = await t.page('/ui/functions/f', { method: 'DELETE', cookie: TEST_TOKEN });
     expect(res.headers.get('hx-trigger')).toBe('functions-changed');
     expect(await res.text()).toContain('Deleted f.');
     expect(t.runtime.has('f')).toBe(false);
-    expect(t.history.series('f')).toBeNull();
+    expect(await t.history.series('f')).toBeNull();
+    expect(await t.runtime.store.readSince(t.runtime.keys.history('f'), 0, 10)).toEqual([]);
     expect(await t.html('/ui/functions/f', { method: 'DELETE', cookie: TEST_TOKEN })).toContain('no function named &#39;f&#39;');
   });
 

@@ -75,7 +75,15 @@ describe('TimeSeries', () => {
     expect(out).toContain('data-points="3"');
     expect(out).toContain('3.46%');
     expect(out).toContain('aria-label="Memory cache: latest 3.46%, over the last 30 s"');
-    expect(out).toContain('scale 0–5%');
+    expect(out).toContain('<div class="y-ticks" aria-hidden="true"><span>5%</span><span>2.5%</span><span>0%</span></div>');
+    // The hover read-out's data: seconds after the left edge, values.
+    expect(out).toContain('data-t="10,20,30" data-v="1,2,3.456"');
+  });
+
+  it('keeps a fixed domain (CPU charts share 0-100 %)', () => {
+    const out = html(TimeSeries({ id: 'c', label: 'CPU 0', unit: '%', times, values: [1, 2, 3], now: NOW, windowMs: 600_000, percent: true, domain: [0, 100] }));
+    expect(out).toContain('<span>100%</span><span>50%</span><span>0%</span>');
+    expect(out).toContain('data-lo="0" data-hi="100"');
   });
 
   it('leaves out points older than the window, and says when there is no data', () => {

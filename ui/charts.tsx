@@ -2,8 +2,9 @@
 /**
  * Server-rendered SVG charts: a time series (line and area over a fixed window ending
  * now, so stale data visibly stops short of the right edge), horizontal bars and a
- * small meter. No client code: each refresh swaps the markup. The SVGs stretch to
- * their box (`preserveAspectRatio="none"`, strokes kept thin by `non-scaling-stroke`),
+ * small meter. Each refresh swaps the markup; a time series carries its points in data
+ * attributes, which the small client script reads to show the value under the pointer
+ * (hover, or tap on a phone). The SVGs stretch to their box (`preserveAspectRatio="none"`, strokes kept thin by `non-scaling-stroke`),
  * so all text sits in HTML around them and is never distorted.
  *
  * @example
@@ -49,27 +50,66 @@ export function TimeSeries(p: TimeSeriesProps) {
   const { line, area } = chartPaths(visible, { from, span, lo, hi });
   const spanText = formatSpan(span);
   const summary = `${p.label}: ${latest === null ? 'no data' : `latest ${formatValue(latest)}${p.unit}`}, over the last ${spanText}`;
+  const ticks = [hi, (lo + hi) / 2, lo];
+  // The points in a compact form for the hover/tap read-out (ui/static/dashboard-client.ts):
+  // seconds after `from`, and the values ('' for a gap).
+  const pts = visible.filter(([t]) => t >= from);
   return (
-    <figure class="chart" id={p.id} data-points={String(numbers.length)}>
+    <figure
+      class="chart"
+      id={p.id}
+      data-points={String(numbers.length)}
+      data-from={String(from)}
+      data-span={String(span)}
+      data-lo={String(lo)}
+      data-hi={String(hi)}
+      data-unit={p.unit}
+      data-t={pts.map(([t]) => round((t - from) / 1000)).join(',')}
+      data-v={pts.map(([, v]) => (v === null ? '' : String(roundValue(v)))).join(',')}
+    >
       <figcaption>
-        <span class="chart-label">{p.label}</span>
+        <span class="chart-label" title={p.label}>
+          {p.label}
+        </span>
         <span class="chart-value">{latest === null ? '—' : `${formatValue(latest)}${p.unit}`}</span>
       </figcaption>
-      <svg class="chart-plot" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={summary}>
-        <line class="grid" x1="0" x2={String(W)} y1={String(H / 2)} y2={String(H / 2)} vector-effect="non-scaling-stroke" />
-        {area ? <path class="area" d={area} /> : null}
-        {line ? <path class="line" d={line} vector-effect="non-scaling-stroke" /> : null}
-      </svg>
+      <div class="chart-body">
+        <div class="y-ticks" aria-hidden="true">
+          {ticks.map((t) => (
+            <span>{`${formatTick(t)}${p.unit === '%' ? '%' : ''}`}</span>
+          ))}
+        </div>
+        <div class="chart-frame">
+          <svg class="chart-plot" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={summary}>
+            <line class="grid" x1="0" x2={String(W)} y1="0.5" y2="0.5" vector-effect="non-scaling-stroke" />
+            <line class="grid" x1="0" x2={String(W)} y1={String(H / 2)} y2={String(H / 2)} vector-effect="non-scaling-stroke" />
+            <line class="grid" x1="0" x2={String(W)} y1={String(H - 0.5)} y2={String(H - 0.5)} vector-effect="non-scaling-stroke" />
+            {area ? <path class="area" d={area} /> : null}
+            {line ? <path class="line" d={line} vector-effect="non-scaling-stroke" /> : null}
+            <line class="cursor" x1="0" x2="0" y1="0" y2={String(H)} vector-effect="non-scaling-stroke" visibility="hidden" />
+          </svg>
+          <output class="chart-tip" hidden></output>
+        </div>
+      </div>
       <div class="chart-axis">
         <span>−{spanText}</span>
-        <span class="scale">
-          scale {formatValue(lo)}–{formatValue(hi)}
-          {p.unit}
-        </span>
         <span>now</span>
       </div>
     </figure>
   );
+}
+
+/** A tick label: few digits (`100`, `50`, `2.5`, `0.25`). */
+export function formatTick(v: number): string {
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a >= 1e6 || a < 1e-2) return v.toExponential(0);
+  if (a >= 10) return String(Math.round(v));
+  return String(Math.round(v * 100) / 100);
+}
+
+function roundValue(v: number): number {
+  return Number(v.toPrecision(4));
 }
 
 export interface BarItem {

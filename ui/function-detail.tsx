@@ -175,6 +175,7 @@ export function FunctionLive(p: { data: DetailData }) {
                   now={now}
                   windowMs={windowMs}
                   percent={info.percent === true}
+                  {...(info.domain ? { domain: info.domain } : {})}
                 />
               );
             })}

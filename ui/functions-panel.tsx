@@ -1,12 +1,13 @@
 /** @jsxImportSource hono/jsx */
 /**
  * The functions panel: one row per function with its origin, trigger, state,
- * counters, durations and heap. The table body polls `/ui/functions` and is also
- * refreshed at once when a page action announces `functions-changed`. Clicking a row
- * opens its detail.
+ * counters, durations and heap, filtered by name and cut in pages of PAGE_SIZE so the
+ * partial polled every 3 s stays small with a thousand functions. The list polls
+ * `/ui/functions?q=&page=` and is also refreshed at once when a page action announces
+ * `functions-changed`. Clicking a row opens its detail.
  *
  * @example
- * <FunctionsPanel views={await runtime.list()} now={Date.now()} />
+ * <FunctionsPanel views={views} now={Date.now()} list={pageOf(runtime.names(), query)} query={query} />
  */
 import { Meter } from './charts.js';
 import { formatAgo, formatBytes, formatDuration, formatPeriod } from './format.js';
@@ -16,13 +17,87 @@ import type { FunctionView } from '../src/runtime.js';
 
 export const REFRESH = 'every 3s';
 
-export function FunctionsPanel(p: { views: FunctionView[]; now: number }) {
+/** Rows per page: the polled partial stays small however many functions there are. */
+export const PAGE_SIZE = 25;
+
+/** What the table shows: a name filter and a page (1-based). */
+export interface ListQuery {
+  q: string;
+  page: number;
+}
+
+/** The functions on one page of a filtered list, and where that page is. */
+export interface ListPage {
+  names: string[];
+  matching: number;
+  total: number;
+  page: number;
+  pages: number;
+}
+
+/**
+ * Filters names (case-insensitive substring) and cuts one page; a page past the end
+ * shows the last one.
+ *
+ * @example
+ * pageOf(['a', 'ab', 'b'], { q: 'a', page: 1 }); // { names: ['a', 'ab'], matching: 2, ... }
+ */
+export function pageOf(all: readonly string[], query: ListQuery, size = PAGE_SIZE): ListPage {
+  const q = query.q.trim().toLowerCase();
+  const matching = q ? all.filter((n) => n.toLowerCase().includes(q)) : all;
+  const pages = Math.max(1, Math.ceil(matching.length / size));
+  const page = Math.min(Math.max(1, Math.floor(query.page) || 1), pages);
+  return { names: matching.slice((page - 1) * size, page * size), matching: matching.length, total: all.length, page, pages };
+}
+
+/** Reads `?q=` and `?page=` (bounded, so a query cannot grow the answer). */
+export function listQuery(q: string | undefined, page: string | undefined): ListQuery {
+  return { q: (q ?? '').slice(0, 100), page: Number.parseInt(page ?? '1', 10) || 1 };
+}
+
+function listUrl(q: ListQuery): string {
+  const params = new URLSearchParams();
+  if (q.q) params.set('q', q.q);
+  if (q.page > 1) params.set('page', String(q.page));
+  const s = params.toString();
+  return `/ui/functions${s ? `?${s}` : ''}`;
+}
+
+export function FunctionsPanel(p: { views: FunctionView[]; now: number; list: ListPage; query: ListQuery }) {
   return (
     <>
       <div class="panel-head">
         <h2>Functions</h2>
         <span class="meta">click a function for its detail</span>
       </div>
+      <form id="fn-filter" class="fn-filter" role="search" action="/" method="get">
+        <input
+          type="search"
+          name="q"
+          value={p.query.q}
+          placeholder="filter by name"
+          aria-label="search functions"
+          autocomplete="off"
+          hx-get="/ui/functions"
+          hx-trigger="input changed delay:300ms, search"
+          hx-target="#fn-list"
+          hx-swap="outerHTML"
+        />
+      </form>
+      <FunctionList views={p.views} now={p.now} list={p.list} query={p.query} />
+    </>
+  );
+}
+
+/**
+ * The polled part: the table and the pager. It carries its own query in its URL, so
+ * each refresh keeps the filter and the page it shows (htmx swaps it whole).
+ */
+export function FunctionList(p: { views: FunctionView[]; now: number; list: ListPage; query: ListQuery }) {
+  const { list } = p;
+  const query = { q: p.query.q, page: list.page };
+  return (
+    <div id="fn-list" hx-get={listUrl(query)} hx-trigger={`${REFRESH}, functions-changed from:body`} hx-swap="outerHTML" data-matching={String(list.matching)} data-page={String(list.page)}>
       <table class="functions">
         <thead>
           <tr>
@@ -37,11 +112,37 @@ export function FunctionsPanel(p: { views: FunctionView[]; now: number }) {
             <th>Heap</th>
           </tr>
         </thead>
-        <tbody id="function-rows" hx-get="/ui/functions" hx-trigger={`${REFRESH}, functions-changed from:body`} hx-swap="innerHTML">
-          <FunctionRows views={p.views} now={p.now} />
+        <tbody id="function-rows">
+          {list.total > 0 && list.matching === 0 ? (
+            <tr>
+              <td colspan={9} class="notice">
+                No function name contains “{query.q}”.
+              </td>
+            </tr>
+          ) : (
+            <FunctionRows views={p.views} now={p.now} />
+          )}
         </tbody>
       </table>
-    </>
+      {list.pages > 1 || query.q ? (
+        <nav class="pager" aria-label="pages of functions">
+          <span class="meta">
+            {list.matching === list.total ? `${list.total} functions` : `${list.matching} of ${list.total} functions`}
+            {list.pages > 1 ? ` · page ${list.page} of ${list.pages}` : ''}
+          </span>
+          {list.pages > 1 ? (
+            <span class="actions">
+              <button type="button" hx-get={listUrl({ ...query, page: list.page - 1 })} hx-target="#fn-list" hx-swap="outerHTML" disabled={list.page <= 1} rel="prev">
+                ‹ Previous
+              </button>
+              <button type="button" hx-get={listUrl({ ...query, page: list.page + 1 })} hx-target="#fn-list" hx-swap="outerHTML" disabled={list.page >= list.pages} rel="next">
+                Next ›
+              </button>
+            </span>
+          ) : null}
+        </nav>
+      ) : null}
+    </div>
   );
 }
 

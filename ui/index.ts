@@ -15,17 +15,21 @@ import { OutputHistory } from './output-history.js';
 import { mountPages } from './pages.js';
 import { securityHeaders } from './security-headers.js';
 import { mountStatic } from './static.js';
+import { StoredHistory, type ChartHistory } from './stored-history.js';
 import type { Runtime } from '../src/runtime.js';
 
 export interface UiOptions {
-  /** Where the charts' history is kept (default: 10 minutes, 600 points, 32 fields per function). */
-  history?: OutputHistory;
+  /**
+   * Where the charts' history is kept (default: a capped stream per function in the
+   * runtime's store: 10 minutes, 600 points, 32 fields per function).
+   */
+  history?: ChartHistory;
   /** Epoch ms now; tests move it. */
   clock?: () => number;
 }
 
 export function mountUi(app: Hono, runtime: Runtime, opts: UiOptions = {}): void {
-  const history = opts.history ?? new OutputHistory();
+  const history = opts.history ?? new StoredHistory(runtime.store, (name) => runtime.keys.history(name));
   history.attach(runtime);
   const deps = { runtime, history, clock: opts.clock ?? Date.now };
   mountStatic(app);
@@ -35,4 +39,4 @@ export function mountUi(app: Hono, runtime: Runtime, opts: UiOptions = {}): void
   mountActions(app, deps);
 }
 
-export { OutputHistory };
+export { OutputHistory, StoredHistory };

@@ -29,6 +29,8 @@ interface FieldInfo {
   label: string;
   unit: string;
   percent?: boolean;
+  /** A fixed y range (CPU charts share 0-100 %, so they compare at a glance). */
+  domain?: [number, number];
   /** CPU number when the field is a per-CPU average. */
   cpu?: number;
 }
@@ -40,7 +42,7 @@ export function describeField(key: string): FieldInfo {
   if (key === 'percent-network-egress') return { label: 'Outgoing traffic', unit: '%', percent: true };
   if (key === 'percent-memory-cache') return { label: 'Memory cache', unit: '%', percent: true };
   const cpu = CPU_FIELD.exec(key);
-  if (cpu) return { label: `CPU ${cpu[1]} · 60 s avg`, unit: '%', percent: true, cpu: Number(cpu[1]) };
+  if (cpu) return { label: `CPU ${cpu[1]} · 60 s avg`, unit: '%', percent: true, cpu: Number(cpu[1]), domain: [0, 100] };
   if (/percent|util/i.test(key)) return { label: key, unit: '%', percent: true };
   return { label: key, unit: '' };
 }
@@ -56,6 +58,32 @@ export function staleAfterMs(periodSeconds: number, times: readonly number[]): n
   gaps.sort((a, b) => a - b);
   const typical = gaps.length ? gaps[Math.floor(gaps.length / 2)]! : 0;
   return Math.max(20_000, 3 * periodSeconds * 1000, 3 * typical);
+}
+
+/** Why a function's output stopped coming, in a few words, and a key tests can check. */
+export function staleReason(view: FunctionView): { kind: string; text: string } {
+  const s = view.status;
+  if (view.owner === null) return { kind: 'no-owner', text: 'no replica owns it' };
+  if (s.state === 'paused') return { kind: 'paused', text: 'the function is paused' };
+  if (s.state === 'error' && s.lastError?.code === 'REDIS_UNAVAILABLE') return { kind: 'redis', text: 'Redis unavailable' };
+  if (s.state === 'error') return { kind: 'failing', text: `function failing: ${s.detail ?? s.lastError?.message ?? 'see its last error'}` };
+  if (s.state === 'waiting') return { kind: 'waiting', text: s.detail ?? 'waiting for input' };
+  if (s.unchangedTicks > 0 && view.definition.invokeOn === 'change' && s.lastRunAt !== null) {
+    return { kind: 'unchanged', text: `input unchanged since ${formatClock(s.lastRunAt)}` };
+  }
+  return { kind: 'quiet', text: 'the function has not produced output' };
+}
+
+/**
+ * `3 s ago`, kept counting by the client script (also when redlet stops answering):
+ * it reads the server's time of rendering and the time it counts from.
+ */
+export function Ago(p: { at: number; now: number }) {
+  return (
+    <span class="ago" data-ago={String(p.at)} data-now={String(p.now)}>
+      {formatAgo(p.at, p.now)}
+    </span>
+  );
 }
 
 export function MetricsPanel(p: MetricsPanelProps) {
@@ -99,12 +127,11 @@ export function MetricsPanel(p: MetricsPanelProps) {
         <time id="metrics-updated" datetime={new Date(lastAt).toISOString()}>
           {formatClock(lastAt)}
         </time>{' '}
-        ({formatAgo(lastAt, p.now)})
+        (<Ago at={lastAt} now={p.now} />)
       </PanelHead>
       {stale ? (
-        <p class="banner banner-warn stale" role="alert">
-          Stale: no new output for {formatDuration(age)}.{' '}
-          {status.state === 'paused' ? 'The function is paused.' : status.state === 'error' && status.detail ? `Last problem: ${status.detail}` : status.detail ?? ''}
+        <p class="banner banner-warn stale" role="alert" data-reason={staleReason(p.view).kind}>
+          Stale: no new output for {formatDuration(age)}: {staleReason(p.view).text}.
         </p>
       ) : null}
       <div class="metrics-grid">
@@ -122,6 +149,7 @@ export function MetricsPanel(p: MetricsPanelProps) {
                     now={p.now}
                     windowMs={p.windowMs}
                     percent={info.percent === true}
+                    {...(info.domain ? { domain: info.domain } : {})}
                   />
                 );
               })

@@ -1,5 +1,8 @@
 // The dashboard page and its partials through app.request(): what they show, that
 // everything a function produced is escaped, and who sees which controls.
+import { PAGE_SIZE, pageOf } from './functions-panel.js';
+import { staleReason } from './metrics-panel.js';
+import type { FunctionView } from '../src/runtime.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uiHarness, TEST_TOKEN, type UiHarness } from '../test/helpers/ui-harness.js';
 
@@ -104,7 +107,8 @@ describe('the metrics panel', () => {
     t.now = Date.now() + 60_000;
     const html = await t.html('/ui/metrics');
     expect(html).toContain('data-state="stale"');
-    expect(html).toMatch(/Stale: no new output for 6\d\.\d s\. The function is paused\./);
+    expect(html).toMatch(/Stale: no new output for 6\d\.\d s: the function is paused\./);
+    expect(html).toContain('data-reason="paused"');
   });
 });
 
@@ -250,3 +254,45 @@ async function waitUntil(check: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('the functions list: filter and pages', () => {
+  it('shows one page of PAGE_SIZE rows, filters by name, and carries the query in its polling URL', async () => {
+    const t = await harness();
+    for (let i = 0; i < PAGE_SIZE + 5; i++) await t.fn(`f-${String(i).padStart(2, '0')}`, 'export const handler = () => 1', { period: 60 });
+    await t.fn('other', 'export const handler = () => 1', { period: 60 });
+    const first = await t.html('/ui/functions');
+    expect(first.match(/<tr id="row-/g)).toHaveLength(PAGE_SIZE);
+    expect(first).toContain('hx-get="/ui/functions" hx-trigger="every 3s, functions-changed from:body"');
+    expect(first).toContain(`${PAGE_SIZE + 6} functions · page 1 of 2`);
+    const second = await t.html('/ui/functions?page=2');
+    expect(second.match(/<tr id="row-/g)).toHaveLength(6);
+    expect(second).toContain('id="fn-list" hx-get="/ui/functions?page=2"');
+    const filtered = await t.html('/ui/functions?q=OTH');
+    expect(filtered.match(/<tr id="row-/g)).toHaveLength(1);
+    expect(filtered).toContain('id="row-other"');
+    expect(filtered).toContain(`1 of ${PAGE_SIZE + 6} functions`);
+    expect(filtered).toContain('hx-get="/ui/functions?q=OTH"');
+    expect(await t.html('/ui/functions?q=nothing-like-it')).toContain('No function name contains “nothing-like-it”');
+    // The full page renders the same query (a reload keeps the filter).
+    expect(await t.html('/?q=oth')).toContain('id="row-other"');
+  });
+
+  it('pageOf cuts pages and keeps the page in range', () => {
+    const names = Array.from({ length: 60 }, (_, i) => `n${i}`);
+    expect(pageOf(names, { q: '', page: 3 }, 25)).toMatchObject({ page: 3, pages: 3, matching: 60, names: names.slice(50) });
+    expect(pageOf(names, { q: '', page: 99 }, 25).page).toBe(3);
+    expect(pageOf(names, { q: 'n1', page: 1 }, 25).matching).toBe(11);
+  });
+});
+
+describe('stale reasons', () => {
+  it('say why the output stopped: failing, Redis, no owner, input unchanged', async () => {
+    const base = { definition: { invokeOn: 'change' }, owner: 'local' } as unknown as FunctionView;
+    const st = (s: Partial<FunctionView['status']>) => ({ ...base, status: { unchangedTicks: 0, lastRunAt: null, lastError: null, detail: null, ...s } }) as FunctionView;
+    expect(staleReason(st({ state: 'error', detail: 'TypeError: boom' }))).toEqual({ kind: 'failing', text: 'function failing: TypeError: boom' });
+    expect(staleReason(st({ state: 'error', lastError: { code: 'REDIS_UNAVAILABLE', name: 'x', message: 'down', at: 0 } }))).toMatchObject({ kind: 'redis', text: 'Redis unavailable' });
+    expect(staleReason({ ...st({ state: 'idle' }), owner: null })).toMatchObject({ kind: 'no-owner', text: 'no replica owns it' });
+    const at = new Date(2026, 0, 1, 14, 3, 15).getTime();
+    expect(staleReason(st({ state: 'idle', unchangedTicks: 4, lastRunAt: at }))).toEqual({ kind: 'unchanged', text: 'input unchanged since 14:03:15' });
+  });
+});

@@ -12,17 +12,17 @@ import type { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { accessOf, readGuard } from './access.js';
 import { FunctionDetail, FunctionLive, MAX_LOG_LINES, type DetailData } from './function-detail.js';
-import { FunctionRows, FunctionsPanel } from './functions-panel.js';
+import { FunctionList, FunctionsPanel, listQuery, pageOf } from './functions-panel.js';
 import { Layout } from './layout.js';
 import { MetricsPanel } from './metrics-panel.js';
-import type { OutputHistory } from './output-history.js';
+import type { ChartHistory } from './stored-history.js';
 import { RegisterForm } from './register-form.js';
 import { AuthStatus } from './sign-in.js';
 import type { Runtime } from '../src/runtime.js';
 
 export interface PageDeps {
   runtime: Runtime;
-  history: OutputHistory;
+  history: ChartHistory;
   /** Epoch ms now (tests move it to make data stale). */
   clock: () => number;
 }
@@ -49,8 +49,10 @@ export function mountPages(app: Hono, deps: PageDeps): void {
       );
     }
     const now = clock();
-    const views = await runtime.list();
-    history.retain(views.map((v) => v.definition.name));
+    const query = listQuery(c.req.query('q'), c.req.query('page'));
+    const list = pageOf(runtime.names(), query);
+    const views = await viewsOf(list.names);
+    const dashboardView = runtime.has(runtime.config.dashboardFunction) ? await runtime.view(runtime.config.dashboardFunction).catch(() => null) : null;
     const dashboard = runtime.config.dashboardFunction;
     const selected = c.req.query('fn');
     const detail = selected ? await detailData(selected) : null;
@@ -58,11 +60,11 @@ export function mountPages(app: Hono, deps: PageDeps): void {
       <Layout title="redlet dashboard" subtitle={subtitle} csrf={access.csrf} header={<AuthStatus access={access} />}>
         <section id="metrics" class="panel" aria-label="Host metrics">
           <div id="metrics-panel" hx-get="/ui/metrics" hx-trigger="every 3s" hx-swap="innerHTML">
-            <MetricsPanel name={dashboard} view={views.find((v) => v.definition.name === dashboard) ?? null} series={history.series(dashboard)} now={now} windowMs={history.windowMs} />
+            <MetricsPanel name={dashboard} view={dashboardView} series={await history.series(dashboard)} now={now} windowMs={history.windowMs} />
           </div>
         </section>
         <section id="functions" class="panel" aria-label="Functions">
-          <FunctionsPanel views={views} now={now} />
+          <FunctionsPanel views={views} now={now} list={list} query={query} />
         </section>
         <section id="detail" class="panel" aria-label="Function detail">
           {detail ? <FunctionDetail data={detail} access={access} /> : <DetailPlaceholder />}
@@ -81,14 +83,21 @@ export function mountPages(app: Hono, deps: PageDeps): void {
   app.get('/ui/metrics', guard, async (c) => {
     const name = runtime.config.dashboardFunction;
     const view = runtime.has(name) ? await runtime.view(name).catch(() => null) : null;
-    return c.html(<MetricsPanel name={name} view={view} series={history.series(name)} now={clock()} windowMs={history.windowMs} />);
+    return c.html(<MetricsPanel name={name} view={view} series={await history.series(name)} now={clock()} windowMs={history.windowMs} />);
   });
 
   app.get('/ui/functions', guard, async (c) => {
-    const views = await runtime.list();
-    history.retain(views.map((v) => v.definition.name));
-    return c.html(<FunctionRows views={views} now={clock()} />);
+    history.retain(runtime.names());
+    const query = listQuery(c.req.query('q'), c.req.query('page'));
+    const list = pageOf(runtime.names(), query);
+    return c.html(<FunctionList views={await viewsOf(list.names)} now={clock()} list={list} query={query} />);
   });
+
+  /** Views of the functions on one page (deleted meanwhile: left out). */
+  async function viewsOf(names: string[]) {
+    const views = await Promise.all(names.map((n) => runtime.view(n).catch(() => null)));
+    return views.filter((v) => v !== null);
+  }
 
   app.get('/ui/functions/:name', guard, async (c) => {
     const name = c.req.param('name');
@@ -110,7 +119,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
     // Deleted between the check and the read: treat as gone.
     const view = await runtime.view(name).catch(() => null);
     if (!view) return null;
-    return { view, series: history.series(name), logs: runner.status.recentLogs(MAX_LOG_LINES), env: runner.persisted.env, now: clock(), windowMs: history.windowMs };
+    return { view, series: await history.series(name), logs: runner.status.recentLogs(MAX_LOG_LINES), env: runner.persisted.env, now: clock(), windowMs: history.windowMs };
   }
 }
 

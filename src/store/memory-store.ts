@@ -11,7 +11,11 @@
 import { RedletError } from '../errors.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 
-type Value = { type: 'string'; value: Buffer } | { type: 'set'; value: Set<string> } | { type: 'zset'; value: Map<string, number> };
+type Value =
+  | { type: 'string'; value: Buffer }
+  | { type: 'set'; value: Set<string> }
+  | { type: 'zset'; value: Map<string, number> }
+  | { type: 'stream'; value: Array<{ at: number; value: string }> };
 
 export interface MemoryStoreOptions {
   /** The clock expiries are measured against (epoch ms); tests pass one they can move. */
@@ -121,6 +125,25 @@ export class MemoryStore implements Store {
     if ((await this.get(guard.key)) !== guard.value) return false;
     await this.exec(ops);
     return true;
+  }
+
+  async appendCapped(key: string, value: string, opts: { maxLen: number; minTime: number }): Promise<void> {
+    let v = this.data.get(key);
+    if (!v) this.data.set(key, (v = { type: 'stream', value: [] }));
+    if (v.type !== 'stream') throw wrongType(key, v.type, 'a stream');
+    // Entry times never go back, as Redis stream ids do not.
+    const at = Math.max(Date.now(), v.value.at(-1)?.at ?? 0);
+    v.value.push({ at, value });
+    let drop = Math.max(0, v.value.length - opts.maxLen);
+    while (drop < v.value.length - 1 && v.value[drop]!.at < opts.minTime) drop++;
+    if (drop > 0) v.value.splice(0, drop);
+  }
+
+  async readSince(key: string, since: number, count: number): Promise<Array<{ at: number; value: string }>> {
+    const v = this.data.get(key);
+    if (!v) return [];
+    if (v.type !== 'stream') throw wrongType(key, v.type, 'a stream');
+    return v.value.filter((e) => e.at >= since).slice(0, count);
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {

@@ -217,6 +217,21 @@ export class RedisStore implements Store {
     return this.run(keys[0]!, () => this.client.mget(...keys));
   }
 
+  async appendCapped(key: string, value: string, opts: { maxLen: number; minTime: number }): Promise<void> {
+    await this.run(key, () =>
+      this.client
+        .multi()
+        .xadd(key, 'MAXLEN', String(opts.maxLen), '*', 'v', value)
+        .xtrim(key, 'MINID', String(Math.max(0, Math.floor(opts.minTime))))
+        .exec(),
+    );
+  }
+
+  async readSince(key: string, since: number, count: number): Promise<Array<{ at: number; value: string }>> {
+    const entries = await this.run(key, () => this.client.xrange(key, String(Math.max(0, Math.floor(since))), '+', 'COUNT', count));
+    return entries.map(([id, fields]) => ({ at: Number(id.split('-')[0]), value: fields[fields.indexOf('v') + 1] ?? '' }));
+  }
+
   async setWithTtl(key: string, value: string, ttlMs: number): Promise<void> {
     await this.run(key, () => this.client.set(key, value, 'PX', ttlMs));
   }

@@ -79,6 +79,17 @@ export interface CoordinationStore {
   /** Removes a member from a sorted set (ZREM). */
   forget(key: string, member: string): Promise<void>;
   publish(channel: string, message: string): Promise<void>;
+
+  // --- Capped time series (the dashboard's chart history, shared by every replica) ---
+
+  /**
+   * Appends one entry to a stream (XADD MAXLEN: at most `maxLen` entries), then drops
+   * entries older than `minTime` (epoch ms; XTRIM MINID). Exact trims: each append
+   * removes about one entry.
+   */
+  appendCapped(key: string, value: string, opts: { maxLen: number; minTime: number }): Promise<void>;
+  /** The entries from `since` (epoch ms) on, oldest first (XRANGE), at most `count`. */
+  readSince(key: string, since: number, count: number): Promise<Array<{ at: number; value: string }>>;
   /** Calls `listener` for each message on `channel`. Returns the unsubscribe function. */
   subscribe(channel: string, listener: (message: string) => void): () => void;
 }

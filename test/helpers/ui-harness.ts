@@ -5,7 +5,7 @@
  * the client's address and Host.
  */
 import { mountUi } from '../../ui/index.js';
-import { OutputHistory } from '../../ui/output-history.js';
+import { StoredHistory } from '../../ui/stored-history.js';
 import type { RegisterInput } from '../../src/runtime.js';
 import { csrfToken } from '../../src/http/auth.js';
 import { apiHarness, TEST_TOKEN, type ApiHarness } from './api-harness.js';
@@ -31,7 +31,7 @@ export interface PageRequest {
 }
 
 export interface UiHarness extends ApiHarness {
-  history: OutputHistory;
+  history: StoredHistory;
   /** Set to move the pages' clock; null: the real time. */
   now: number | null;
   page(path: string, opts?: PageRequest): Promise<Response>;
@@ -50,7 +50,7 @@ export interface UiHarness extends ApiHarness {
  */
 export async function uiHarness(env: Record<string, string> = {}): Promise<UiHarness> {
   const api = await apiHarness({ store: 'memory', env: { ...(env.REDLET_PROTECT_READS === undefined ? { REDLET_PUBLIC_READS: '1' } : {}), ...env } });
-  const history = new OutputHistory();
+  const history = new StoredHistory(api.runtime.store, (n) => api.runtime.keys.history(n));
   const h: UiHarness = {
     ...api,
     history,

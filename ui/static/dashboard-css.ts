@@ -9,7 +9,7 @@ export const DASHBOARD_CSS = `
   --bg: #f5f6f8; --panel: #ffffff; --text: #1b1f24; --muted: #5d6670; --line: #dde1e6;
   --accent: #c8312b; --accent-soft: #fbe9e8; --ok: #1f883d; --mid: #bf8700; --high: #cf222e;
   --info: #0969da; --idle: #6e7781; --chart-line: #c8312b; --chart-area: rgba(200, 49, 43, .12);
-  --track: #eaeef2; --code-bg: #f6f8fa;
+  --track: #eaeef2; --code-bg: #f6f8fa; --selected: #ddf4ff; --selected-edge: #0969da;
   color-scheme: light dark;
 }
 @media (prefers-color-scheme: dark) {
@@ -17,7 +17,7 @@ export const DASHBOARD_CSS = `
     --bg: #0f1216; --panel: #171b21; --text: #e6edf3; --muted: #9aa5b1; --line: #2b323b;
     --accent: #ff6b61; --accent-soft: #3a1d1c; --ok: #3fb950; --mid: #d29922; --high: #f85149;
     --info: #58a6ff; --idle: #8b949e; --chart-line: #ff6b61; --chart-area: rgba(255, 107, 97, .15);
-    --track: #262c34; --code-bg: #0d1117;
+    --track: #262c34; --code-bg: #0d1117; --selected: #12283f; --selected-edge: #58a6ff;
   }
 }
 * { box-sizing: border-box; }
@@ -54,13 +54,20 @@ h3 { font-size: 13px; margin: 16px 0 6px; color: var(--muted); font-weight: 650;
 .charts.wide { grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); }
 .chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px 6px; min-width: 0; }
 .chart figcaption { display: flex; justify-content: space-between; gap: 8px; align-items: baseline; }
-.chart-label { color: var(--muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.chart-label { color: var(--muted); min-width: 0; overflow-wrap: anywhere; }
 .chart-value { font-weight: 650; font-size: 18px; font-variant-numeric: tabular-nums; }
-.chart-plot { display: block; width: 100%; height: 64px; margin-top: 4px; }
+.chart-body { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 4px; margin-top: 4px; }
+.y-ticks { display: flex; flex-direction: column; justify-content: space-between; height: 64px; color: var(--muted);
+  font-size: 10px; line-height: 1; text-align: right; font-variant-numeric: tabular-nums; }
+.chart-frame { position: relative; min-width: 0; touch-action: pan-y; }
+.chart-plot { display: block; width: 100%; height: 64px; }
+.chart-plot .cursor { stroke: var(--muted); stroke-width: 1; }
+.chart-tip { position: absolute; top: -2px; left: 0; padding: 1px 6px; border-radius: 4px; white-space: nowrap; pointer-events: none;
+  background: var(--text); color: var(--panel); font-size: 11.5px; font-variant-numeric: tabular-nums; }
 .chart-plot .line { fill: none; stroke: var(--chart-line); stroke-width: 1.6; stroke-linejoin: round; }
 .chart-plot .area { fill: var(--chart-area); stroke: none; }
 .chart-plot .grid { stroke: var(--line); stroke-width: 1; stroke-dasharray: 3 3; }
-.chart-axis { display: flex; justify-content: space-between; color: var(--muted); font-size: 11px; font-variant-numeric: tabular-nums; }
+.chart-axis { display: flex; padding-left: 28px; justify-content: space-between; color: var(--muted); font-size: 11px; font-variant-numeric: tabular-nums; }
 .metrics-grid { display: grid; gap: 16px; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr); }
 .bars { display: grid; gap: 5px; }
 .bar-row { display: grid; grid-template-columns: 54px minmax(0, 1fr) 58px; gap: 8px; align-items: center; }
@@ -71,13 +78,16 @@ h3 { font-size: 13px; margin: 16px 0 6px; color: var(--muted); font-weight: 650;
 .bar-fill.level-ok { fill: var(--ok); } .bar-fill.level-mid { fill: var(--mid); } .bar-fill.level-high { fill: var(--high); }
 .meter { display: block; width: 100%; min-width: 60px; height: 5px; margin-top: 3px; }
 
+.fn-filter { margin: 0 0 8px; max-width: 320px; }
+.pager { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; justify-content: space-between; margin-top: 6px; }
+.pager .actions { margin: 0; }
 table.functions { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 .functions th, .functions td { text-align: left; padding: 7px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 .functions th { color: var(--muted); font-weight: 600; font-size: 12px; white-space: nowrap; }
 .functions td.num, .functions th.num { text-align: right; }
 .functions tbody tr[data-name] { cursor: pointer; }
 .functions tbody tr[data-name]:hover { background: var(--code-bg); }
-.functions tbody tr[aria-selected="true"] { background: var(--accent-soft); }
+.functions tbody tr[aria-selected="true"] { background: var(--selected); box-shadow: inset 3px 0 0 var(--selected-edge); }
 .fn-name { font: inherit; font-weight: 650; color: var(--info); background: none; border: 0; padding: 0; cursor: pointer; text-align: left; word-break: break-all; }
 .sub { color: var(--muted); font-size: 12px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; white-space: nowrap;
@@ -139,6 +149,8 @@ details > summary { cursor: pointer; color: var(--muted); }
   .chart { padding: 6px 8px 4px; }
   .chart-value { font-size: 15px; }
   .chart-label { font-size: 12px; }
-  .chart-axis .scale { display: none; }
+}
+@media (max-width: 480px) {
+  .charts, .charts.wide { grid-template-columns: minmax(0, 1fr); }
 }
 `;
