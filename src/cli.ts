@@ -15,6 +15,7 @@ import { ConfigError, loadClientConfig, loadConfig, type ClientConfig, type Runt
 import { RedletError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startRedlet, type RunningRedlet, type StartOptions } from './main.js';
+import { redisStoreOptions } from './store/redis-connection.js';
 import { RedisStore } from './store/redis-store.js';
 
 /** Time allowed past the drain for closing the server and Redis. */
@@ -96,7 +97,7 @@ async function collect(): Promise<void> {
   const cfg = config();
   const log = createLogger(cfg.logLevel);
   if (!cfg.redis) fail('redlet collect writes to Redis: set REDIS_HOST (and REDIS_PORT) or REDIS_URL');
-  const store = new RedisStore({ url: cfg.redis.url });
+  const store = new RedisStore(redisStoreOptions(cfg.redis));
   const collector = new Collector({
     intervalMs: cfg.collector.intervalMs,
     netInterface: cfg.collector.netInterface,
