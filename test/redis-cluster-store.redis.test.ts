@@ -87,6 +87,32 @@ describe('RedisStore on Redis Cluster', () => {
   }, 60_000);
 });
 
+describe('RedisStore on a Redis Cluster with a node that refuses CONFIG', () => {
+  let cluster: PrivateCluster;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    // The first node of three primaries refuses CONFIG, as managed services do.
+    cluster = await privateCluster({ replicas: false, nodeArgs: (i) => (i === 0 ? ['--rename-command', 'CONFIG', ''] : []) });
+    store = new RedisStore({ cluster: { nodes: hostPorts(cluster.seeds) }, maxBackoffMs: 200 });
+    await waitFor(() => store.available, 'the cluster client ready', 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await cluster?.close();
+  });
+
+  it('names the node that refused in the keyspace status', async () => {
+    store.watch('some-input', () => {});
+    const status = await waitFor(() => (store.keyspaceStatus().reason?.includes('on 127.0.0.1:') ? store.keyspaceStatus() : null), 'a refusal', 10_000, 50);
+    expect(status.enabled).toBe(false);
+    expect(status.reason).toContain(`could not enable Redis keyspace notifications on ${cluster.nodes[0]!.address} (`);
+    for (const n of cluster.nodes.slice(1)) expect(status.reason).not.toContain(n.address);
+    expect(status.reason).toMatch(/notify-keyspace-events to include 'K\$g' on every cluster node, or use the poll trigger/);
+  });
+});
+
 describe('RedisStore on Redis Sentinel', () => {
   let sentinel: PrivateSentinel;
   let store: RedisStore;

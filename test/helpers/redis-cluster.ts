@@ -73,7 +73,7 @@ export async function nodeCommand(port: number, ...args: Array<string | number>)
   }
 }
 
-export async function privateCluster(opts: { replicas?: boolean; nodeTimeoutMs?: number } = {}): Promise<PrivateCluster> {
+export async function privateCluster(opts: { replicas?: boolean; nodeTimeoutMs?: number; nodeArgs?: (index: number) => string[] } = {}): Promise<PrivateCluster> {
   const withReplicas = opts.replicas ?? true;
   const count = withReplicas ? 6 : 3;
   const dir = mkdtempSync(join(tmpdir(), 'redlet-private-cluster-'));
@@ -145,8 +145,8 @@ export async function privateCluster(opts: { replicas?: boolean; nodeTimeoutMs?:
     },
   };
   try {
-    for (const port of ports) {
-      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000)];
+    for (const [i, port] of ports.entries()) {
+      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000), ...(opts.nodeArgs?.(i) ?? [])];
       children.set(port, await startServer(port, dir, args));
     }
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', withReplicas ? '1' : '0', '--cluster-yes'], { timeout: 30_000 });
