@@ -15,9 +15,9 @@ type Value = { type: 'string'; value: Buffer } | { type: 'set'; value: Set<strin
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
-  readonly sharded = false;
+  readonly sharded: boolean = false;
 
-  sameSlot(): boolean {
+  sameSlot(_keys: string[]): boolean {
     return true;
   }
 
