@@ -81,7 +81,11 @@ function scenario(name: string, makeBackend: () => Promise<Backend>) {
 
     beforeAll(async () => {
       backend = await makeBackend();
-      for (const id of ['a', 'b', 'c']) await start(id);
+      console.log(`${name}: backend up`);
+      for (const id of ["a", "b", "c"]) {
+        await start(id);
+        console.log(`${name}: replica ${id} ready`);
+      }
     }, 300_000);
 
     afterAll(async () => {
