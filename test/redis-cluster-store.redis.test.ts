@@ -140,7 +140,18 @@ describe('RedisStore on Redis Sentinel', () => {
     const old = await sentinel.killPrimary();
     const killedAt = Date.now();
     await sentinel.waitFailover(old);
-    await waitFor(async () => (await store.get('redlet:{f}:state').catch(() => null)) === '19', 'the last commit on the new primary', 20_000, 50);
+    let last: string | null = null;
+    await waitFor(
+      async () => {
+        last = await store.get('redlet:{f}:state').catch((err: Error) => `error: ${err.message}`);
+        return last === '19';
+      },
+      'the last commit on the new primary',
+      20_000,
+      50,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last read: ${last}`);
+    });
     expect(await store.get('redlet:{f}:owner')).toBe('r1');
     await waitFor(
       async () => {

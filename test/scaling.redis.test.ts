@@ -159,7 +159,7 @@ scenario('Redis Cluster', async () => {
 scenario('Redis Sentinel', async () => {
   const sentinel: PrivateSentinel = await privateSentinel();
   const sentinels = sentinel.sentinels.split(',').map((s) => ({ host: '127.0.0.1', port: Number(s.split(':')[1]) }));
-  const client = new Redis({ sentinels, name: sentinel.name, failoverDetector: true, maxRetriesPerRequest: 1 });
+  const client = new Redis({ sentinels, name: sentinel.name, maxRetriesPerRequest: 1, retryStrategy: () => 100, sentinelRetryStrategy: () => 100 });
   client.on('error', () => {});
   return {
     env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name },

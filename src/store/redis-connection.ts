@@ -90,8 +90,9 @@ export function createClient(opts: RedisStoreOptions, role: 'commands' | 'subscr
       ...(opts.sentinel.password ? { sentinelPassword: opts.sentinel.password } : {}),
       ...nodeAuth(opts),
       ...(opts.tls ? { enableTLSForSentinelMode: true } : {}),
-      // Sentinels announce a failover at once; without this ioredis notices only when the old primary's connection breaks.
-      failoverDetector: true,
+      // A primary demoted while still up answers writes with READONLY: reconnect, and ask
+      // the sentinels again. (A dead primary breaks the connection, which does the same.)
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
       sentinelRetryStrategy: backoff,
       retryStrategy: backoff,
       enableOfflineQueue: !commands,
