@@ -25,6 +25,7 @@ import { latency } from './latency.js';
 import { memory } from './memory.js';
 import { overhead } from './overhead.js';
 import { python } from './python.js';
+import { redisTopologies } from './redis-topologies.js';
 import { startPrivateRedis } from './private-redis.js';
 import { schedule } from './schedule.js';
 import { throughput } from './throughput.js';
@@ -39,6 +40,7 @@ const ITEMS: Array<{ key: string; title: string; run: BenchItem }> = [
   { key: 'dashboard', title: '7. dashboard (GET /ui/functions, 100 functions)', run: dashboard },
   { key: 'python', title: '8. Python functions (Pyodide in isolates)', run: python },
   { key: 'dashboardSize', title: '9. dashboard size (the polled functions partial, 1,000 functions)', run: dashboardSize },
+  { key: 'redisTopologies', title: '10. Redis Cluster vs a single Redis (latency, invocations/s, 300 functions, failover)', run: redisTopologies },
 ];
 
 interface Args {
@@ -57,7 +59,7 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith('--out=')) args.out = a.slice(6);
     else if (a === '--cluster=on' || a === '--cluster=off') args.cluster = a.endsWith('on') ? 'on' : 'off';
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python,dashboardSize] [--out=file.json]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python,dashboardSize,redisTopologies] [--out=file.json]\n');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }

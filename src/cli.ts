@@ -20,6 +20,7 @@ import { RedletError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startRedlet, type RunningRedlet, type StartOptions } from './main.js';
 import { packageRoot } from './paths.js';
+import { redisStoreOptions } from './store/redis-connection.js';
 import { RedisStore } from './store/redis-store.js';
 
 /** Time allowed past the drain for closing the server and Redis. */
@@ -120,7 +121,7 @@ async function collect(): Promise<void> {
   const cfg = config();
   const log = createLogger(cfg.logLevel, undefined, cfg.logFormat);
   if (!cfg.redis) fail('redlet collect writes to Redis: set REDIS_HOST (and REDIS_PORT) or REDIS_URL');
-  const store = new RedisStore({ url: cfg.redis.url });
+  const store = new RedisStore(redisStoreOptions(cfg.redis));
   const collector = new Collector({
     intervalMs: cfg.collector.intervalMs,
     netInterface: cfg.collector.netInterface,

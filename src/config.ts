@@ -20,8 +20,22 @@ import { isPublicSecret, MAKE_A_SECRET } from './public-secrets.js';
 export const DEFAULT_FUNCTION_FILE = DEFAULT_FUNCTION_FILES[0];
 
 export interface RedisConfig {
+  /** A single Redis: its URL. Cluster and Sentinel: the first node's, for messages only. */
   url: string;
-  /** Host and port as the course's context reports them. */
+  /** Host and port as the course's context reports them (Cluster/Sentinel: the first node). */
+  host: string;
+  port: number;
+  /** Redis Cluster (REDIS_CLUSTER_NODES): the seed nodes; the client discovers the rest. */
+  cluster?: { nodes: HostPort[] };
+  /** Redis Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_SENTINEL_PASSWORD). */
+  sentinel?: { sentinels: HostPort[]; name: string; password: string | null };
+  /** Cluster/Sentinel data nodes' credentials and TLS (a single Redis has them in its URL). */
+  username?: string | null;
+  password?: string | null;
+  tls?: boolean;
+}
+
+export interface HostPort {
   host: string;
   port: number;
 }
@@ -135,7 +149,56 @@ function oneOf<T extends string>(name: string, raw: string | undefined, values: 
   return v;
 }
 
+/** `host:port,host:port` (IPv6 as `[::1]:port`); one line naming the bad entry otherwise. */
+function hostPorts(name: string, raw: string, defaultPort: number): HostPort[] {
+  const entries = raw.split(',').map((e) => e.trim());
+  if (entries.some((e) => e === '')) throw new ConfigError(`${name} has an empty entry (got '${raw}'); expected host:port,host:port,...`);
+  return entries.map((entry) => {
+    const m = /^(?:\[([^\]]+)\]|([^:\s\[\]]+))(?::(\d+))?$/.exec(entry);
+    const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
+    if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new ConfigError(`${name}: '${entry}' is not host:port (got '${raw}'); expected host:port,host:port,...`);
+    }
+    return { host: (m[1] ?? m[2])!, port };
+  });
+}
+
+/** REDIS_CLUSTER_NODES or REDIS_SENTINELS; null when neither is set. */
+function shardedFrom(env: Env, tls: boolean): RedisConfig | null {
+  const clusterRaw = env.REDIS_CLUSTER_NODES?.trim();
+  const sentinelsRaw = env.REDIS_SENTINELS?.trim();
+  if (!clusterRaw && !sentinelsRaw) return null;
+  if (clusterRaw && sentinelsRaw) throw new ConfigError('set only one of REDIS_CLUSTER_NODES (Redis Cluster) and REDIS_SENTINELS (Redis Sentinel)');
+  const single = ['REDIS_URL', 'REDIS_HOST'].filter((k) => env[k]?.trim());
+  if (single.length > 0) {
+    throw new ConfigError(`set only one way to reach Redis: ${clusterRaw ? 'REDIS_CLUSTER_NODES' : 'REDIS_SENTINELS'} or ${single.join(' and ')}`);
+  }
+  const auth = { username: env.REDIS_USERNAME?.trim() || null, password: env.REDIS_PASSWORD || null, tls };
+  const describe = (n: HostPort) => `${tls ? 'rediss' : 'redis'}://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
+  if (clusterRaw) {
+    const nodes = hostPorts('REDIS_CLUSTER_NODES', clusterRaw, 6379);
+    return { url: describe(nodes[0]!), host: nodes[0]!.host, port: nodes[0]!.port, cluster: { nodes }, ...auth };
+  }
+  const sentinels = hostPorts('REDIS_SENTINELS', sentinelsRaw!, 26379);
+  const name = env.REDIS_SENTINEL_NAME?.trim();
+  if (!name) throw new ConfigError("REDIS_SENTINELS needs REDIS_SENTINEL_NAME: the name the sentinels monitor the primary under (e.g. 'mymaster')");
+  return {
+    url: describe(sentinels[0]!),
+    host: sentinels[0]!.host,
+    port: sentinels[0]!.port,
+    sentinel: { sentinels, name, password: env.REDIS_SENTINEL_PASSWORD || null },
+    ...auth,
+  };
+}
+
 function redisFrom(env: Env): RedisConfig | null {
+  const tlsRaw = env.REDIS_TLS?.trim().toLowerCase();
+  if (tlsRaw && !['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(tlsRaw)) {
+    throw new ConfigError(`REDIS_TLS must be 1/true/yes/on or 0/false/no/off (got '${env.REDIS_TLS}')`);
+  }
+  const tls = ['1', 'true', 'yes', 'on'].includes(tlsRaw ?? '');
+  const sharded = shardedFrom(env, tls);
+  if (sharded) return sharded;
   const url = env.REDIS_URL?.trim();
   if (url) {
     let parsed: URL;
@@ -152,8 +215,9 @@ function redisFrom(env: Env): RedisConfig | null {
   const host = env.REDIS_HOST?.trim();
   if (!host) return null;
   const port = pick('REDIS_PORT', intIn('REDIS_PORT', 1, 65535), env.REDIS_PORT, 6379);
-  const password = env.REDIS_PASSWORD ? `:${encodeURIComponent(env.REDIS_PASSWORD)}@` : '';
-  return { url: `redis://${password}${host.includes(':') ? `[${host}]` : host}:${port}`, host, port };
+  const user = env.REDIS_USERNAME?.trim() ? encodeURIComponent(env.REDIS_USERNAME.trim()) : '';
+  const password = env.REDIS_PASSWORD ? `${user}:${encodeURIComponent(env.REDIS_PASSWORD)}@` : user ? `${user}@` : '';
+  return { url: `${tls ? 'rediss' : 'redis'}://${password}${host.includes(':') ? `[${host}]` : host}:${port}`, host, port };
 }
 
 /** A DNS-label name from a file name: `User_Module.js` -> `user-module`. */

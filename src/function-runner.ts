@@ -31,6 +31,13 @@ export interface PersistedState {
   /** Definition revision that handled it: a new revision handles the same input once more. */
   revision: string | null;
   lastExecution: number | null;
+  /**
+   * Redis Cluster, output key in another slot than the state: the output committed with
+   * this state (fenced, in the state's slot) and written to its key right after. Whoever
+   * runs the function next makes sure the key holds it, so a crash between the two
+   * writes loses no output. Absent everywhere else.
+   */
+  pending?: { key: string; value: string } | null;
 }
 
 export interface RunnerDeps {
@@ -73,18 +80,21 @@ export const EMPTY_STATE: PersistedState = { env: '{}', lastSeen: null, revision
 
 export function encodeState(s: PersistedState): string {
   // env is already JSON text: splice it in rather than parse and re-serialize it.
-  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"revision":${JSON.stringify(s.revision)},"lastExecution":${JSON.stringify(s.lastExecution)},"env":${s.env}}`;
+  const pending = s.pending ? `,"pending":${JSON.stringify(s.pending)}` : '';
+  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"revision":${JSON.stringify(s.revision)},"lastExecution":${JSON.stringify(s.lastExecution)}${pending},"env":${s.env}}`;
 }
 
 export function decodeState(raw: string | null): PersistedState {
   if (!raw) return { ...EMPTY_STATE };
-  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; revision?: unknown; lastExecution?: unknown };
+  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; revision?: unknown; lastExecution?: unknown; pending?: { key?: unknown; value?: unknown } | null };
   const env = v.env && typeof v.env === 'object' && !Array.isArray(v.env) ? JSON.stringify(v.env) : '{}';
+  const p = v.pending;
   return {
     env,
     lastSeen: typeof v.lastSeen === 'string' ? v.lastSeen : null,
     revision: typeof v.revision === 'string' ? v.revision : null,
     lastExecution: typeof v.lastExecution === 'number' ? v.lastExecution : null,
+    ...(p && typeof p.key === 'string' && typeof p.value === 'string' ? { pending: { key: p.key, value: p.value } } : {}),
   };
 }
 
@@ -108,6 +118,8 @@ export class FunctionRunner {
   private abandoned = false;
   /** Keyspace notifications refused: the reason (the function polls at its period meanwhile). */
   private keyspaceRefused: string | null = null;
+  /** The state's pending output may not be in its key yet (taken over, or its write failed). */
+  private pendingUnsure: boolean;
 
   constructor(
     readonly def: FunctionDefinition,
@@ -117,6 +129,7 @@ export class FunctionRunner {
     this.status = new FunctionStatus(def.name);
     this.status.set(def.paused ? 'paused' : 'idle');
     this.status.onChange = stateChangeLogger(deps.log);
+    this.pendingUnsure = !!state.pending;
   }
 
   get persisted(): PersistedState {
@@ -262,6 +275,7 @@ export class FunctionRunner {
   private async cycle(): Promise<void> {
     const { store, keys } = this.deps;
     const def = this.def;
+    if (this.pendingUnsure && !(await this.writePending(true))) return;
     let raw: string | null;
     try {
       this.checkKeys();
@@ -327,9 +341,18 @@ export class FunctionRunner {
     }
 
     const finishedAt = Date.now();
-    const next: PersistedState = { env: result.env ?? this.state.env, lastSeen: marker, revision, lastExecution: finishedAt };
+    // On Redis Cluster an output key outside the function's slot cannot join the fenced
+    // commit: the output rides in the state and is written to its key right after.
+    const split = result.output !== null && !!def.outputKey && !store.sameSlot([def.outputKey, keys.state(def.name)]);
+    const next: PersistedState = {
+      env: result.env ?? this.state.env,
+      lastSeen: marker,
+      revision,
+      lastExecution: finishedAt,
+      ...(split ? { pending: { key: def.outputKey!, value: result.output! } } : {}),
+    };
     const ops: Parameters<Store['exec']>[0] = [];
-    if (result.output !== null && def.outputKey) ops.push({ op: 'set', key: def.outputKey, value: result.output });
+    if (result.output !== null && def.outputKey && !split) ops.push({ op: 'set', key: def.outputKey, value: result.output });
     ops.push({ op: 'set', key: keys.state(def.name), value: encodeState(next) });
     try {
       if (!(await this.commit(ops))) {
@@ -345,9 +368,37 @@ export class FunctionRunner {
       return;
     }
     this.state = next;
+    if (split) {
+      this.pendingUnsure = true;
+      await this.writePending(false);
+    }
     this.status.recordSuccess(result.durationMs, startedAt, result.output);
     this.settle('idle');
     this.deps.onInvocation?.({ name: def.name, ok: true, output: result.output, durationMs: result.durationMs, at: finishedAt, outcome: 'success' });
+  }
+
+  /**
+   * Makes sure the output key holds the committed pending output (Cluster, see
+   * PersistedState.pending). With `check` (after a takeover or a failed write) a key
+   * that already holds it is not written again, so the same output is not announced
+   * twice. False: Redis refused; the next tick tries again before any new input.
+   */
+  private async writePending(check: boolean): Promise<boolean> {
+    const pending = this.state.pending;
+    // Only ever the function's own output key: a stored state naming another key (tampered
+    // with, or from before an outputKey change) is not written anywhere.
+    if (!pending || pending.key !== this.def.outputKey) {
+      this.pendingUnsure = false;
+      return true;
+    }
+    try {
+      if (!check || (await this.deps.store.get(pending.key)) !== pending.value) await this.deps.store.set(pending.key, pending.value);
+      this.pendingUnsure = false;
+      return true;
+    } catch (err) {
+      this.problem(err instanceof RedletError ? err : new RedletError('REDIS_UNAVAILABLE', String(err), { kind: 'system' }));
+      return false;
+    }
   }
 
   /** Sets the state at the end of a tick, unless the function was paused meanwhile. */

@@ -28,6 +28,7 @@ import { watchMountedFile, type MountedFileWatch } from './mounted-file-watch.js
 import { packageRoot } from './paths.js';
 import { Runtime, type RegisterInput } from './runtime.js';
 import { MemoryStore } from './store/memory-store.js';
+import { redisStoreOptions } from './store/redis-connection.js';
 import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 
@@ -50,8 +51,10 @@ export const DEMO_FUNCTION = 'course-reference';
 
 export async function startRedlet(config: RuntimeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningRedlet> {
   for (const w of config.warnings) log.warn(w);
-  const store: Store = opts.store ?? (config.redis ? new RedisStore({ url: config.redis.url }) : new MemoryStore());
+  const store: Store = opts.store ?? (config.redis ? new RedisStore(redisStoreOptions(config.redis)) : new MemoryStore());
   if (store.kind === 'memory') log.info('no Redis configured (REDIS_URL / REDIS_HOST): using the embedded in-process store; nothing survives a restart');
+  else if (config.redis?.cluster) log.info({ nodes: config.redis.cluster.nodes.map((n) => `${n.host}:${n.port}`) }, 'using Redis Cluster');
+  else if (config.redis?.sentinel) log.info({ sentinels: config.redis.sentinel.sentinels.map((n) => `${n.host}:${n.port}`), name: config.redis.sentinel.name }, 'using Redis Sentinel');
   else if (config.redis) log.info({ host: config.redis.host, port: config.redis.port }, 'using Redis');
 
   const runtime = new Runtime({ config, store, sandbox: createSandbox(config, log), log });

@@ -70,13 +70,42 @@ export class Registry {
     return { def, source, state };
   }
 
-  /** Stores settings and code (and state, when given) in one atomic write. */
+  /**
+   * Stores settings and code (and state, when given) in one atomic write. On Redis
+   * Cluster the function set lives in another slot: the function's own keys are written
+   * first (one transaction in its slot), then it joins the set, which is what makes it
+   * visible. A crash in between leaves keys no one lists; registering again overwrites them.
+   */
   async save(def: FunctionDefinition, source: FunctionSource | null, state?: PersistedState): Promise<void> {
     const ops: Parameters<Store['exec']>[0] = [{ op: 'set', key: this.keys.definition(def.name), value: JSON.stringify(def) }];
     if (source) ops.push({ op: 'set', key: this.keys.code(def.name), value: source.kind === 'zip' ? Buffer.from(source.data) : source.code });
     if (state) ops.push({ op: 'set', key: this.keys.state(def.name), value: encodeState(state) });
-    ops.push({ op: 'sadd', key: this.keys.functions(), member: def.name });
+    const join = { op: 'sadd', key: this.keys.functions(), member: def.name } as const;
+    if (this.store.sameSlot([this.keys.definition(def.name), this.keys.functions()])) {
+      await this.store.exec([...ops, join]);
+      return;
+    }
     await this.store.exec(ops);
+    await this.store.exec([join]);
+  }
+
+  /**
+   * Moves functions stored under the names used before hash tags (a single Redis or
+   * Sentinel written by an older redlet) to the current names. Atomic per function and
+   * idempotent, so replicas starting together do no harm; a function already under the
+   * current name keeps it and the old copy is dropped. Nothing to do on Cluster (those
+   * names never existed there).
+   */
+  async migrateLegacy(names: string[]): Promise<void> {
+    if (this.store.sharded) return;
+    for (const name of names) {
+      const old = this.keys.legacy(name);
+      await this.store.moveUnlessPresent([
+        [old.definition, this.keys.definition(name)],
+        [old.code, this.keys.code(name)],
+        [old.state, this.keys.state(name)],
+      ]);
+    }
   }
 
   async saveState(name: string, state: PersistedState): Promise<void> {
@@ -88,13 +117,20 @@ export class Registry {
     return validateStoredState(await this.store.get(this.keys.state(name)));
   }
 
+  /** Removes a function atomically; on Cluster it first leaves the set (invisible at once), then its keys go. */
   async remove(name: string): Promise<void> {
-    await this.store.exec([
-      { op: 'srem', key: this.keys.functions(), member: name },
+    const leave = { op: 'srem', key: this.keys.functions(), member: name } as const;
+    const own: Parameters<Store['exec']>[0] = [
       { op: 'del', key: this.keys.definition(name) },
       { op: 'del', key: this.keys.code(name) },
       { op: 'del', key: this.keys.state(name) },
-    ]);
+    ];
+    if (this.store.sameSlot([this.keys.definition(name), this.keys.functions()])) {
+      await this.store.exec([leave, ...own]);
+      return;
+    }
+    await this.store.exec([leave]);
+    await this.store.exec(own);
   }
 }
 
@@ -144,11 +180,15 @@ export function validateStoredState(raw: string | null): PersistedState {
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw refuse('not a JSON object');
   const o = v as Record<string, unknown>;
-  const extra = Object.keys(o).filter((k) => k !== 'env' && k !== 'lastSeen' && k !== 'revision' && k !== 'lastExecution');
+  const extra = Object.keys(o).filter((k) => !['env', 'lastSeen', 'revision', 'lastExecution', 'pending'].includes(k));
   if (extra.length) throw refuse(`unknown field '${extra[0]}'`);
   if (o.env !== undefined && (!o.env || typeof o.env !== 'object' || Array.isArray(o.env))) throw refuse('env is not a JSON object');
   if (o.lastSeen !== undefined && o.lastSeen !== null && typeof o.lastSeen !== 'string') throw refuse('lastSeen is not a string');
   if (o.revision !== undefined && o.revision !== null && typeof o.revision !== 'string') throw refuse('revision is not a string');
+  if (o.pending !== undefined && o.pending !== null) {
+    const p = o.pending as Record<string, unknown>;
+    if (typeof p !== 'object' || typeof p.key !== 'string' || typeof p.value !== 'string') throw refuse('pending is not {key, value}');
+  }
   if (o.lastExecution !== undefined && o.lastExecution !== null && (typeof o.lastExecution !== 'number' || !Number.isFinite(o.lastExecution))) throw refuse('lastExecution is not a number');
   const state = decodeState(raw);
   if (Buffer.byteLength(state.env, 'utf8') > MAX_STORED_ENV_BYTES) throw refuse(`env is over ${MAX_STORED_ENV_BYTES} bytes`);

@@ -463,6 +463,7 @@ export class Runtime implements ClusterMember {
         if (!this.started) return;
       }
     }
+    await this.registry.migrateLegacy(names).catch((err: Error) => this.log.warn({ err: err.message }, 'could not move stored functions to the current key names'));
     for (const name of names) {
       if (this.runners.has(name)) continue;
       try {

@@ -10,6 +10,7 @@ import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './he
 import { freePort, watch, type Watched } from './helpers/process.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
 import { sleep, waitFor } from './helpers/wait.js';
+import { Keys } from '../src/keys.js';
 
 const root = resolve(import.meta.dirname, '..');
 // 2 s keeps the test short; REDLET_TEST_LEASE_MS=5000 measures the default lease.
@@ -63,7 +64,7 @@ describe('replicas sharing one Redis', () => {
   };
   /** Owner of each function, from Redis leases. */
   const owners = async () => {
-    const values = await redis.mget(...names.map((n) => `${ownPrefix(prefix)}owner:${n}`));
+    const values = await redis.mget(...names.map((n) => new Keys(ownPrefix(prefix)).owner(n)));
     return new Map(names.map((n, i) => [n, values[i] ?? null]));
   };
   const counts = (m: Map<string, string | null>) => {
@@ -77,11 +78,11 @@ describe('replicas sharing one Redis', () => {
   const roundOf = async (v: number) => {
     await Promise.all(names.map((n) => redis.set(`${prefix}in-${n}`, JSON.stringify({ v }))));
     await waitFor(async () => {
-      const states = await redis.mget(...names.map((n) => `${ownPrefix(prefix)}state:${n}`));
+      const states = await redis.mget(...names.map((n) => new Keys(ownPrefix(prefix)).state(n)));
       return states.every((s) => s && (JSON.parse(s).env.seen as number[]).at(-1) === v);
     }, `every function to handle v=${v}`, 15_000, 50);
   };
-  const seenLists = async () => (await redis.mget(...names.map((n) => `${ownPrefix(prefix)}state:${n}`))).map((s) => JSON.parse(s!).env.seen as number[]);
+  const seenLists = async () => (await redis.mget(...names.map((n) => new Keys(ownPrefix(prefix)).state(n)))).map((s) => JSON.parse(s!).env.seen as number[]);
 
   beforeAll(async () => {
     redis = redisClient();
@@ -162,7 +163,7 @@ describe('replicas sharing one Redis', () => {
     expect(JSON.parse(await waitFor(() => redis.get(`${prefix}out-late`), 'its output', 2000, 20))).toEqual({ v: 1, code: 1 });
 
     // Updated through a replica that is not its owner.
-    const owner = await redis.get(`${ownPrefix(prefix)}owner:late`);
+    const owner = await redis.get(new Keys(ownPrefix(prefix)).owner('late'));
     const other = [...replicas.values()].find((r) => r.id !== owner)!;
     const put = await api(other, '/api/functions/late', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: 'export const handler = (i) => ({ v: i.v, code: 2 })', filename: 'late.js' }) });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
@@ -176,7 +177,7 @@ describe('replicas sharing one Redis', () => {
     // Deleted through yet another replica: the owner stops it.
     const del = await api(other, '/api/functions/late', { method: 'DELETE' });
     expect(del.status).toBe(204);
-    await waitFor(async () => (await redis.get(`${ownPrefix(prefix)}owner:late`)) === null, 'the lease to be released', 1000, 20);
+    await waitFor(async () => (await redis.get(new Keys(ownPrefix(prefix)).owner('late'))) === null, 'the lease to be released', 1000, 20);
     await redis.set(`${prefix}in-late`, '{"v":"after"}');
     await sleep(300);
     expect(JSON.parse((await redis.get(`${prefix}out-late`))!).v).not.toBe('after');

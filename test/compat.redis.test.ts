@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { zipFolder } from '../scripts/zip-folder.mjs';
 import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
+import { Keys } from '../src/keys.js';
 
 const root = resolve(import.meta.dirname, '..');
 const snapshot = readFileSync(join(root, 'test/fixtures/metrics-example.json'), 'utf8');
@@ -85,7 +86,7 @@ describe('compatibility mode (course env variables)', () => {
     expect(out['percent-network-egress']).toBeCloseTo((s['net_io_counters_eth0-bytes_sent'] / (s['net_io_counters_eth0-bytes_sent'] + s['net_io_counters_eth0-bytes_recv'])) * 100, 9);
     expect(out['avg-util-cpu3-60sec']).toBe(57.1);
     // The function is listed as coming from configuration, and its env was saved.
-    const state = JSON.parse((await waitFor(() => redis.get(`${ownPrefix(prefix)}state:course-reference`), 'saved state', 5000))!);
+    const state = JSON.parse((await waitFor(() => redis.get(new Keys(ownPrefix(prefix)).state('course-reference')), 'saved state', 5000))!);
     expect(Object.keys(state.env).length).toBeGreaterThan(0);
     expect(p.out.join('')).toContain('"origin":"config"');
   });

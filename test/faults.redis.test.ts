@@ -8,6 +8,7 @@ import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './he
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
 import { freePort, watch, type Watched } from './helpers/process.js';
 import { sleep, waitFor } from './helpers/wait.js';
+import { Keys } from '../src/keys.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -72,7 +73,7 @@ describe('faults', () => {
     first.w.child.kill('SIGKILL');
     await first.w.exited;
 
-    const before = await Promise.all(['ks', 'poll'].map(async (n) => JSON.parse((await redis.get(`${ownPrefix(prefix)}state:${n}`))!).env.seen as number[]));
+    const before = await Promise.all(['ks', 'poll'].map(async (n) => JSON.parse((await redis.get(new Keys(ownPrefix(prefix)).state(n)))!).env.seen as number[]));
     expect(before[0]!.length).toBeGreaterThan(10);
 
     const second = await startRedlet(env);
@@ -83,7 +84,7 @@ describe('faults', () => {
     await writeUntil(150);
     for (const [i, n] of (['ks', 'poll'] as const).entries()) {
       const seen = await waitFor(async () => {
-        const s = JSON.parse((await redis.get(`${ownPrefix(prefix)}state:${n}`))!).env.seen as number[];
+        const s = JSON.parse((await redis.get(new Keys(ownPrefix(prefix)).state(n)))!).env.seen as number[];
         return s.at(-1) === 150 ? s : null;
       }, `${n} to handle v=150`, 10_000);
       // env continued from where it was; every input at most once, in order.
@@ -126,7 +127,7 @@ describe('faults', () => {
     await server.start(); // EMPTY: no persistence
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, '/readyz to recover', 15_000, 100);
     await waitFor(async () => (await redis.smembers(`${ownPrefix(prefix)}functions`)).includes('counter'), 'the registry written back', 10_000);
-    const state = JSON.parse((await waitFor(() => redis.get(`${ownPrefix(prefix)}state:counter`), 'the state written back', 10_000))!);
+    const state = JSON.parse((await waitFor(() => redis.get(new Keys(ownPrefix(prefix)).state('counter')), 'the state written back', 10_000))!);
     expect(state.env.seen).toEqual([1]);
     await redis.set('in', '{"v":2}');
     await waitFor(async () => (await redis.get('out')) === '2', 'output after recovery', 10_000);

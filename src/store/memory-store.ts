@@ -24,6 +24,23 @@ export interface MemoryStoreOptions {
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
+  readonly sharded: boolean = false;
+
+  sameSlot(_keys: string[]): boolean {
+    return true;
+  }
+
+  async moveUnlessPresent(pairs: Array<[from: string, to: string]>): Promise<void> {
+    if (pairs.length === 0) return;
+    const present = this.live(pairs[0]![1]) !== undefined;
+    for (const [from, to] of pairs) {
+      const v = this.live(from);
+      if (v === undefined) continue;
+      if (!present) this.data.set(to, v);
+      this.data.delete(from);
+      this.expiries.delete(from);
+    }
+  }
   readonly available = true;
   readonly lastError = null;
   private readonly data = new Map<string, Value>();

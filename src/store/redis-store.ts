@@ -1,25 +1,25 @@
 /**
- * The Redis implementation of Store (ioredis). Commands fail fast while Redis is
- * down (no offline queue: a tick must not pile up behind an outage), the client
- * reconnects by itself with capped backoff, and a second connection listens to
- * keyspace notifications, which it enables with CONFIG SET when the server allows.
+ * The Redis implementation of Store (ioredis), on one Redis, on Redis Sentinel or on
+ * Redis Cluster (see redis-connection.ts). Commands fail fast while Redis is down (no
+ * offline queue: a tick must not pile up behind an outage), the client reconnects by
+ * itself with capped backoff, and a second connection listens to keyspace
+ * notifications, which it enables with CONFIG SET when the server allows (on a
+ * cluster: one listener per primary, see cluster-keyspace.ts). On Cluster and Sentinel
+ * a fenced commit also waits for a replica's acknowledgement (WAIT), so the failover
+ * that promotes that replica keeps it.
  *
  * @example
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
  * await store.ping();
  */
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RedletError } from '../errors.js';
+import { ClusterKeyspace } from './cluster-keyspace.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
+import { backoffOf, createClient, modeOf, nodeAuth, type Mode, type RedisStoreOptions } from './redis-connection.js';
 
-export interface RedisStoreOptions {
-  url: string;
-  /** Keyspace flags redlet needs: K (keyspace channel), $ (string commands), g (DEL, RENAME, ...). */
-  keyspaceFlags?: string;
-  /** Upper bound of the reconnect backoff, ms. */
-  maxBackoffMs?: number;
-}
+export type { RedisStoreOptions } from './redis-connection.js';
 
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
@@ -34,12 +34,28 @@ for i = 2, #KEYS do
   elseif op == 'srem' then redis.call('SREM', KEYS[i], v) end
 end
 return 1`;
+// KEYS = from1, to1, from2, to2, ...: moves each existing from unless to1 exists.
+const MOVE_UNLESS_PRESENT = `
+local present = redis.call('EXISTS', KEYS[2]) == 1
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    if present then redis.call('DEL', KEYS[i]) else redis.call('RENAME', KEYS[i], KEYS[i + 1]) end
+  end
+end
+return 1`;
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
-  private readonly client: Redis;
-  private subscriber: Redis | null = null;
+  readonly mode: Mode;
+  private readonly client: Redis | Cluster;
+  private subscriber: Redis | Cluster | null = null;
+  private clusterKeyspace: ClusterKeyspace | null = null;
   private readonly db: number;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
+  private readonly opts: RedisStoreOptions;
+  /** Fenced commits no replica acknowledged in time (a failover right then could lose them). */
+  unacknowledgedCommits = 0;
   private readonly listeners = new Map<string, Set<KeyListener>>();
   /** Per watched key: resolves when the server confirmed its SUBSCRIBE. */
   private readonly armed = new Map<string, Promise<void>>();
@@ -52,21 +68,18 @@ export class RedisStore implements Store {
   private error: string | null = null;
 
   constructor(opts: RedisStoreOptions) {
-    const backoff = (times: number) => Math.min(50 * 2 ** Math.min(times, 10), opts.maxBackoffMs ?? 2000);
+    this.opts = opts;
+    this.mode = modeOf(opts);
     this.flags = opts.keyspaceFlags ?? 'K$g';
-    this.db = Number(new URL(opts.url).pathname.replace('/', '') || 0);
-    this.client = new Redis(opts.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: backoff,
-      lazyConnect: false,
-      connectionName: 'redlet',
-    });
+    this.db = opts.url ? Number(new URL(opts.url).pathname.replace('/', '') || 0) : 0;
+    this.waitReplicas = opts.waitReplicas ?? (this.mode === 'single' ? 0 : 1);
+    this.waitTimeoutMs = opts.waitTimeoutMs ?? 500;
+    this.client = createClient(opts, 'commands');
     this.client.on('ready', () => {
       this.up = true;
       this.error = null;
       // Also after a reconnect: a restarted server has forgotten its CONFIG SET.
-      if (this.listeners.size > 0) void this.enableKeyspace();
+      if (this.listeners.size > 0 && this.mode !== 'cluster') void this.enableKeyspace();
       if (this.wasReady) for (const fn of this.reconnectHandlers) fn();
       this.wasReady = true;
     });
@@ -77,12 +90,23 @@ export class RedisStore implements Store {
       this.up = false;
       this.error ??= 'connection closed';
     });
-    this.backoff = backoff;
-    this.url = opts.url;
   }
 
-  private readonly backoff: (times: number) => number;
-  private readonly url: string;
+  get sharded(): boolean {
+    return this.mode === 'cluster';
+  }
+
+  sameSlot(keys: string[]): boolean {
+    if (this.mode !== 'cluster') return true;
+    return new Set(keys.map(hashPart)).size <= 1;
+  }
+
+  async moveUnlessPresent(pairs: Array<[from: string, to: string]>): Promise<void> {
+    if (pairs.length === 0) return;
+    if (this.mode === 'cluster') throw new RedletError('REDIS_UNAVAILABLE', 'moving keys is not available on Redis Cluster', { kind: 'system' });
+    const keys = pairs.flat();
+    await this.run(keys[0]!, () => this.client.eval(MOVE_UNLESS_PRESENT, keys.length, ...keys));
+  }
 
   get available(): boolean {
     return this.up;
@@ -131,19 +155,26 @@ export class RedisStore implements Store {
   }
 
   async scan(pattern: string): Promise<string[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.run(pattern, () => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000));
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    return keys;
+    // A cluster's keys are spread over its primaries: scan each one.
+    const nodes: Array<Redis | Cluster> = this.mode === 'cluster' ? (this.client as Cluster).nodes('master') : [this.client];
+    const keys = new Set<string>();
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.run(pattern, () => node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000));
+        cursor = next;
+        for (const k of batch) keys.add(k);
+      } while (cursor !== '0');
+    }
+    return [...keys];
   }
 
   watch(key: string, listener: KeyListener): Unwatch {
     let set = this.listeners.get(key);
-    if (!set) {
+    if (!set && this.mode === 'cluster') {
+      this.listeners.set(key, (set = new Set()));
+      this.ensureClusterKeyspace().add(key);
+    } else if (!set) {
       this.listeners.set(key, (set = new Set()));
       const sub = this.ensureSubscriber();
       const keyspaceOn = this.listeners.size === 1 && this.up ? this.enableKeyspace() : Promise.resolve();
@@ -162,13 +193,15 @@ export class RedisStore implements Store {
       if (set!.size === 0) {
         this.listeners.delete(key);
         this.armed.delete(key);
-        this.subscriber?.unsubscribe(this.channel(key)).catch(() => {});
+        if (this.clusterKeyspace) this.clusterKeyspace.remove(key);
+        else this.subscriber?.unsubscribe(this.channel(key)).catch(() => {});
       }
     };
     return Object.assign(stop, { armed: this.armed.get(key) ?? Promise.resolve() });
   }
 
   keyspaceStatus(): KeyspaceStatus {
+    if (this.clusterKeyspace) return this.clusterKeyspace.status();
     return this.keyspace;
   }
 
@@ -181,7 +214,8 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    const quit = async (c: Redis | null) => {
+    this.clusterKeyspace?.close();
+    const quit = async (c: Redis | Cluster | null) => {
       if (!c) return;
       try {
         if (c.status === 'ready') await c.quit();
@@ -209,11 +243,26 @@ export class RedisStore implements Store {
     const keys = [guard.key, ...ops.map((o) => o.key)];
     const args: Array<string | Buffer> = [guard.value];
     for (const o of ops) args.push(o.op, o.op === 'set' ? o.value : o.op === 'del' ? '' : o.member);
-    return Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
+    if (this.waitReplicas === 0) return Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
+    // One round trip to the guard's primary: the script, then WAIT for a replica's copy.
+    const results = await this.run(guard.key, () =>
+      this.client
+        .pipeline()
+        .eval(EXEC_IF, keys.length, ...keys, ...args)
+        .wait(this.waitReplicas, this.waitTimeoutMs)
+        .exec(),
+    );
+    const [scriptErr, applied] = results?.[0] ?? [new Error('no reply')];
+    if (scriptErr) throw translate(scriptErr, guard.key);
+    const [, acked] = results?.[1] ?? [];
+    if (Number(applied) === 1 && Number(acked ?? 0) < this.waitReplicas) this.unacknowledgedCommits++;
+    return Number(applied) === 1;
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
+    // MGET over keys of different slots is refused on a cluster; GETs pipeline per node.
+    if (this.mode === 'cluster') return this.run(keys[0]!, () => Promise.all(keys.map((k) => this.client.get(k))));
     return this.run(keys[0]!, () => this.client.mget(...keys));
   }
 
@@ -256,6 +305,7 @@ export class RedisStore implements Store {
   subscribe(channel: string, listener: (message: string) => void): () => void {
     let set = this.channelListeners.get(channel);
     if (!set) {
+      // On a cluster PUBLISH reaches every node, so one subscriber (the cluster client's own, re-homed on failover) hears it.
       this.channelListeners.set(channel, (set = new Set()));
       this.ensureSubscriber()
         .subscribe(channel)
@@ -277,9 +327,19 @@ export class RedisStore implements Store {
     return `__keyspace@${this.db}__:${key}`;
   }
 
-  private ensureSubscriber(): Redis {
+  private ensureClusterKeyspace(): ClusterKeyspace {
+    this.clusterKeyspace ??= new ClusterKeyspace(this.client as Cluster, nodeAuth(this.opts), this.flags, (key) => this.fire(key), backoffOf(this.opts));
+    return this.clusterKeyspace;
+  }
+
+  private fire(key: string): void {
+    const set = this.listeners.get(key);
+    if (set) for (const l of [...set]) l(key);
+  }
+
+  private ensureSubscriber(): Redis | Cluster {
     if (this.subscriber) return this.subscriber;
-    const sub = new Redis(this.url, { retryStrategy: this.backoff, maxRetriesPerRequest: null, connectionName: 'redlet-keyspace' });
+    const sub = createClient(this.opts, 'subscriber');
     sub.on('error', () => {
       // Reported through the command connection's status; the subscriber just reconnects.
     });
@@ -289,23 +349,22 @@ export class RedisStore implements Store {
         for (const l of [...own]) l(message);
         return;
       }
-      const key = channel.slice(channel.indexOf(':') + 1);
-      const set = this.listeners.get(key);
-      if (set) for (const l of [...set]) l(key);
+      this.fire(channel.slice(channel.indexOf(':') + 1));
     });
     this.subscriber = sub;
     // Before the first 'ready' the command connection refuses commands; 'ready' does it then.
-    if (this.up && this.listeners.size > 0) void this.enableKeyspace();
+    if (this.up && this.listeners.size > 0 && this.mode !== 'cluster') void this.enableKeyspace();
     return sub;
   }
 
   /** Adds the flags redlet needs to notify-keyspace-events, keeping whatever else is set. */
   private async enableKeyspace(): Promise<void> {
+    const client = this.client as Redis;
     try {
-      const [, current = ''] = (await this.client.config('GET', 'notify-keyspace-events')) as [string, string];
+      const [, current = ''] = (await client.config('GET', 'notify-keyspace-events')) as [string, string];
       const has = (f: string) => current.includes(f) || (f !== 'K' && f !== 'E' && current.includes('A'));
       const missing = [...this.flags].filter((f) => !has(f));
-      if (missing.length > 0) await this.client.config('SET', 'notify-keyspace-events', current + missing.join(''));
+      if (missing.length > 0) await client.config('SET', 'notify-keyspace-events', current + missing.join(''));
       this.keyspace = { enabled: true };
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
@@ -325,6 +384,14 @@ export class RedisStore implements Store {
       throw translate(err, key);
     }
   }
+}
+
+/** The part of a key Redis Cluster hashes: the first non-empty `{...}`, else the whole key. */
+function hashPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open === -1) return key;
+  const close = key.indexOf('}', open + 1);
+  return close === -1 || close === open + 1 ? key : key.slice(open + 1, close);
 }
 
 function translate(err: unknown, key: string): RedletError {

@@ -31,6 +31,14 @@ export interface KeyspaceStatus {
 /** The data operations: the user's keys and redlet's own (definitions, code, state). */
 export interface DataStore {
   readonly kind: 'redis' | 'memory';
+  /** True on Redis Cluster: keys live in hash slots spread over several primaries. */
+  readonly sharded: boolean;
+  /**
+   * True when one transaction or script may touch all these keys: always, except on
+   * Redis Cluster, where they must share a hash slot (here: the same hash tag, or the
+   * same name without one; false when in doubt).
+   */
+  sameSlot(keys: string[]): boolean;
   /** True while the server answers. */
   readonly available: boolean;
   /** The last connection error while unavailable. */
@@ -42,7 +50,13 @@ export interface DataStore {
   smembers(key: string): Promise<string[]>;
   /** Applies the ops as one transaction (MULTI/EXEC on Redis); see StoreOp. */
   exec(ops: StoreOp[]): Promise<void>;
-  /** Keys matching a glob pattern (SCAN; never KEYS). */
+  /**
+   * Renames each existing `from` to its `to`, in one atomic step, unless the first `to`
+   * already exists (then it only deletes the `from`s). For moving keys to new names at
+   * start; not available on Redis Cluster (the names span slots).
+   */
+  moveUnlessPresent(pairs: Array<[from: string, to: string]>): Promise<void>;
+  /** Keys matching a glob pattern (SCAN on every primary; never KEYS). */
   scan(pattern: string): Promise<string[]>;
   /**
    * Calls `listener` each time `key` is written or deleted. Returns the unsubscribe

@@ -1,0 +1,168 @@
+// RedisStore on a real Redis Cluster (3 primaries + 3 replicas) and a real Sentinel
+// setup: per-slot atomic ops, scans over every primary, keyspace notifications from
+// every shard, after a primary failover too, and a naming of the node that refuses them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from 'ioredis';
+import { Keys } from '../src/keys.js';
+import { RedisStore } from '../src/store/redis-store.js';
+import { nodeCommand, privateCluster, type PrivateCluster } from './helpers/redis-cluster.js';
+import { privateSentinel, type PrivateSentinel } from './helpers/redis-sentinel.js';
+import { waitFor } from './helpers/wait.js';
+
+const hostPorts = (seeds: string) => seeds.split(',').map((s) => ({ host: s.split(':')[0]!, port: Number(s.split(':')[1]) }));
+
+describe('RedisStore on Redis Cluster', () => {
+  let cluster: PrivateCluster;
+  let store: RedisStore;
+  let admin: Cluster;
+  const keys = new Keys('redlet:');
+
+  beforeAll(async () => {
+    cluster = await privateCluster();
+    store = new RedisStore({ cluster: { nodes: hostPorts(cluster.seeds) }, maxBackoffMs: 200 });
+    admin = new Cluster(hostPorts(cluster.seeds));
+    await waitFor(() => store.available, 'the cluster client ready', 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    admin?.disconnect();
+    await cluster?.close();
+  });
+
+  it("keeps a function's keys in one slot and runs its fenced commit there, with a replica's acknowledgement", async () => {
+    expect(store.sharded).toBe(true);
+    expect(store.sameSlot([keys.state('avg'), keys.owner('avg'), keys.definition('avg'), keys.code('avg'), keys.status('avg')])).toBe(true);
+    expect(store.sameSlot([keys.state('avg'), keys.functions()])).toBe(false);
+    expect(store.sameSlot([keys.state('avg'), 'out-{avg}'])).toBe(true);
+    expect(store.sameSlot([keys.state('avg'), 'avg-output'])).toBe(false);
+    expect(await store.acquire(keys.owner('avg'), 'r1', 5000)).toBe(true);
+    expect(await store.execIf({ key: keys.owner('avg'), value: 'r1' }, [{ op: 'set', key: keys.state('avg'), value: 's1' }])).toBe(true);
+    expect(await store.execIf({ key: keys.owner('avg'), value: 'r2' }, [{ op: 'set', key: keys.state('avg'), value: 's2' }])).toBe(false);
+    expect(await store.get(keys.state('avg'))).toBe('s1');
+    expect(store.unacknowledgedCommits).toBe(0);
+    expect(await store.renew(keys.owner('avg'), 'r1', 5000)).toBe(true);
+    expect(await store.release(keys.owner('avg'), 'r1')).toBe(true);
+    await store.exec([
+      { op: 'set', key: keys.definition('avg'), value: '{}' },
+      { op: 'set', key: keys.code('avg'), value: 'x' },
+    ]);
+    // Reads over many slots and a scan of every primary.
+    const many = Array.from({ length: 50 }, (_, i) => `scan-test:${i}`);
+    await Promise.all(many.map((k, i) => store.set(k, String(i))));
+    expect(await store.mget(many)).toEqual(many.map((_, i) => String(i)));
+    expect((await store.scan('scan-test:*')).sort()).toEqual([...many].sort());
+    const owners = new Set(await Promise.all(many.map(async (k) => (await cluster.primaryFor(k)).port)));
+    expect(owners.size).toBe(3);
+  });
+
+  it('hears writes to keys on every shard, and on the promoted replica after a primary is killed', async () => {
+    const watched = Array.from({ length: 30 }, (_, i) => `ks-test:${i}`);
+    const heard = new Map<string, number>();
+    for (const k of watched) store.watch(k, () => heard.set(k, (heard.get(k) ?? 0) + 1));
+    await waitFor(() => store.keyspaceStatus().enabled, 'keyspace notifications enabled', 10_000, 50);
+    for (const n of cluster.nodes) expect(String(((await nodeCommand(n.port, 'CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1])).toMatch(/K/);
+    await Promise.all(watched.map((k) => admin.set(k, '1')));
+    await waitFor(() => watched.every((k) => heard.has(k)), 'a notification from every shard', 5000, 20);
+
+    const victim = await cluster.primaryFor(watched[0]!);
+    const onVictim: string[] = [];
+    for (const k of watched) if ((await cluster.primaryFor(k)).port === victim.port) onVictim.push(k);
+    await victim.kill();
+    const killedAt = Date.now();
+    await cluster.waitHealthy();
+    heard.clear();
+    // Writes to the victim's slots now land on its promoted replica.
+    await waitFor(
+      async () => {
+        await Promise.all(onVictim.map((k) => admin.set(k, String(Date.now())).catch(() => {})));
+        await new Promise((r) => setTimeout(r, 100));
+        return onVictim.every((k) => heard.has(k));
+      },
+      'notifications from the promoted replica',
+      20_000,
+      100,
+    );
+    console.log(`cluster: keyspace notifications resumed ${Date.now() - killedAt} ms after the primary was killed`);
+  }, 60_000);
+});
+
+describe('RedisStore on a Redis Cluster with a node that refuses CONFIG', () => {
+  let cluster: PrivateCluster;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    // The first node of three primaries refuses CONFIG, as managed services do.
+    cluster = await privateCluster({ replicas: false, nodeArgs: (i) => (i === 0 ? ['--rename-command', 'CONFIG', ''] : []) });
+    store = new RedisStore({ cluster: { nodes: hostPorts(cluster.seeds) }, maxBackoffMs: 200 });
+    await waitFor(() => store.available, 'the cluster client ready', 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await cluster?.close();
+  });
+
+  it('names the node that refused in the keyspace status', async () => {
+    store.watch('some-input', () => {});
+    const status = await waitFor(() => (store.keyspaceStatus().reason?.includes('on 127.0.0.1:') ? store.keyspaceStatus() : null), 'a refusal', 10_000, 50);
+    expect(status.enabled).toBe(false);
+    expect(status.reason).toContain(`could not enable Redis keyspace notifications on ${cluster.nodes[0]!.address} (`);
+    for (const n of cluster.nodes.slice(1)) expect(status.reason).not.toContain(n.address);
+    expect(status.reason).toMatch(/notify-keyspace-events to include 'K\$g' on every cluster node, or use the poll trigger/);
+  });
+});
+
+describe('RedisStore on Redis Sentinel', () => {
+  let sentinel: PrivateSentinel;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    sentinel = await privateSentinel();
+    store = new RedisStore({ sentinel: { sentinels: hostPorts(sentinel.sentinels), name: sentinel.name, password: null }, maxBackoffMs: 200 });
+    await waitFor(() => store.available, 'the sentinel client ready', 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await sentinel?.close();
+  });
+
+  it('commits with a replica acknowledgement, keeps them across a failover and hears the new primary', async () => {
+    expect(store.sharded).toBe(false);
+    await store.acquire('redlet:{f}:owner', 'r1', 60_000);
+    for (let i = 0; i < 20; i++) expect(await store.execIf({ key: 'redlet:{f}:owner', value: 'r1' }, [{ op: 'set', key: 'redlet:{f}:state', value: String(i) }])).toBe(true);
+    expect(store.unacknowledgedCommits).toBe(0);
+    let heard = 0;
+    store.watch('input', () => heard++);
+    await waitFor(() => store.keyspaceStatus().enabled, 'keyspace notifications enabled', 5000, 20);
+
+    const old = await sentinel.killPrimary();
+    const killedAt = Date.now();
+    await sentinel.waitFailover(old);
+    let last: string | null = null;
+    await waitFor(
+      async () => {
+        last = await store.get('redlet:{f}:state').catch((err: Error) => `error: ${err.message}`);
+        return last === '19';
+      },
+      'the last commit on the new primary',
+      20_000,
+      50,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last read: ${last}`);
+    });
+    expect(await store.get('redlet:{f}:owner')).toBe('r1');
+    await waitFor(
+      async () => {
+        await store.set('input', String(Date.now())).catch(() => {});
+        await new Promise((r) => setTimeout(r, 100));
+        return heard > 0;
+      },
+      'a notification from the new primary',
+      20_000,
+      100,
+    );
+    console.log(`sentinel: commands and keyspace notifications resumed ${Date.now() - killedAt} ms after the primary was killed`);
+  }, 60_000);
+});
