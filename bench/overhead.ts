@@ -2,7 +2,8 @@
  * Item 1, overhead: what one invocation with a ~2 KB JSON input and output costs
  * through redlet's sandbox (in-process isolates, and isolates in a worker process),
  * against the same trivial handler called plainly, in a `node:vm` context, and in a
- * `worker_threads` worker (the one-worker-per-function model). Every variant parses
+ * `worker_threads` worker (the one-worker-per-function model), and in a QuickJS-wasm
+ * context (a peer: quickjs-emscripten). Every variant parses
  * the input text and serializes the result, since redlet does too. The variants run
  * interleaved in rounds so that machine noise hits them alike.
  */
@@ -11,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import type { ContextFields, InvokeRequest, Sandbox } from '../sandbox/types.js';
 import { WorkerPoolSandbox } from '../sandbox/worker-pool.js';
+import { QUICKJS_ECHO, QuickJsPeer } from './peers/quickjs.js';
 import { ECHO_CODE, input2k, type BenchContext, type ItemResult } from './harness.js';
 import { fmt, summarize, type Summary } from './stats.js';
 
@@ -69,6 +71,9 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
       worker.postMessage(input);
     });
 
+  // QuickJS in WebAssembly: its own runtime and context, the JSON work inside it.
+  const qjs = (await QuickJsPeer.create()).load(QUICKJS_ECHO, 64);
+
   const inline = new InProcessSandbox();
   const pool = new WorkerPoolSandbox({ workers: 1 });
   const load = { source: { kind: 'file' as const, filename: 'echo.js', code: ECHO_CODE }, handler: 'handler', memoryMb: 64, timeoutMs: 5000, env: '{}', name: 'echo' };
@@ -84,6 +89,7 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
     { key: 'plain', label: 'plain function call', call: plain },
     { key: 'nodeVm', label: 'node:vm context', call: () => vmCall(input).length },
     { key: 'workerThread', label: 'worker_threads worker', call: workerCall },
+    { key: 'quickjs', label: 'QuickJS-wasm context (quickjs-emscripten)', call: () => qjs.call(input).length },
     { key: 'redletInProcess', label: 'redlet in-process (InProcessSandbox)', call: invoke(inline) },
     { key: 'redletWorkerProcess', label: 'redlet worker process (WorkerPoolSandbox)', call: invoke(pool) },
   ];
@@ -104,6 +110,7 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
     }
   } finally {
     await worker.terminate();
+    qjs.dispose();
     await inline.close();
     await pool.close();
   }

@@ -23,6 +23,7 @@ import type { BenchContext, BenchItem, ClusterChoice, ItemResult, Row } from './
 import { latency } from './latency.js';
 import { memory } from './memory.js';
 import { overhead } from './overhead.js';
+import { peers } from './peers.js';
 import { startPrivateRedis } from './private-redis.js';
 import { schedule } from './schedule.js';
 import { throughput } from './throughput.js';
@@ -35,6 +36,7 @@ const ITEMS: Array<{ key: string; title: string; run: BenchItem }> = [
   { key: 'latency', title: '5. latency (SET input -> output written)', run: latency },
   { key: 'throughput', title: '6. throughput (keyspace-triggered)', run: throughput },
   { key: 'dashboard', title: '7. dashboard (GET /ui/functions, 100 functions)', run: dashboard },
+  { key: 'peers', title: '8. peers (workerd, QuickJS-wasm) beside redlet', run: peers },
 ];
 
 interface Args {
@@ -53,7 +55,7 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith('--out=')) args.out = a.slice(6);
     else if (a === '--cluster=on' || a === '--cluster=off') args.cluster = a.endsWith('on') ? 'on' : 'off';
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard] [--out=file.json]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,peers] [--out=file.json]\n');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }

@@ -40,6 +40,8 @@ interface Pending {
 // From dist/ the worker is compiled JavaScript; from the sources (tests) it is
 // TypeScript and needs tsx's loader.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
+/** How long a new worker may take to say hello before it counts as hung. */
+const STARTUP_TIMEOUT_MS = 30_000;
 const EXEC_ARGV = ['--no-node-snapshot', ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [])];
 
 export class WorkerHandle {
@@ -54,6 +56,8 @@ export class WorkerHandle {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private lastSeen = Date.now();
+  /** Its hello arrived: until then silence is start-up time, not a hang. */
+  private greeted = false;
   private readonly heartbeat: NodeJS.Timeout;
   private killReason: string | null = null;
 
@@ -81,7 +85,10 @@ export class WorkerHandle {
     this.ready = this.started;
     this.child.on('message', (msg: WorkerReply | WorkerHello) => {
       this.lastSeen = Date.now();
-      if ('hello' in msg) return hello();
+      if ('hello' in msg) {
+        this.greeted = true;
+        return hello();
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -152,7 +159,8 @@ export class WorkerHandle {
   private beat(): void {
     if (!this.alive) return;
     const silent = Date.now() - this.lastSeen;
-    if (silent > this.opts.heartbeatTimeoutMs) {
+    // Starting Node (and, from the sources, tsx) takes seconds on a busy machine.
+    if (silent > (this.greeted ? this.opts.heartbeatTimeoutMs : Math.max(this.opts.heartbeatTimeoutMs, STARTUP_TIMEOUT_MS))) {
       this.kill(`no heartbeat for ${(silent / 1000).toFixed(1)} s`);
       return;
     }
