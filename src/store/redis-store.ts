@@ -46,6 +46,8 @@ export class RedisStore implements Store {
   private keyspace: KeyspaceStatus = { enabled: false, reason: 'no key is watched yet' };
   private readonly flags: string;
   private wasReady = false;
+  /** GETs waiting for the end of this tick (batchedGet). */
+  private reads: Array<{ key: string; resolve: (v: string | null) => void; reject: (err: unknown) => void }> | null = null;
   private up = false;
   private error: string | null = null;
 
@@ -92,7 +94,7 @@ export class RedisStore implements Store {
 
   async get(key: string): Promise<string | null> {
     try {
-      return await this.client.get(key);
+      return await this.batchedGet(key);
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('WRONGTYPE')) {
         const type = await this.client.type(key).catch(() => 'value of another type');
@@ -100,6 +102,43 @@ export class RedisStore implements Store {
       }
       throw translate(err, key);
     }
+  }
+
+  /**
+   * GETs issued in the same tick (the poll triggers due in one slot of the PollClock,
+   * a burst of keyspace events) leave as one pipeline: one write, one read, instead of
+   * one round trip each. Each GET keeps its own reply and error (MGET would turn a
+   * key of the wrong type into a silent null).
+   */
+  private batchedGet(key: string): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      if (!this.reads) {
+        this.reads = [];
+        process.nextTick(() => this.flushReads());
+      }
+      this.reads.push({ key, resolve, reject });
+    });
+  }
+
+  private flushReads(): void {
+    const batch = this.reads ?? [];
+    this.reads = null;
+    // A cluster client pipelines only keys of one slot: there each GET goes alone.
+    if (batch.length === 1 || (this.client as { isCluster?: boolean }).isCluster) {
+      for (const r of batch) this.client.get(r.key).then(r.resolve, r.reject);
+      return;
+    }
+    const pipeline = this.client.pipeline();
+    for (const r of batch) pipeline.get(r.key);
+    pipeline.exec().then(
+      (results) =>
+        batch.forEach((r, i) => {
+          const [err, value] = results?.[i] ?? [new Error('no reply'), null];
+          if (err) r.reject(err);
+          else r.resolve(value as string | null);
+        }),
+      (err: unknown) => batch.forEach((r) => r.reject(err)),
+    );
   }
 
   async getBuffer(key: string): Promise<Buffer | null> {
