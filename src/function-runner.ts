@@ -17,6 +17,7 @@ import { FunctionStatus, outcomeOf, type FunctionState } from './function-status
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
+import { unchangedInputsOf } from './store/unchanged-inputs.js';
 import { KeyspaceTrigger } from './triggers/keyspace-trigger.js';
 import { PollTrigger } from './triggers/poll-trigger.js';
 import type { Trigger } from './triggers/trigger.js';
@@ -137,6 +138,7 @@ export class FunctionRunner {
     this.stopped = true;
     this.trigger?.stop();
     this.trigger = null;
+    unchangedInputsOf(this.deps.store).release(this.def.inputKey);
     if (this.inFlight) {
       await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
@@ -198,6 +200,13 @@ export class FunctionRunner {
   private async cycle(): Promise<void> {
     const { store, keys } = this.deps;
     const def = this.def;
+    // A large input known (through keyspace notifications) to be the one last handled is not read again.
+    const inputs = unchangedInputsOf(store);
+    if (def.invokeOn === 'change' && inputs.holds(def.inputKey, this.state.lastSeen)) {
+      this.status.unchangedTicks++;
+      return;
+    }
+    const ticket = inputs.beforeRead(def.inputKey);
     let raw: string | null;
     try {
       raw = await store.get(def.inputKey);
@@ -210,6 +219,7 @@ export class FunctionRunner {
       return;
     }
     const marker = inputMarker(raw);
+    inputs.afterRead(ticket, marker, raw.length);
     if (def.invokeOn === 'change' && marker === this.state.lastSeen) {
       this.status.unchangedTicks++;
       if (this.status.state === 'waiting') this.settle('idle');

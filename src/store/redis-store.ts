@@ -46,6 +46,10 @@ export class RedisStore implements Store {
   private keyspace: KeyspaceStatus = { enabled: false, reason: 'no key is watched yet' };
   private readonly flags: string;
   private wasReady = false;
+  /** Bumped whenever the keyspace subscriber connects or drops: announcements may have been lost. */
+  private subEpoch = 0;
+  /** Watched key -> the subscriber epoch its SUBSCRIBE was acknowledged in. */
+  private readonly acked = new Map<string, number>();
   /** GETs waiting for the end of this tick (batchedGet). */
   private reads: Array<{ key: string; resolve: (v: string | null) => void; reject: (err: unknown) => void }> | null = null;
   private up = false;
@@ -184,15 +188,14 @@ export class RedisStore implements Store {
       this.listeners.set(key, (set = new Set()));
       const sub = this.ensureSubscriber();
       if (this.listeners.size === 1 && this.up) void this.enableKeyspace();
-      sub.subscribe(this.channel(key)).catch(() => {
-        // Retried by ioredis' auto-resubscribe once the connection is back.
-      });
+      this.subscribeKey(sub, key);
     }
     set.add(listener);
     return () => {
       set!.delete(listener);
       if (set!.size === 0) {
         this.listeners.delete(key);
+        this.acked.delete(key);
         this.subscriber?.unsubscribe(this.channel(key)).catch(() => {});
       }
     };
@@ -200,6 +203,21 @@ export class RedisStore implements Store {
 
   keyspaceStatus(): KeyspaceStatus {
     return this.keyspace;
+  }
+
+  watchEpoch(key: string): number | null {
+    return this.keyspace.enabled && this.up && this.subscriber?.status === 'ready' && this.acked.get(key) === this.subEpoch ? this.subEpoch : null;
+  }
+
+  private subscribeKey(sub: Redis, key: string): void {
+    sub.subscribe(this.channel(key)).then(
+      () => {
+        if (this.listeners.has(key)) this.acked.set(key, this.subEpoch);
+      },
+      () => {
+        // Retried by ioredis' auto-resubscribe once the connection is back.
+      },
+    );
   }
 
   async ping(): Promise<void> {
@@ -297,6 +315,15 @@ export class RedisStore implements Store {
     const sub = new Redis(this.url, { retryStrategy: this.backoff, maxRetriesPerRequest: null, connectionName: 'redlet-keyspace' });
     sub.on('error', () => {
       // Reported through the command connection's status; the subscriber just reconnects.
+    });
+    // Announcements sent while it was away are lost: watched values are unknown again
+    // until each key's subscription is acknowledged anew.
+    sub.on('close', () => {
+      this.subEpoch++;
+    });
+    sub.on('ready', () => {
+      this.subEpoch++;
+      for (const key of this.listeners.keys()) this.subscribeKey(sub, key);
     });
     sub.on('message', (channel: string, message: string) => {
       const own = this.channelListeners.get(channel);
