@@ -58,6 +58,8 @@ class OutputWatcher {
         resolve(t);
       });
     });
+    // Awaited later; a registration that failed first must not leave it unhandled (that ends the whole run).
+    written.catch(() => {});
     return { written };
   }
 }

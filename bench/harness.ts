@@ -32,6 +32,8 @@ export type ClusterChoice = 'default' | 'on' | 'off';
 export interface BenchContext {
   quick: boolean;
   cluster: ClusterChoice;
+  /** `--functions=N`: how many functions the scale item registers (default 10,000; quick 1,000). */
+  functions?: number;
   redisUrl: string;
   /** A command connection to the private Redis. */
   redis: Redis;

@@ -9,6 +9,7 @@
  *   npm run bench -- --only=latency,throughput
  *   npm run bench -- --cluster=off      # force REDLET_CLUSTER (default: the configuration's default)
  *   npm run bench -- --out=/tmp/r.json  # write the JSON elsewhere
+ *   npm run bench -- --only=scale --functions=2000  # the scale item with fewer functions
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -24,9 +25,11 @@ import type { BenchContext, BenchItem, ClusterChoice, ItemResult, Row } from './
 import { latency } from './latency.js';
 import { memory } from './memory.js';
 import { overhead } from './overhead.js';
+import { peers } from './peers.js';
 import { python } from './python.js';
 import { redisTopologies } from './redis-topologies.js';
 import { startPrivateRedis } from './private-redis.js';
+import { scale } from './scale.js';
 import { schedule } from './schedule.js';
 import { throughput } from './throughput.js';
 
@@ -41,6 +44,8 @@ const ITEMS: Array<{ key: string; title: string; run: BenchItem }> = [
   { key: 'python', title: '8. Python functions (Pyodide in isolates)', run: python },
   { key: 'dashboardSize', title: '9. dashboard size (the polled functions partial, 1,000 functions)', run: dashboardSize },
   { key: 'redisTopologies', title: '10. Redis Cluster vs a single Redis (latency, invocations/s, 300 functions, failover)', run: redisTopologies },
+  { key: 'peers', title: '11. peers (workerd, QuickJS-wasm) beside redlet', run: peers },
+  { key: 'scale', title: '12. scale (10,000 functions at 10 s; quick: 1,000; --functions=N)', run: scale },
 ];
 
 interface Args {
@@ -48,18 +53,20 @@ interface Args {
   cluster: ClusterChoice;
   only: string[] | null;
   out: string | null;
+  functions: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, cluster: 'default', only: null, out: null };
+  const args: Args = { quick: false, cluster: 'default', only: null, out: null, functions: undefined };
   const camel = (s: string) => s.trim().replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
   for (const a of argv) {
     if (a === '--quick') args.quick = true;
     else if (a.startsWith('--only=')) args.only = a.slice(7).split(',').filter(Boolean).map(camel);
     else if (a.startsWith('--out=')) args.out = a.slice(6);
+    else if (a.startsWith('--functions=')) args.functions = Math.max(2, Number(a.slice(12)) || 0);
     else if (a === '--cluster=on' || a === '--cluster=off') args.cluster = a.endsWith('on') ? 'on' : 'off';
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python,dashboardSize,redisTopologies] [--out=file.json]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python,dashboard-size,redis-topologies,peers,scale] [--functions=N] [--out=file.json]\n');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }
@@ -131,6 +138,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     quick: args.quick,
     cluster: args.cluster,
+    ...(args.functions ? { functions: args.functions } : {}),
     redisUrl: redis.url,
     redis: client,
     note: (msg) => process.stderr.write(`  ${msg}\n`),
@@ -162,7 +170,7 @@ async function main(): Promise<void> {
 
   const totalSeconds = (performance.now() - started) / 1000;
   machine.loadAverage.after = Math.round(loadavg()[0]! * 100) / 100;
-  const partial = args.quick || args.only !== null || args.cluster !== 'default';
+  const partial = args.quick || args.only !== null || args.cluster !== 'default' || args.functions !== undefined;
   const out = args.out ?? new URL(partial ? './results-partial.json' : './results.json', import.meta.url).pathname;
   const json = {
     machine,

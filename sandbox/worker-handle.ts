@@ -1,5 +1,6 @@
 /**
- * The supervisor's handle on one sandbox worker process: request/reply over IPC,
+ * The supervisor's handle on one sandbox worker process: request/reply over IPC
+ * (batched per event-loop turn, see worker-wire.ts),
  * a heartbeat, per-request deadlines, and one `onExit` report naming the functions
  * that were running when the process died or was killed.
  *
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { RedletError, isErrorCode } from './errors.js';
 import type { SandboxLimits } from './in-process.js';
 import type { WorkerFatal, WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { WireSender, unpack, type Wire } from './worker-wire.js';
 
 export interface WorkerExit {
   /** In words: `exit code 1`, `killed by SIGABRT`, `no heartbeat for 5 s`. */
@@ -66,12 +68,15 @@ export class WorkerHandle {
   private readonly heartbeat: NodeJS.Timeout;
   private killReason: string | null = null;
   private culprit: string | null = null;
+  /** Requests leave batched, once per turn of the event loop (worker-wire.ts). */
+  private readonly out = new WireSender<WorkerRequest>((batch) => this.sendBatch(batch));
 
   constructor(private readonly opts: WorkerHandleOptions) {
     this.dedicatedTo = opts.dedicatedTo;
     this.child = fork(fileURLToPath(WORKER_URL), [], {
       execArgv: EXEC_ARGV,
-      serialization: 'advanced',
+      // JSON is cheaper than structured clone per message; worker-wire.ts carries bytes.
+      serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Only what the worker needs: no API token or Redis password in its environment.
       env: {
@@ -89,23 +94,26 @@ export class WorkerHandle {
     });
     this.started.catch(() => {});
     this.ready = this.started;
-    this.child.on('message', (msg: WorkerReply | WorkerHello | WorkerFatal) => {
+    this.child.on('message', (raw: Wire<WorkerReply | WorkerHello | WorkerFatal>) => {
       this.lastSeen = Date.now();
-      if ('hello' in msg) {
-        this.up = true;
-        return hello();
+      for (const msg of unpack(raw)) {
+        if ('hello' in msg) {
+          this.up = true;
+          hello();
+          continue;
+        }
+        if ('fatal' in msg) {
+          this.culprit ??= msg.fn;
+          continue;
+        }
+        const p = this.pending.get(msg.id);
+        if (!p) continue;
+        this.pending.delete(msg.id);
+        if (p.timer) clearTimeout(p.timer);
+        if (msg.ok) p.resolve(msg.value);
+        // The worker runs guest code: an unknown code is its failure, not a code to pass on.
+        else p.reject(new RedletError(isErrorCode(msg.error.code) ? msg.error.code : 'WORKER_ERROR', msg.error.message, { kind: msg.error.kind, ...(msg.error.details ? { details: msg.error.details } : {}) }));
       }
-      if ('fatal' in msg) {
-        this.culprit ??= msg.fn;
-        return;
-      }
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (p.timer) clearTimeout(p.timer);
-      if (msg.ok) p.resolve(msg.value);
-      // The worker runs guest code: an unknown code is its failure, not a code to pass on.
-      else p.reject(new RedletError(isErrorCode(msg.error.code) ? msg.error.code : 'WORKER_ERROR', msg.error.message, { kind: msg.error.kind, ...(msg.error.details ? { details: msg.error.details } : {}) }));
     });
     this.child.on('error', (err) => failed(err));
     this.child.on('exit', (code, signal) => this.onExit(code, signal, failed));
@@ -138,14 +146,26 @@ export class WorkerHandle {
         }, opts.giveUpMs);
       }
       this.pending.set(id, pending);
-      try {
-        this.child.send({ ...msg, id } as WorkerRequest);
-      } catch (err) {
-        this.pending.delete(id);
-        if (pending.timer) clearTimeout(pending.timer);
-        reject(crashed((err as Error).message));
-      }
+      this.out.push({ ...msg, id } as WorkerRequest);
     });
+  }
+
+  /** Writes one batch; a channel that is gone fails the batch's requests as crashed. */
+  private sendBatch(batch: WorkerRequest[]): void {
+    const fail = (err: Error) => {
+      for (const m of batch) {
+        const p = this.pending.get(m.id);
+        if (!p) continue;
+        this.pending.delete(m.id);
+        if (p.timer) clearTimeout(p.timer);
+        p.reject(crashed(err.message));
+      }
+    };
+    try {
+      this.child.send(batch, undefined, {}, (err) => err && fail(err));
+    } catch (err) {
+      fail(err as Error);
+    }
   }
 
   /** Invocations wait for `work` (e.g. reloading functions) before they start. */
@@ -171,6 +191,7 @@ export class WorkerHandle {
     if (!this.alive) return;
     this.killReason = 'shutdown';
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.out.flush();
     try {
       this.child.disconnect();
     } catch {

@@ -7,18 +7,35 @@
 import { RedletError } from './errors.js';
 import { InProcessSandbox } from './in-process.js';
 import type { WorkerFatal, WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { WireSender, unpack, type Wire } from './worker-wire.js';
 
 if (!process.send) {
   process.stderr.write('redlet sandbox worker: start me with child_process.fork\n');
   process.exit(2);
 }
 
-const send = (msg: WorkerReply | WorkerHello | WorkerFatal) => {
+// Replies finished in the same turn of the event loop leave as one IPC message.
+const out = new WireSender<WorkerReply | WorkerHello>((batch) => {
   if (!process.connected) return;
   // The callback swallows a channel closed under us: the supervisor is gone and the
   // disconnect handler ends this process.
-  process.send!(msg, undefined, {}, () => {});
-};
+  try {
+    process.send!(batch, undefined, {}, () => {});
+  } catch {
+    // A value JSON cannot carry (a BigInt in error details): one by one, so only its own caller fails.
+    for (const msg of batch) sendOne(msg);
+  }
+});
+function sendOne(msg: WorkerReply | WorkerHello): void {
+  try {
+    process.send!([msg], undefined, {}, () => {});
+  } catch (err) {
+    if (!('id' in msg)) return;
+    const error = { code: 'WORKER_ERROR', kind: 'system' as const, message: `the reply could not be sent: ${err instanceof Error ? err.message : String(err)}` };
+    process.send!([{ id: msg.id, ok: false, error }], undefined, {}, () => {});
+  }
+}
+const send = (msg: WorkerReply | WorkerHello) => out.push(msg);
 
 const limits = process.env.REDLET_SANDBOX_LIMITS ? JSON.parse(process.env.REDLET_SANDBOX_LIMITS) : undefined;
 const sandbox = new InProcessSandbox({
@@ -50,7 +67,11 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
   }
 }
 
-process.on('message', (msg: WorkerRequest) => {
+process.on('message', (raw: Wire<WorkerRequest>) => {
+  for (const msg of unpack(raw)) dispatch(msg);
+});
+
+function dispatch(msg: WorkerRequest): void {
   handle(msg).then(
     (value) => send({ id: msg.id, ok: true, value: value ?? null }),
     (err: unknown) => {
@@ -58,7 +79,7 @@ process.on('message', (msg: WorkerRequest) => {
       send({ id: msg.id, ok: false, error: { code: e.code, kind: e.kind, message: e.message, ...(e.details ? { details: e.details } : {}) } });
     },
   );
-});
+}
 
 // The supervisor died or let go of us: nothing may outlive it.
 process.on('disconnect', () => process.exit(0));

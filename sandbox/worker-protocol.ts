@@ -1,7 +1,7 @@
 /**
  * The messages between the supervisor (WorkerPoolSandbox, in the main process) and a
- * sandbox worker process (worker-main.ts). Plain data only: they cross IPC with
- * structured clone (`serialization: 'advanced'`), so Uint8Array ZIPs travel as is.
+ * sandbox worker process (worker-main.ts). Plain data only: they cross IPC as JSON,
+ * batched, with Uint8Array ZIPs carried as base64 by the framing layer (worker-wire.ts).
  */
 import type { ErrorCode } from './error-codes.js';
 import type { InvokeRequest, LoadRequest } from './types.js';

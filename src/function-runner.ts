@@ -18,6 +18,7 @@ import { stateChangeLogger } from './state-log.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
+import { unchangedInputsOf } from './store/unchanged-inputs.js';
 import { KeyspaceTrigger } from './triggers/keyspace-trigger.js';
 import { PollTrigger } from './triggers/poll-trigger.js';
 import type { Trigger } from './triggers/trigger.js';
@@ -176,6 +177,7 @@ export class FunctionRunner {
     this.stopped = true;
     this.trigger?.stop();
     this.trigger = null;
+    unchangedInputsOf(this.deps.store).release(this.def.inputKey);
     if (this.inFlight) {
       await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
@@ -276,6 +278,14 @@ export class FunctionRunner {
     const { store, keys } = this.deps;
     const def = this.def;
     if (this.pendingUnsure && !(await this.writePending(true))) return;
+    // A large input known (through keyspace notifications) to be the one last handled,
+    // under the same definition, is not read again.
+    const inputs = unchangedInputsOf(store);
+    if (def.invokeOn === 'change' && this.deps.revision === this.state.revision && inputs.holds(def.inputKey, this.state.lastSeen)) {
+      this.status.unchangedTicks++;
+      return;
+    }
+    const ticket = inputs.beforeRead(def.inputKey);
     let raw: string | null;
     try {
       this.checkKeys();
@@ -289,6 +299,7 @@ export class FunctionRunner {
       return;
     }
     const marker = inputMarker(raw);
+    inputs.afterRead(ticket, marker, raw.length);
     const revision = this.deps.revision;
     if (def.invokeOn === 'change' && marker === this.state.lastSeen && revision === this.state.revision) {
       this.status.unchangedTicks++;

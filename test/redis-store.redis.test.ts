@@ -48,6 +48,22 @@ describe('RedisStore', () => {
     expect((await s.scan(`${prefix}*`)).sort()).toEqual([`${prefix}a`, `${prefix}set`]);
   });
 
+  it('reads issued in the same tick each get their own value or error (one pipeline)', async () => {
+    prefix = testPrefix();
+    const s = open();
+    await waitFor(() => s.available, 'ready');
+    await admin.set(`${prefix}a`, 'A');
+    await admin.set(`${prefix}b`, 'B');
+    await admin.sadd(`${prefix}set`, 'x');
+    const reads = [`${prefix}a`, `${prefix}set`, `${prefix}missing`, `${prefix}b`, `${prefix}a`].map((k) =>
+      s.get(k).then(
+        (v) => ({ v }),
+        (err: { code?: string }) => ({ err: err.code }),
+      ),
+    );
+    expect(await Promise.all(reads)).toEqual([{ v: 'A' }, { err: 'INPUT_WRONG_TYPE' }, { v: null }, { v: 'B' }, { v: 'A' }]);
+  });
+
   it('enables keyspace notifications and announces writes', async () => {
     prefix = testPrefix();
     const s = open();

@@ -64,6 +64,12 @@ export class RedisStore implements Store {
   private keyspace: KeyspaceStatus = { enabled: false, reason: 'no key is watched yet' };
   private readonly flags: string;
   private wasReady = false;
+  /** Bumped whenever the keyspace subscriber connects or drops: announcements may have been lost. */
+  private subEpoch = 0;
+  /** Watched key -> the subscriber epoch its SUBSCRIBE was acknowledged in. */
+  private readonly acked = new Map<string, number>();
+  /** GETs waiting for the end of this tick (batchedGet). */
+  private reads: Array<{ key: string; resolve: (v: string | null) => void; reject: (err: unknown) => void }> | null = null;
   private up = false;
   private error: string | null = null;
 
@@ -118,7 +124,7 @@ export class RedisStore implements Store {
 
   async get(key: string): Promise<string | null> {
     try {
-      return await this.client.get(key);
+      return await this.batchedGet(key);
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('WRONGTYPE')) {
         const type = await this.client.type(key).catch(() => 'value of another type');
@@ -126,6 +132,43 @@ export class RedisStore implements Store {
       }
       throw translate(err, key);
     }
+  }
+
+  /**
+   * GETs issued in the same tick (the poll triggers due in one slot of the PollClock,
+   * a burst of keyspace events) leave as one pipeline: one write, one read, instead of
+   * one round trip each. Each GET keeps its own reply and error (MGET would turn a
+   * key of the wrong type into a silent null).
+   */
+  private batchedGet(key: string): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      if (!this.reads) {
+        this.reads = [];
+        process.nextTick(() => this.flushReads());
+      }
+      this.reads.push({ key, resolve, reject });
+    });
+  }
+
+  private flushReads(): void {
+    const batch = this.reads ?? [];
+    this.reads = null;
+    // A cluster client pipelines only keys of one slot: there each GET goes alone.
+    if (batch.length === 1 || (this.client as { isCluster?: boolean }).isCluster) {
+      for (const r of batch) this.client.get(r.key).then(r.resolve, r.reject);
+      return;
+    }
+    const pipeline = this.client.pipeline();
+    for (const r of batch) pipeline.get(r.key);
+    pipeline.exec().then(
+      (results) =>
+        batch.forEach((r, i) => {
+          const [err, value] = results?.[i] ?? [new Error('no reply'), null];
+          if (err) r.reject(err);
+          else r.resolve(value as string | null);
+        }),
+      (err: unknown) => batch.forEach((r) => r.reject(err)),
+    );
   }
 
   async getBuffer(key: string): Promise<Buffer | null> {
@@ -178,13 +221,8 @@ export class RedisStore implements Store {
       this.listeners.set(key, (set = new Set()));
       const sub = this.ensureSubscriber();
       const keyspaceOn = this.listeners.size === 1 && this.up ? this.enableKeyspace() : Promise.resolve();
-      // ioredis resolves SUBSCRIBE on the server's confirmation (queued while offline).
-      const confirmed = sub.subscribe(this.channel(key)).then(
-        () => undefined,
-        () => {
-          // Retried by ioredis' auto-resubscribe once the connection is back.
-        },
-      );
+      // Resolves on the server's confirmation of SUBSCRIBE (queued while offline).
+      const confirmed = this.subscribeKey(sub, key);
       this.armed.set(key, Promise.all([keyspaceOn, confirmed]).then(() => undefined));
     }
     set.add(listener);
@@ -193,6 +231,7 @@ export class RedisStore implements Store {
       if (set!.size === 0) {
         this.listeners.delete(key);
         this.armed.delete(key);
+        this.acked.delete(key);
         if (this.clusterKeyspace) this.clusterKeyspace.remove(key);
         else this.subscriber?.unsubscribe(this.channel(key)).catch(() => {});
       }
@@ -203,6 +242,21 @@ export class RedisStore implements Store {
   keyspaceStatus(): KeyspaceStatus {
     if (this.clusterKeyspace) return this.clusterKeyspace.status();
     return this.keyspace;
+  }
+
+  watchEpoch(key: string): number | null {
+    return this.keyspace.enabled && this.up && this.subscriber?.status === 'ready' && this.acked.get(key) === this.subEpoch ? this.subEpoch : null;
+  }
+
+  private subscribeKey(sub: Redis | Cluster, key: string): Promise<void> {
+    return sub.subscribe(this.channel(key)).then(
+      () => {
+        if (this.listeners.has(key)) this.acked.set(key, this.subEpoch);
+      },
+      () => {
+        // Retried by ioredis' auto-resubscribe once the connection is back.
+      },
+    );
   }
 
   async ping(): Promise<void> {
@@ -342,6 +396,15 @@ export class RedisStore implements Store {
     const sub = createClient(this.opts, 'subscriber');
     sub.on('error', () => {
       // Reported through the command connection's status; the subscriber just reconnects.
+    });
+    // Announcements sent while it was away are lost: watched values are unknown again
+    // until each key's subscription is acknowledged anew.
+    sub.on('close', () => {
+      this.subEpoch++;
+    });
+    sub.on('ready', () => {
+      this.subEpoch++;
+      for (const key of this.listeners.keys()) this.subscribeKey(sub, key);
     });
     sub.on('message', (channel: string, message: string) => {
       const own = this.channelListeners.get(channel);

@@ -64,6 +64,13 @@ export interface DataStore {
    */
   watch(key: string, listener: KeyListener): Unwatch;
   keyspaceStatus(): KeyspaceStatus;
+  /**
+   * While every write to `key` is surely announced to `watch` listeners (notifications
+   * on, the key's subscription acknowledged), a number that stays the same; it changes
+   * whenever announcements may have been lost (the subscription dropped and came back).
+   * null when not surely announced. Optional: a store without it never skips a read.
+   */
+  watchEpoch?(key: string): number | null;
   /** Resolves when the server answers a PING; rejects otherwise. */
   ping(): Promise<void>;
   /** Runs `fn` each time the connection comes back after an outage (for re-seeding). */

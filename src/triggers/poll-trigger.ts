@@ -2,16 +2,18 @@
  * Fires every `periodMs` on a fixed schedule (start + k * period), not "sleep after
  * the work" as the course runtime did, so the period does not drift with the
  * handler's duration. A tick that could not fire within its period is counted as
- * missed instead of being fired late in a burst.
+ * missed instead of being fired late in a burst. Triggers share one timer (PollClock),
+ * so functions due in the same few milliseconds are looked at together.
  *
  * @example
  * const t = new PollTrigger(5000, { fire: () => runner.tick('poll') });
  * t.start();
  */
+import { sharedPollClock, type PollClock } from './poll-clock.js';
 import type { Trigger, TriggerHooks } from './trigger.js';
 
 export class PollTrigger implements Trigger {
-  private timer: NodeJS.Timeout | null = null;
+  private cancel: (() => void) | null = null;
   private origin = 0;
   private k = 0;
 
@@ -20,23 +22,24 @@ export class PollTrigger implements Trigger {
     private readonly hooks: TriggerHooks,
     /** Delay of the first tick; 0 looks at the input at once. */
     private readonly firstDelayMs = 0,
+    private readonly clock: PollClock = sharedPollClock,
   ) {}
 
   start(): void {
-    if (this.timer) return;
+    if (this.cancel) return;
     this.origin = performance.now() + this.firstDelayMs;
     this.k = 0;
     this.schedule();
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancel?.();
+    this.cancel = null;
   }
 
   private schedule(): void {
     const due = this.origin + this.k * this.periodMs;
-    this.timer = setTimeout(() => this.onTimer(due), Math.max(0, due - performance.now()));
+    this.cancel = this.clock.at(due, () => this.onTimer(due));
   }
 
   private onTimer(due: number): void {
