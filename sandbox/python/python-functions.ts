@@ -26,7 +26,7 @@ const HARD_STOP_AFTER_MS = 100;
  * runs again on the asynchronous path, which the function keeps until it earns the fast
  * path again with FAST_AGAIN_AFTER runs shorter than FAST_MAX_MS.
  */
-const SYNC_BUDGET_MS = 20;
+const SYNC_BUDGET_MS = 50;
 const FAST_MAX_MS = 2;
 const FAST_AGAIN_AFTER = 8;
 /** Importing the user's modules may take longer than one invocation may. */

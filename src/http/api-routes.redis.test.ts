@@ -130,7 +130,7 @@ describe('rejected registrations leave nothing behind', () => {
     ['a missing module', async () => ({ json: js('nomod', `import x from './nowhere.js'; export const handler = () => x`) }), 422, 'LOAD_MODULE_NOT_FOUND', /nowhere/],
     ['a Node built-in', async () => ({ json: js('fs', `import fs from 'node:fs'; export const handler = () => fs`) }), 422, 'LOAD_BUILTIN'],
     ['top-level code that throws', async () => ({ json: js('boom', `throw new Error('config missing'); export const handler = () => 1`) }), 422, 'LOAD_EVALUATION', /config missing/],
-    ['an unsupported file type', async () => ({ body: form({ name: 'py' }, { name: 'handler.py', data: 'def handler(): pass' }) }), 400, 'UNSUPPORTED_FILE', /handler\.py/],
+    ['an unsupported file type', async () => ({ body: form({ name: 'rb' }, { name: 'handler.rb', data: 'def handler; end' }) }), 400, 'UNSUPPORTED_FILE', /handler\.rb/],
     ['a file with no extension', async () => ({ json: { ...js('noext', ADD), filename: 'handler' } }), 400, 'UNSUPPORTED_FILE'],
     ['code that is not UTF-8', async () => ({ body: form({ name: 'latin' }, { name: 'l.js', data: new Uint8Array([0x2f, 0x2f, 0xe9, 0xff, 0x0a]) }) }), 400, 'CODE_NOT_UTF8', /UTF-8/],
     ['an empty file', async () => ({ body: form({ name: 'empty' }, { name: 'e.js', data: '' }) }), 400, 'CODE_EMPTY'],
