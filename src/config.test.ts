@@ -4,6 +4,22 @@ import { ConfigError, DEFAULT_FUNCTION_FILE, loadConfig, nameFromFile } from './
 const none = () => false;
 
 describe('loadConfig', () => {
+  it('reserves redlet\'s prefixes and reads REDLET_FUNCTION_KEYS', () => {
+    expect(loadConfig({}, none).functionKeys).toEqual({ reserved: ['redlet:'], allowed: null });
+    const c = loadConfig({ REDLET_PREFIX: 'tenant-a:', REDLET_RESERVED_PREFIXES: 'tenant-b:, {tenant-c}:', REDLET_FUNCTION_KEYS: 'metrics*, *-output' }, none);
+    expect(c.functionKeys).toEqual({ reserved: ['tenant-a:', 'redlet:', 'tenant-b:', '{tenant-c}:'], allowed: ['metrics*', '*-output'] });
+    expect(() => loadConfig({ REDLET_PREFIX: '{}' }, none)).toThrow(ConfigError);
+  });
+
+  it('with a token, reads are protected unless REDLET_PUBLIC_READS=1', () => {
+    const token = 'a-long-enough-secret-token';
+    expect(loadConfig({ REDLET_API_TOKEN: token }, none).auth.protectReads).toBe(true);
+    expect(loadConfig({ REDLET_API_TOKEN: token, REDLET_PUBLIC_READS: '1' }, none).auth.protectReads).toBe(false);
+    expect(loadConfig({ REDLET_API_TOKEN: token, REDLET_PROTECT_READS: '0' }, none).auth.protectReads).toBe(false);
+    expect(loadConfig({ REDLET_PROTECT_READS: '1' }, none).auth.protectReads).toBe(true);
+    expect(() => loadConfig({ REDLET_API_TOKEN: token, REDLET_PUBLIC_READS: '1', REDLET_PROTECT_READS: '1' }, none)).toThrow(ConfigError);
+  });
+
   it('defaults to the embedded store, the demo and the collector, with no compat function', () => {
     const c = loadConfig({}, none);
     expect(c.redis).toBeNull();

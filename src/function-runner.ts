@@ -159,7 +159,9 @@ export class FunctionRunner {
         this.keyspaceRefused = reason;
         if (reason) this.deps.log.warn({ function: this.def.name, reason }, `keyspace notifications refused; polling every ${this.def.period} s instead`);
         else this.deps.log.info({ function: this.def.name }, 'keyspace notifications work again');
-        if (this.status.detail === null || reason) this.settle(this.status.state === 'running' ? 'running' : this.status.state, null);
+        // Shown at once while nothing else is said; otherwise with the next state change.
+        const ours = this.status.detail === null || this.status.detail.startsWith('keyspace notifications unavailable');
+        if (ours && this.status.state !== 'error' && this.status.state !== 'waiting') this.settle(this.status.state);
       },
     };
     const periodMs = this.def.period * 1000;

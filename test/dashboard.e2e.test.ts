@@ -257,7 +257,9 @@ describe('the dashboard in a browser', () => {
     const base = await redlet({ REDLET_DEMO: '0', REDLET_COLLECT: '0', REDLET_API_TOKEN: TOKEN });
     const { page, errors } = await openPage();
     await page.goto(base);
-    expect(await page.getByLabel('Name').isDisabled()).toBe(true);
+    // With a token, reading needs sign-in too: no functions, no register form yet.
+    await page.getByText('sign in with the API token').waitFor();
+    expect(await page.getByLabel('Name').count()).toBe(0);
 
     await page.getByLabel('API token').fill('not-the-token-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -270,6 +272,22 @@ describe('the dashboard in a browser', () => {
     const cookie = (await page.context().cookies()).find((c) => c.name === 'redlet_token');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
     expect(await page.evaluate('document.cookie')).not.toContain('redlet_token');
+
+    // CSRF: the browser's own same-origin fetch with the session cookie but without the
+    // page's CSRF token is refused; the form (htmx sends the token) works.
+    const forged = await page.evaluate(async () => {
+      const f = new FormData();
+      f.set('name', 'forged');
+      f.set('code', new File(['export const handler = () => 1'], 'forged.js'));
+      const r = await fetch('/api/functions', { method: 'POST', body: f });
+      return { status: r.status, body: await r.text() };
+    });
+    expect(forged.status, forged.body).toBe(403);
+    expect(forged.body).toContain('CSRF_REJECTED');
+    // The browser reports the refused request on its console: that one is expected.
+    const refused = errors.findIndex((e) => e.includes('status of 403'));
+    expect(refused).toBeGreaterThanOrEqual(0);
+    errors.splice(refused, 1);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();

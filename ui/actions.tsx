@@ -23,6 +23,7 @@ import { RegisterForm, RegisterResult } from './register-form.js';
 import { AuthStatus } from './sign-in.js';
 import { RedletError } from '../src/errors.js';
 import { TOKEN_COOKIE, tokensEqual } from '../src/http/auth.js';
+import { limitFormFields } from '../src/http/upload.js';
 
 const CHANGED = 'functions-changed';
 
@@ -90,6 +91,7 @@ export function mountActions(app: Hono, deps: PageDeps): void {
 
   app.post('/ui/functions/:name/invoke', guard, limit(http.maxBodyBytes), async (c) => {
     const name = c.req.param('name');
+    await limitFormFields(c);
     const form = await c.req.parseBody();
     const input = typeof form.input === 'string' && form.input.trim() !== '' ? form.input : undefined;
     if (input !== undefined) {

@@ -263,10 +263,10 @@ describe('GET, DELETE, pause, resume, logs', () => {
   it('lists and reads functions with settings, status and counters, never the code', async () => {
     await register({ name: 'b-fn', source: ADD });
     await register({ name: 'a-fn', source: COUNTER });
-    const list = (await (await h.request('/api/functions', { token: null })).json()) as { functions: FunctionDescription[] };
+    const list = (await (await h.request('/api/functions')).json()) as { functions: FunctionDescription[] };
     expect(list.functions.map((f) => f.name)).toEqual(['a-fn', 'b-fn']);
     expect(JSON.stringify(list)).not.toContain('sum: i.a');
-    const one = await h.request('/api/functions/a-fn', { token: null });
+    const one = await h.request('/api/functions/a-fn');
     expect(one.status).toBe(200);
     const d = (await one.json()) as FunctionDescription;
     // The same shape on every route.
@@ -315,7 +315,7 @@ describe('GET, DELETE, pause, resume, logs', () => {
     await h.store.set(h.key('in'), '{}');
     await register({ name: 'talk', source: COUNTER, inputKey: h.key('in'), period: 0.1, invokeOn: 'always' });
     await waitFor(async () => (await h.runtime.view('talk')).status.invocations >= 3, 'three runs');
-    const all = (await (await h.request('/api/functions/talk/logs', { token: null })).json()) as { name: string; logs: Array<{ msg: string; level: string; t: number }>; droppedLogs: number };
+    const all = (await (await h.request('/api/functions/talk/logs')).json()) as { name: string; logs: Array<{ msg: string; level: string; t: number }>; droppedLogs: number };
     expect(all.name).toBe('talk');
     expect(all.logs.slice(0, 3).map((l) => l.msg)).toEqual(['run 1', 'run 2', 'run 3']);
     expect(all.logs[0]).toMatchObject({ level: 'log', t: expect.any(Number) });
@@ -392,7 +392,7 @@ describe('errors, probes and unknown routes', () => {
 
   it('/healthz and /readyz (Redis reachable, functions loaded)', async () => {
     expect(await (await h.request('/healthz', { token: null })).json()).toEqual({ status: 'ok' });
-    const ready = await h.request('/readyz', { token: null });
+    const ready = await h.request('/readyz');
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', store: 'redis', redis: 'available', functionsLoaded: true });
   });

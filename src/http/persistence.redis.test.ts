@@ -38,6 +38,7 @@ afterAll(async () => {
 });
 
 const k = (name: string) => `${prefix}${name}`;
+const own = (name: string) => `${ownPrefix(prefix)}${name}`;
 
 async function start(): Promise<{ r: RunningRedlet; api: (path: string, init?: RequestInit) => Promise<Response> }> {
   const config = loadConfig({
@@ -80,9 +81,9 @@ describe('restart persistence', () => {
     const compatBefore = await outN('out-compat');
 
     // Stored: the API function in the registry; the config one only as state.
-    expect(await adminClient().smembers(k('functions'))).toEqual(['counter']);
-    expect(await adminClient().exists(k('fn:compat-fn'), k('code:compat-fn'))).toBe(0);
-    expect(await adminClient().exists(k('state:compat-fn'))).toBe(1);
+    expect(await adminClient().smembers(own('functions'))).toEqual(['counter']);
+    expect(await adminClient().exists(own('fn:compat-fn'), own('code:compat-fn'))).toBe(0);
+    expect(await adminClient().exists(own('state:compat-fn'))).toBe(1);
 
     const second = await start();
     const list = (await (await second.api('/api/functions')).json()) as { functions: FunctionDescription[] };
@@ -99,7 +100,7 @@ describe('restart persistence', () => {
     const paused = await second.api('/api/functions/counter/pause', { method: 'POST' });
     expect(paused.status).toBe(200);
     await sleep(200); // a tick in flight when the pause came finishes
-    const stored = (JSON.parse((await adminClient().get(k('state:counter')))!) as { env: { n: number } }).env.n;
+    const stored = (JSON.parse((await adminClient().get(own('state:counter')))!) as { env: { n: number } }).env.n;
     expect(stored).toBeGreaterThan(nBefore);
     const dry = (await (await second.api('/api/functions/counter/invoke', { method: 'POST', body: '{}' })).json()) as { output: { n: number } };
     expect(dry.output.n).toBe(stored + 1);

@@ -109,6 +109,15 @@ export function jsonDepth(text: string): number {
 /** Most fields a form may carry; counted before parsing (parsing 900k fields blocks the event loop). */
 const MAX_FORM_FIELDS = 64;
 
+/**
+ * Refuses (400 `INVALID_MULTIPART`) a form with more than MAX_FORM_FIELDS fields,
+ * before anything parses it. Call it before `c.req.parseBody()`.
+ */
+export async function limitFormFields(c: Context): Promise<void> {
+  const fields = countFormFields(Buffer.from(await c.req.arrayBuffer()), c.req.header('content-type') ?? '');
+  if (fields > MAX_FORM_FIELDS) throw new RedletError('INVALID_MULTIPART', `the form has more than ${MAX_FORM_FIELDS} fields; send each field once`);
+}
+
 /** Counts the parts of a multipart body (or the pairs of a urlencoded one) without parsing it. */
 function countFormFields(body: Buffer, contentType: string): number {
   const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
@@ -154,8 +163,7 @@ function fromJson(body: unknown, mode: UploadMode): FunctionRequest {
 
 async function fromForm(c: Context, mode: UploadMode): Promise<FunctionRequest> {
   let form: Record<string, string | File | Array<string | File>>;
-  const fields = countFormFields(Buffer.from(await c.req.arrayBuffer()), c.req.header('content-type') ?? '');
-  if (fields > MAX_FORM_FIELDS) throw new RedletError('INVALID_MULTIPART', `the form has more than ${MAX_FORM_FIELDS} fields; send each field once`);
+  await limitFormFields(c);
   try {
     form = await c.req.parseBody({ all: true });
   } catch (err) {

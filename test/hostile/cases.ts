@@ -150,7 +150,7 @@ export const HOSTILE_CASES: HostileCase[] = [
       String.prototype.slice = function () { return String(this) };
       Array.prototype.push = function (x) { this[this.length] = x; return this.length };
       Array.prototype.filter = function () { return this };
-      const big = 'z'.repeat(200000); for (let i = 0; i < 600; i++) console.log(big);
+      const big = 'z'.repeat(50000); for (let i = 0; i < 300; i++) console.log(big);
       throw new Error('m'.repeat(2e6)) }`,
     expect: ['HANDLER_ERROR'],
     memoryMb: 64,

@@ -93,7 +93,7 @@ table.functions { width: 100%; border-collapse: collapse; font-variant-numeric: 
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; white-space: nowrap;
   border: 1px solid currentColor; }
 .state-idle { color: var(--ok); } .state-running { color: var(--info); } .state-waiting { color: var(--mid); }
-.state-error { color: var(--high); } .state-paused, .state-loading { color: var(--idle); }
+.state-error, .state-quarantined { color: var(--high); } .state-paused, .state-loading { color: var(--idle); }
 .origin { color: var(--muted); font-size: 12px; border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; }
 
 dl.settings { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 3px 14px; margin: 0; }
