@@ -48,7 +48,7 @@ export const DEMO_FUNCTION = 'course-reference';
 
 export async function startRedlet(config: RuntimeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningRedlet> {
   for (const w of config.warnings) log.warn(w);
-  const store: Store = opts.store ?? (config.redis ? new RedisStore({ url: config.redis.url }) : new MemoryStore());
+  const store: Store = opts.store ?? (config.redis ? new RedisStore({ url: config.redis.url, log }) : new MemoryStore());
   if (store.kind === 'memory') log.info('no Redis configured (REDIS_URL / REDIS_HOST): using the embedded in-process store; nothing survives a restart');
   else if (config.redis) log.info({ host: config.redis.host, port: config.redis.port }, 'using Redis');
 

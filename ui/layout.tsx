@@ -17,6 +17,8 @@ export interface LayoutProps {
   header?: Child;
   /** One line under the title: store, functions. */
   subtitle?: string;
+  /** Why Redis cannot be reached (shown as a banner on top of the page); null when it answers. */
+  outage?: string | null;
   children?: Child;
 }
 
@@ -46,6 +48,11 @@ export function Layout(p: LayoutProps) {
             </div>
             <div class="top-right">{p.header}</div>
           </header>
+          {p.outage ? (
+            <div id="outage" class="banner banner-error" role="alert">
+              {p.outage}: nothing runs and the values below may be out of date until it answers again.
+            </div>
+          ) : null}
           <div id="connection" class="banner banner-error" role="alert" hidden>
             redlet is not answering; the values below are from before the connection was lost.
           </div>

@@ -10,6 +10,7 @@
  */
 import { Redis } from 'ioredis';
 import { RedletError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 
@@ -19,6 +20,8 @@ export interface RedisStoreOptions {
   keyspaceFlags?: string;
   /** Upper bound of the reconnect backoff, ms. */
   maxBackoffMs?: number;
+  /** Told once when the connection is lost and once when it is back. */
+  log?: Pick<Logger, 'warn'>;
 }
 
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
@@ -49,9 +52,16 @@ export class RedisStore implements Store {
   private readonly flags: string;
   private wasReady = false;
   private up = false;
-  private error: string | null = null;
+  /** Why the connection is down (or refused), as the error commands fail with meanwhile. */
+  private error: RedletError | null = null;
+  /** `host:port`, as messages name the server. */
+  readonly address: string;
+  private readonly log: Pick<Logger, 'warn'> | null;
 
   constructor(opts: RedisStoreOptions) {
+    const u = new URL(opts.url);
+    this.address = `${u.hostname}:${u.port || 6379}`;
+    this.log = opts.log ?? null;
     const backoff = (times: number) => Math.min(50 * 2 ** Math.min(times, 10), opts.maxBackoffMs ?? 2000);
     this.flags = opts.keyspaceFlags ?? 'K$g';
     this.db = Number(new URL(opts.url).pathname.replace('/', '') || 0);
@@ -63,6 +73,7 @@ export class RedisStore implements Store {
       connectionName: 'redlet',
     });
     this.client.on('ready', () => {
+      if (this.wasReady && !this.up) this.log?.warn({ redis: this.address }, `Redis at ${this.address} answers again`);
       this.up = true;
       this.error = null;
       // Also after a reconnect: a restarted server has forgotten its CONFIG SET.
@@ -71,11 +82,12 @@ export class RedisStore implements Store {
       this.wasReady = true;
     });
     this.client.on('error', (err: Error) => {
-      this.error = err.message;
+      this.error = this.classify(err, null);
     });
     this.client.on('close', () => {
+      if (this.up) this.log?.warn({ redis: this.address }, `lost the connection to Redis at ${this.address}; retrying until it answers`);
       this.up = false;
-      this.error ??= 'connection closed';
+      this.error ??= this.unavailable('connection closed');
     });
     this.backoff = backoff;
     this.url = opts.url;
@@ -89,7 +101,7 @@ export class RedisStore implements Store {
   }
 
   get lastError(): string | null {
-    return this.up ? null : this.error ?? 'not connected yet';
+    return this.up ? null : (this.error ?? this.unavailable('not connected yet')).message;
   }
 
   async get(key: string): Promise<string | null> {
@@ -100,7 +112,7 @@ export class RedisStore implements Store {
         const type = await this.client.type(key).catch(() => 'value of another type');
         throw wrongType(key, type, 'a string');
       }
-      throw translate(err, key);
+      throw this.translate(err, key);
     }
   }
 
@@ -127,7 +139,7 @@ export class RedisStore implements Store {
     }
     const results = await this.run(ops[0]!.key, () => multi.exec());
     const failed = results?.find(([err]) => err);
-    if (failed?.[0]) throw translate(failed[0], ops[0]!.key);
+    if (failed?.[0]) throw this.translate(failed[0], ops[0]!.key);
   }
 
   async scan(pattern: string): Promise<string[]> {
@@ -226,7 +238,7 @@ export class RedisStore implements Store {
       this.client.multi().zadd(key, String(score), member).zremrangebyscore(key, '-inf', `(${minScore}`).zrange(key, '0', '-1').exec(),
     );
     const last = results?.[2];
-    if (!last || last[0]) throw translate(last?.[0] ?? new Error('heartbeat failed'), key);
+    if (!last || last[0]) throw this.translate(last?.[0] ?? new Error('heartbeat failed'), key);
     return last[1] as string[];
   }
 
@@ -307,13 +319,43 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      throw translate(err, key);
+      throw this.translate(err, key);
     }
   }
-}
 
-function translate(err: unknown, key: string): RedletError {
-  const message = err instanceof Error ? err.message : String(err);
-  if (message.startsWith('WRONGTYPE')) return wrongType(key, 'value of another type', 'a string');
-  return new RedletError('REDIS_UNAVAILABLE', `Redis unavailable: ${message}`, { kind: 'system', cause: err });
+  /** A failed command as a RedletError; while disconnected, the connection's reason. */
+  private translate(err: unknown, key: string): RedletError {
+    const message = err instanceof Error ? err.message : String(err);
+    if (message.startsWith('WRONGTYPE')) return wrongType(key, 'value of another type', 'a string');
+    const refused = this.classify(err, key);
+    if (refused.code !== 'REDIS_UNAVAILABLE') return refused;
+    // ioredis' own words for "offline" ("Stream isn't writeable ...") say nothing useful.
+    return !this.up && this.error ? this.error : refused;
+  }
+
+  /** Redis' refusals get their own codes and a message saying what to fix. */
+  private classify(err: unknown, key: string | null): RedletError {
+    const message = err instanceof Error ? err.message : String(err);
+    const at = this.address;
+    const opts = { kind: 'system' as const, cause: err };
+    const word = message.split(' ', 1)[0];
+    switch (word) {
+      case 'NOPERM':
+        return new RedletError('REDIS_NOPERM', `Redis at ${at} refused access${key ? ` to '${key}'` : ''} (NOPERM): the ACL user redlet connects as lacks a key or command permission; grant it with ACL SETUSER, or connect as another user`, opts);
+      case 'NOAUTH':
+        return new RedletError('REDIS_NOAUTH', `Redis at ${at} requires a password (NOAUTH): put it in REDIS_URL (redis://:password@host:port) or REDIS_PASSWORD`, opts);
+      case 'WRONGPASS':
+        return new RedletError('REDIS_NOAUTH', `Redis at ${at} rejected the user name or password (WRONGPASS): check the credentials in REDIS_URL or REDIS_PASSWORD`, opts);
+      case 'READONLY':
+        return new RedletError('REDIS_READONLY', `Redis at ${at} is a read-only replica (READONLY): point redlet at the primary (master) instead`, opts);
+      case 'OOM':
+        return new RedletError('REDIS_OOM', `Redis at ${at} is out of memory (OOM: maxmemory reached): raise maxmemory, set an eviction policy, or free memory`, opts);
+    }
+    const code = (err as { code?: unknown })?.code;
+    return this.unavailable(typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : message, err);
+  }
+
+  private unavailable(reason: string, cause?: unknown): RedletError {
+    return new RedletError('REDIS_UNAVAILABLE', `Redis unavailable at ${this.address} (${reason})`, { kind: 'system', cause });
+  }
 }
