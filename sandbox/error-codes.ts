@@ -91,6 +91,10 @@ export const ERROR_CODES = {
   WORKER_ERROR: { kind: 'system', http: 500, doc: 'a sandbox worker process failed to answer' },
   WORKER_BUSY: { kind: 'system', http: 500, doc: 'a sandbox worker did not answer a request in time' },
   REDIS_UNAVAILABLE: { kind: 'system', http: 503, doc: 'Redis does not answer; retry when it is back' },
+  REDIS_NOPERM: { kind: 'system', http: 503, doc: "Redis refused a command or key to redlet's ACL user (NOPERM): grant it" },
+  REDIS_NOAUTH: { kind: 'system', http: 503, doc: 'Redis wants a password, or rejected the one given (NOAUTH, WRONGPASS)' },
+  REDIS_READONLY: { kind: 'system', http: 503, doc: 'redlet is connected to a read-only replica (READONLY): point it at the primary' },
+  REDIS_OOM: { kind: 'system', http: 503, doc: 'Redis is out of memory (OOM: maxmemory reached)' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** Every code a RedletError or an invocation result can carry. */

@@ -25,6 +25,8 @@ export interface WorkerExit {
    * before a catastrophic abort, or the call whose deadline ran out. Only it is at fault.
    */
   culprit: string | null;
+  /** The supervisor killed it (no heartbeat, a deadline), rather than it dying or being killed from outside. */
+  killedHere: boolean;
 }
 
 export interface WorkerHandleOptions {
@@ -230,7 +232,7 @@ export class WorkerHandle {
     }
     this.pending.clear();
     failed(crashed(reason));
-    if (this.killReason !== 'shutdown') this.opts.onExit(this, { reason, running: [...running], culprit: this.culprit });
+    if (this.killReason !== 'shutdown') this.opts.onExit(this, { reason, running: [...running], culprit: this.culprit, killedHere: this.killReason !== null });
   }
 }
 

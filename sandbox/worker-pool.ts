@@ -214,8 +214,9 @@ export class WorkerPoolSandbox implements Sandbox {
   /** A worker died (or was killed for not answering): blame, back off, replace, reload. */
   private onWorkerExit(dead: WorkerHandle, exit: WorkerExit): void {
     // Only the function whose call took the worker down is at fault. When the worker
-    // could not say (it hung, with several calls in flight), all of them are suspects.
-    const blamed = exit.culprit !== null ? [exit.culprit] : exit.running;
+    // could not say and it hung (killed here for silence), all calls in flight are
+    // suspects; killed from outside, none is (their calls are sent again).
+    const blamed = exit.culprit !== null ? [exit.culprit] : exit.killedHere ? exit.running : [];
     this.opts.onEvent?.({ type: 'worker-exit', pid: dead.pid, reason: exit.reason, running: exit.running, blamed });
     if (this.closed) return;
     const now = Date.now();

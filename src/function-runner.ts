@@ -452,7 +452,7 @@ export class FunctionRunner {
       this.status.lastError?.code === error.code &&
       (error.code === 'CRASH_LOOP_BACKOFF' || this.status.lastError.message === error.message);
     if (!same) this.status.recordProblem(error, Date.now());
-    this.settle('error', error.code === 'REDIS_UNAVAILABLE' ? `Redis unavailable: ${err.message.replace(/^Redis unavailable: /, '')}` : err.message);
+    this.settle('error', err.message);
   }
 
   private contextFields(): ContextFields {

@@ -38,7 +38,13 @@ export class FunctionViews {
   private readonly statsCache = new Map<string, { at: number; stats: Promise<SandboxStats | null> }>();
 
   constructor(
-    private readonly where: { runsHere(name: string): boolean },
+    private readonly where: {
+      runsHere(name: string): boolean;
+      /** Why Redis cannot be reached now (every function is then in error); null while it answers. */
+      outage(): string | null;
+      /** Live replicas as last seen (1 without a cluster). */
+      replicaCount(): number;
+    },
     private readonly sandbox: Sandbox,
     private readonly store: Store,
     private readonly keys: Keys,
@@ -72,7 +78,14 @@ export class FunctionViews {
   }
 
   private async local(runner: FunctionRunner): Promise<FunctionView> {
-    return { definition: { ...runner.def }, status: runner.status.snapshot(), sandbox: await this.statsOf(runner.def.name), owner: this.replicaId };
+    return { definition: { ...runner.def }, status: this.truthful(runner.status.snapshot(), runner), sandbox: await this.statsOf(runner.def.name), owner: this.replicaId };
+  }
+
+  /** While Redis is unreachable nothing runs, whatever the last tick said: say so. */
+  private truthful(status: StatusSnapshot, runner: FunctionRunner): StatusSnapshot {
+    const outage = this.where.outage();
+    if (outage === null || runner.def.paused) return status;
+    return { ...status, state: 'error', running: false, detail: outage };
   }
 
   /** A function another replica runs: its owner's published status, or "no owner yet". */
@@ -83,11 +96,13 @@ export class FunctionViews {
     } catch {
       shared = null;
     }
-    if (shared) return { definition: { ...runner.def }, status: shared.status, sandbox: shared.sandbox, owner: shared.owner };
+    if (shared) return { definition: { ...runner.def }, status: this.truthful(shared.status, runner), sandbox: shared.sandbox, owner: shared.owner };
     const status = runner.status.snapshot();
+    // With one replica there is no one else to wait for: it is about to start here.
+    const detail = this.where.replicaCount() > 1 ? 'waiting for a replica to take it' : 'starting';
     return {
       definition: { ...runner.def },
-      status: { ...status, state: runner.def.paused ? 'paused' : 'idle', running: false, detail: 'waiting for a replica to take it' },
+      status: this.truthful({ ...status, state: runner.def.paused ? 'paused' : 'idle', running: false, detail }, runner),
       sandbox: null,
       owner: null,
     };

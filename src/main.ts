@@ -51,7 +51,7 @@ export const DEMO_FUNCTION = 'course-reference';
 
 export async function startRedlet(config: RuntimeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningRedlet> {
   for (const w of config.warnings) log.warn(w);
-  const store: Store = opts.store ?? (config.redis ? new RedisStore(redisStoreOptions(config.redis)) : new MemoryStore());
+  const store: Store = opts.store ?? (config.redis ? new RedisStore({ ...redisStoreOptions(config.redis), log }) : new MemoryStore());
   if (store.kind === 'memory') log.info('no Redis configured (REDIS_URL / REDIS_HOST): using the embedded in-process store; nothing survives a restart');
   else if (config.redis?.cluster) log.info({ nodes: config.redis.cluster.nodes.map((n) => `${n.host}:${n.port}`) }, 'using Redis Cluster');
   else if (config.redis?.sentinel) log.info({ sentinels: config.redis.sentinel.sentinels.map((n) => `${n.host}:${n.port}`), name: config.redis.sentinel.name }, 'using Redis Sentinel');

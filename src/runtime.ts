@@ -83,6 +83,16 @@ export class Runtime implements ClusterMember {
     this.views = new FunctionViews(this, this.sandbox, this.store, this.keys, this.replicaId);
   }
 
+  /** Why Redis cannot be reached now ("Redis unavailable at host:port (ECONNREFUSED)"); null while it answers. */
+  outage(): string | null {
+    return this.store.available ? null : this.store.lastError ?? 'Redis unavailable';
+  }
+
+  /** Live replicas as last seen (1 without a cluster). */
+  replicaCount(): number {
+    return Math.max(1, this.cluster?.replicas.length ?? 1);
+  }
+
   /** True when the function runs in this process (always, without a cluster). */
   runsHere(name: string): boolean {
     return this.cluster === null || this.active.has(name);
@@ -458,7 +468,7 @@ export class Runtime implements ClusterMember {
         break;
       } catch (err) {
         // The first attempts usually race the connection being opened: say nothing yet.
-        if (attempt === 4) this.log.warn({ err: (err as Error).message }, 'Redis unavailable at start; retrying');
+        if (attempt === 4) this.log.warn(`${(err as Error).message} at start; retrying until it answers (functions start then)`);
         await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 2000)));
         if (!this.started) return;
       }

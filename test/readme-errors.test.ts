@@ -22,11 +22,11 @@ function readmeTable(): Map<string, number[]> {
   return table;
 }
 
-/** What a client can see: user codes with a status; system failures surface as INTERNAL or REDIS_UNAVAILABLE. */
+/** What a client can see: user codes with a status, and 503s; other system failures surface as INTERNAL. */
 function visibleCodes(): ErrorCode[] {
   return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => {
     const info = ERROR_CODES[code];
-    return info.http !== null && (info.kind === 'user' || code === 'INTERNAL' || code === 'REDIS_UNAVAILABLE');
+    return info.http !== null && (info.kind === 'user' || info.http === 503 || code === 'INTERNAL');
   });
 }
 

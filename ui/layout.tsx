@@ -19,6 +19,8 @@ export interface LayoutProps {
   subtitle?: string;
   /** The CSRF token htmx sends with every request of the page (visitors who may write). */
   csrf?: string | null;
+  /** Why Redis cannot be reached (shown as a banner on top of the page); null when it answers. */
+  outage?: string | null;
   children?: Child;
 }
 
@@ -48,6 +50,11 @@ export function Layout(p: LayoutProps) {
             </div>
             <div class="top-right">{p.header}</div>
           </header>
+          {p.outage ? (
+            <div id="outage" class="banner banner-error" role="alert">
+              {p.outage}: nothing runs and the values below may be out of date until it answers again.
+            </div>
+          ) : null}
           <div id="connection" class="banner banner-error" role="alert" hidden>
             redlet is not answering; the values below are from before the connection was lost.
           </div>

@@ -40,7 +40,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
     const subtitle = runtime.store.kind === 'memory' ? 'embedded store (no Redis configured)' : `Redis ${runtime.config.redis?.host ?? ''}:${runtime.config.redis?.port ?? ''}`;
     if (!access.canRead) {
       return c.html(
-        <Layout title="redlet" csrf={access.csrf} header={<AuthStatus access={access} />}>
+        <Layout title="redlet" csrf={access.csrf} outage={runtime.outage()} header={<AuthStatus access={access} />}>
           <section class="panel">
             <h2>Sign in</h2>
             <p>This redlet protects reads: sign in with the API token (top right) to see the dashboard.</p>
@@ -57,7 +57,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
     const selected = c.req.query('fn');
     const detail = selected ? await detailData(selected) : null;
     return c.html(
-      <Layout title="redlet dashboard" subtitle={subtitle} csrf={access.csrf} header={<AuthStatus access={access} />}>
+      <Layout title="redlet dashboard" subtitle={subtitle} csrf={access.csrf} outage={runtime.outage()} header={<AuthStatus access={access} />}>
         <section id="metrics" class="panel" aria-label="Host metrics">
           <div id="metrics-panel" hx-get="/ui/metrics" hx-trigger="every 3s" hx-swap="innerHTML">
             <MetricsPanel name={dashboard} view={dashboardView} series={await history.series(dashboard)} now={now} windowMs={history.windowMs} />

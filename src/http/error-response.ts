@@ -52,8 +52,11 @@ export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   const code = err instanceof RedletError ? err.code : 'INTERNAL';
   log.error({ err, requestId, method: c.req.method, path: c.req.path }, 'request failed');
   const status = statusFor(code, 'system');
-  const message =
-    status === 503
+  // Redis' refusals (NOPERM, NOAUTH, READONLY, OOM) say what to fix and hold no secret.
+  const refusal = err instanceof RedletError && code.startsWith('REDIS_') && code !== 'REDIS_UNAVAILABLE';
+  const message = refusal
+    ? `${err.message} (request id ${requestId})`
+    : status === 503
       ? `Redis is unavailable, so redlet cannot do this now; try again when it is back (request id ${requestId})`
       : `redlet failed to handle this request; the details are in its log under request id ${requestId}`;
   return c.json<ErrorBody>({ error: { code: status === 503 ? code : 'INTERNAL', message, requestId } }, status);

@@ -8,6 +8,7 @@
  * @example
  * const client = createClient(redisStoreOptions(config.redis), 'commands');
  */
+import type { Logger } from '../logger.js';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { HostPort, RedisConfig } from '../config.js';
 
@@ -33,6 +34,8 @@ export interface RedisStoreOptions {
   waitReplicas?: number;
   /** How long a commit waits for that acknowledgement, ms. */
   waitTimeoutMs?: number;
+  /** Told once when the connection is lost and once when it is back. */
+  log?: Pick<Logger, 'warn'>;
 }
 
 export type Mode = 'single' | 'sentinel' | 'cluster';

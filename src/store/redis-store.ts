@@ -14,6 +14,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { RedletError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { ClusterKeyspace } from './cluster-keyspace.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
@@ -71,17 +72,24 @@ export class RedisStore implements Store {
   /** GETs waiting for the end of this tick (batchedGet). */
   private reads: Array<{ key: string; resolve: (v: string | null) => void; reject: (err: unknown) => void }> | null = null;
   private up = false;
-  private error: string | null = null;
+  /** Why the connection is down (or refused), as the error commands fail with meanwhile. */
+  private error: RedletError | null = null;
+  /** `host:port`, as messages name the server. */
+  readonly address: string;
+  private readonly log: Pick<Logger, 'warn'> | null;
 
   constructor(opts: RedisStoreOptions) {
     this.opts = opts;
     this.mode = modeOf(opts);
+    this.address = addressOf(opts);
+    this.log = opts.log ?? null;
     this.flags = opts.keyspaceFlags ?? 'K$g';
     this.db = opts.url ? Number(new URL(opts.url).pathname.replace('/', '') || 0) : 0;
     this.waitReplicas = opts.waitReplicas ?? (this.mode === 'single' ? 0 : 1);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 500;
     this.client = createClient(opts, 'commands');
     this.client.on('ready', () => {
+      if (this.wasReady && !this.up) this.log?.warn({ redis: this.address }, `Redis at ${this.address} answers again`);
       this.up = true;
       this.error = null;
       // Also after a reconnect: a restarted server has forgotten its CONFIG SET.
@@ -90,11 +98,12 @@ export class RedisStore implements Store {
       this.wasReady = true;
     });
     this.client.on('error', (err: Error) => {
-      this.error = err.message;
+      this.error = this.classify(err, null);
     });
     this.client.on('close', () => {
+      if (this.up) this.log?.warn({ redis: this.address }, `lost the connection to Redis at ${this.address}; retrying until it answers`);
       this.up = false;
-      this.error ??= 'connection closed';
+      this.error ??= this.unavailable('connection closed');
     });
   }
 
@@ -119,7 +128,7 @@ export class RedisStore implements Store {
   }
 
   get lastError(): string | null {
-    return this.up ? null : this.error ?? 'not connected yet';
+    return this.up ? null : (this.error ?? this.unavailable('not connected yet')).message;
   }
 
   async get(key: string): Promise<string | null> {
@@ -130,7 +139,7 @@ export class RedisStore implements Store {
         const type = await this.client.type(key).catch(() => 'value of another type');
         throw wrongType(key, type, 'a string');
       }
-      throw translate(err, key);
+      throw this.translate(err, key);
     }
   }
 
@@ -194,7 +203,7 @@ export class RedisStore implements Store {
     }
     const results = await this.run(ops[0]!.key, () => multi.exec());
     const failed = results?.find(([err]) => err);
-    if (failed?.[0]) throw translate(failed[0], ops[0]!.key);
+    if (failed?.[0]) throw this.translate(failed[0], ops[0]!.key);
   }
 
   async scan(pattern: string): Promise<string[]> {
@@ -307,7 +316,7 @@ export class RedisStore implements Store {
         .exec(),
     );
     const [scriptErr, applied] = results?.[0] ?? [new Error('no reply')];
-    if (scriptErr) throw translate(scriptErr, guard.key);
+    if (scriptErr) throw this.translate(scriptErr, guard.key);
     const [, acked] = results?.[1] ?? [];
     if (Number(applied) === 1 && Number(acked ?? 0) < this.waitReplicas) this.unacknowledgedCommits++;
     return Number(applied) === 1;
@@ -344,7 +353,7 @@ export class RedisStore implements Store {
       this.client.multi().zadd(key, String(score), member).zremrangebyscore(key, '-inf', `(${minScore}`).zrange(key, '0', '-1').exec(),
     );
     const last = results?.[2];
-    if (!last || last[0]) throw translate(last?.[0] ?? new Error('heartbeat failed'), key);
+    if (!last || last[0]) throw this.translate(last?.[0] ?? new Error('heartbeat failed'), key);
     return last[1] as string[];
   }
 
@@ -444,8 +453,44 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      throw translate(err, key);
+      throw this.translate(err, key);
     }
+  }
+
+  /** A failed command as a RedletError; while disconnected, the connection's reason. */
+  private translate(err: unknown, key: string): RedletError {
+    const message = err instanceof Error ? err.message : String(err);
+    if (message.startsWith('WRONGTYPE')) return wrongType(key, 'value of another type', 'a string');
+    const refused = this.classify(err, key);
+    if (refused.code !== 'REDIS_UNAVAILABLE') return refused;
+    // ioredis' own words for "offline" ("Stream isn't writeable ...") say nothing useful.
+    return !this.up && this.error ? this.error : refused;
+  }
+
+  /** Redis' refusals get their own codes and a message saying what to fix. */
+  private classify(err: unknown, key: string | null): RedletError {
+    const message = err instanceof Error ? err.message : String(err);
+    const at = this.address;
+    const opts = { kind: 'system' as const, cause: err };
+    const word = message.split(' ', 1)[0];
+    switch (word) {
+      case 'NOPERM':
+        return new RedletError('REDIS_NOPERM', `Redis at ${at} refused access${key ? ` to '${key}'` : ''} (NOPERM): the ACL user redlet connects as lacks a key or command permission; grant it with ACL SETUSER, or connect as another user`, opts);
+      case 'NOAUTH':
+        return new RedletError('REDIS_NOAUTH', `Redis at ${at} requires a password (NOAUTH): put it in REDIS_URL (redis://:password@host:port) or REDIS_PASSWORD`, opts);
+      case 'WRONGPASS':
+        return new RedletError('REDIS_NOAUTH', `Redis at ${at} rejected the user name or password (WRONGPASS): check the credentials in REDIS_URL or REDIS_PASSWORD`, opts);
+      case 'READONLY':
+        return new RedletError('REDIS_READONLY', `Redis at ${at} is a read-only replica (READONLY): point redlet at the primary (master) instead`, opts);
+      case 'OOM':
+        return new RedletError('REDIS_OOM', `Redis at ${at} is out of memory (OOM: maxmemory reached): raise maxmemory, set an eviction policy, or free memory`, opts);
+    }
+    const code = (err as { code?: unknown })?.code;
+    return this.unavailable(typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : message, err);
+  }
+
+  private unavailable(reason: string, cause?: unknown): RedletError {
+    return new RedletError('REDIS_UNAVAILABLE', `Redis unavailable at ${this.address} (${reason})`, { kind: 'system', cause });
   }
 }
 
@@ -457,8 +502,14 @@ function hashPart(key: string): string {
   return close === -1 || close === open + 1 ? key : key.slice(open + 1, close);
 }
 
-function translate(err: unknown, key: string): RedletError {
-  const message = err instanceof Error ? err.message : String(err);
-  if (message.startsWith('WRONGTYPE')) return wrongType(key, 'value of another type', 'a string');
-  return new RedletError('REDIS_UNAVAILABLE', `Redis unavailable: ${message}`, { kind: 'system', cause: err });
+/** Where redlet's Redis is, in words for messages: `host:port`, the cluster's seeds, or the sentinel name. */
+function addressOf(opts: RedisStoreOptions): string {
+  if (opts.url) {
+    const u = new URL(opts.url);
+    return `${u.hostname}:${u.port || 6379}`;
+  }
+  const list = (nodes: { host: string; port: number }[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  if (opts.cluster) return `cluster ${list(opts.cluster.nodes)}`;
+  if (opts.sentinel) return `'${opts.sentinel.name}' via sentinels ${list(opts.sentinel.sentinels)}`;
+  return 'an unknown address';
 }
