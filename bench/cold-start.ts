@@ -12,7 +12,20 @@
 import { Redis } from 'ioredis';
 import type { LoadInfo } from '../sandbox/types.js';
 import type { RunningRedlet } from '../src/main.js';
-import { ECHO_CODE, MODES, MODE_LABEL, clusterOf, echoFunction, input2k, registerMany, startBenchRedlet, type BenchContext, type ItemResult, type Row, type SandboxMode } from './harness.js';
+import {
+  ECHO_CODE,
+  MODES,
+  MODE_LABEL,
+  clusterOf,
+  echoFunction,
+  input2k,
+  registerMany,
+  startBenchRedlet,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+  type SandboxMode,
+} from './harness.js';
 import { fmt, summarize, waitFor } from './stats.js';
 
 const TARGET_MS = 10;
@@ -149,7 +162,9 @@ export async function coldStart(ctx: BenchContext): Promise<ItemResult> {
     try {
       reg = await registrationToOutput(ctx, mode, app, count);
       const have = app.runtime.names().length;
-      await registerMany(app.runtime, n - have, (i) => echoFunction(`idle-${i}`, { inputKey: `bench:cold:${mode}:idle:${i}`, trigger: 'poll', period: 5 }));
+      await registerMany(app.runtime, n - have, (i) =>
+        echoFunction(`idle-${i}`, { inputKey: `bench:cold:${mode}:idle:${i}`, trigger: 'poll', period: 5 }),
+      );
     } finally {
       await app.stop();
     }
@@ -174,6 +189,13 @@ export async function coldStart(ctx: BenchContext): Promise<ItemResult> {
   }
   const inlineMedian = (data.inline as { toFirstOutputMs: { median: number } }).toFirstOutputMs.median;
   const processMedian = (data.process as { toFirstOutputMs: { median: number } }).toFirstOutputMs.median;
-  data.target = { metric: 'median registration -> first output', max: TARGET_MS, unit: 'ms', inline: inlineMedian, process: processMedian, met: { inline: inlineMedian <= TARGET_MS, process: processMedian <= TARGET_MS } };
+  data.target = {
+    metric: 'median registration -> first output',
+    max: TARGET_MS,
+    unit: 'ms',
+    inline: inlineMedian,
+    process: processMedian,
+    met: { inline: inlineMedian <= TARGET_MS, process: processMedian <= TARGET_MS },
+  };
   return { rows, data };
 }

@@ -7,7 +7,19 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { MODES, MODE_LABEL, clusterOf, echoFunction, input2k, registerMany, startBenchRedlet, waitForKeys, type BenchContext, type ItemResult, type Row } from './harness.js';
+import {
+  MODES,
+  MODE_LABEL,
+  clusterOf,
+  echoFunction,
+  input2k,
+  registerMany,
+  startBenchRedlet,
+  waitForKeys,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+} from './harness.js';
 import { fmt, sleep } from './stats.js';
 
 const CONCURRENCY = 10;
@@ -29,7 +41,9 @@ function load(url: string, concurrency: number, durationMs: number): Promise<Loa
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim()) as LoadResult) : reject(new Error(`http-load exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim()) as LoadResult) : reject(new Error(`http-load exited with ${code}`)),
+    );
   });
 }
 

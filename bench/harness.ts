@@ -74,7 +74,12 @@ export function echoFunction(name: string, settings: Partial<FunctionSettings>):
 }
 
 /** Starts a complete redlet (HTTP on a free port, pages, Redis store under `prefix`). */
-export async function startBenchRedlet(redisUrl: string, mode: SandboxMode, prefix: string, cluster: ClusterChoice = 'default'): Promise<RunningRedlet> {
+export async function startBenchRedlet(
+  redisUrl: string,
+  mode: SandboxMode,
+  prefix: string,
+  cluster: ClusterChoice = 'default',
+): Promise<RunningRedlet> {
   const env: Record<string, string> = {
     REDIS_URL: redisUrl,
     PORT: '0',
@@ -124,7 +129,8 @@ export async function waitForKeys(redis: Redis, keys: string[], what: string, ti
       missing += values.filter((v) => v === null).length;
     }
     if (missing === 0) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${missing} of ${keys.length} missing)`);
+    if (performance.now() - t0 > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${missing} of ${keys.length} missing)`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

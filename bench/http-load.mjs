@@ -42,6 +42,14 @@ const elapsedMs = performance.now() - t0;
 latencies.sort((a, b) => a - b);
 const pick = (p) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil(p * latencies.length) - 1))] ?? NaN;
 process.stdout.write(
-  JSON.stringify({ requests: latencies.length, errors, bytes, elapsedMs, p50: pick(0.5), p99: pick(0.99), max: latencies[latencies.length - 1] ?? NaN }) + '\n',
+  JSON.stringify({
+    requests: latencies.length,
+    errors,
+    bytes,
+    elapsedMs,
+    p50: pick(0.5),
+    p99: pick(0.99),
+    max: latencies[latencies.length - 1] ?? NaN,
+  }) + '\n',
 );
 agent.destroy();

@@ -10,7 +10,18 @@
  */
 import { Redis } from 'ioredis';
 import type { RunningRedlet } from '../src/main.js';
-import { MODES, MODE_LABEL, clusterOf, echoFunction, input2k, startBenchRedlet, waitForKeys, type BenchContext, type ItemResult, type Row } from './harness.js';
+import {
+  MODES,
+  MODE_LABEL,
+  clusterOf,
+  echoFunction,
+  input2k,
+  startBenchRedlet,
+  waitForKeys,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+} from './harness.js';
 import { fmt, sleep, summarize } from './stats.js';
 
 const TARGET_P50_MS = 1;
@@ -49,7 +60,14 @@ class Notifications {
 }
 
 /** Sequential SET -> notification of `outKey`, `count` times after `warmup`. */
-async function roundTrips(ctx: BenchContext, notes: Notifications, inKey: string, outKey: string, count: number, warmup: number): Promise<number[]> {
+async function roundTrips(
+  ctx: BenchContext,
+  notes: Notifications,
+  inKey: string,
+  outKey: string,
+  count: number,
+  warmup: number,
+): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < warmup + count; i++) {
     const value = input2k(i + 1);
@@ -135,11 +153,17 @@ export async function latency(ctx: BenchContext): Promise<ItemResult> {
     try {
       const s = summarize(await poll(ctx, notes, app, prefix, functions, rounds));
       data.poll1s_inline = s;
-      rows.push({ metric: `poll every 1 s, ${MODE_LABEL.inline}: p50 / p99 (${s.n} samples)`, value: `${fmt(s.median, 'ms')} / ${fmt(s.p99, 'ms')}` });
+      rows.push({
+        metric: `poll every 1 s, ${MODE_LABEL.inline}: p50 / p99 (${s.n} samples)`,
+        value: `${fmt(s.median, 'ms')} / ${fmt(s.p99, 'ms')}`,
+      });
     } finally {
       await app.stop();
     }
-    rows.push({ metric: 'context: Redis alone, SET -> keyspace notification p50 / p99', value: `${fmt(base.median, 'ms')} / ${fmt(base.p99, 'ms')}` });
+    rows.push({
+      metric: 'context: Redis alone, SET -> keyspace notification p50 / p99',
+      value: `${fmt(base.median, 'ms')} / ${fmt(base.p99, 'ms')}`,
+    });
     data.target = {
       metric: 'keyspace p50',
       max: TARGET_P50_MS,

@@ -11,7 +11,17 @@
 import { Redis } from 'ioredis';
 import type { WorkerPoolSandbox } from '../sandbox/worker-pool.js';
 import type { RunningRedlet } from '../src/main.js';
-import { clusterOf, echoFunction, input2k, processMemory, registerMany, startBenchRedlet, waitForKeys, type ClusterChoice, type SandboxMode } from './harness.js';
+import {
+  clusterOf,
+  echoFunction,
+  input2k,
+  processMemory,
+  registerMany,
+  startBenchRedlet,
+  waitForKeys,
+  type ClusterChoice,
+  type SandboxMode,
+} from './harness.js';
 import { sleep } from './stats.js';
 
 interface Args {
@@ -50,15 +60,25 @@ try {
   await store.set(inputKey, input2k());
   // Warm-up: the first registration pages in esbuild's client, isolated-vm, the runner.
   await registerMany(app.runtime, 2, (i) => echoFunction(`warm-${i}`, { inputKey, outputKey: `${args.prefix}out:warm-${i}`, period: 5 }));
-  await waitForKeys(redis, [0, 1].map((i) => `${args.prefix}out:warm-${i}`), 'warm-up outputs');
+  await waitForKeys(
+    redis,
+    [0, 1].map((i) => `${args.prefix}out:warm-${i}`),
+    'warm-up outputs',
+  );
   await app.runtime.remove('warm-0');
   await app.runtime.remove('warm-1');
   await settle();
   const before = measure(app);
 
   const names = Array.from({ length: args.n }, (_, i) => `f-${i}`);
-  const loadMs = await registerMany(app.runtime, args.n, (i) => echoFunction(names[i]!, { inputKey, outputKey: `${args.prefix}out:${i}`, period: 5 }));
-  await waitForKeys(redis, names.map((_, i) => `${args.prefix}out:${i}`), 'every function to run once');
+  const loadMs = await registerMany(app.runtime, args.n, (i) =>
+    echoFunction(names[i]!, { inputKey, outputKey: `${args.prefix}out:${i}`, period: 5 }),
+  );
+  await waitForKeys(
+    redis,
+    names.map((_, i) => `${args.prefix}out:${i}`),
+    'every function to run once',
+  );
   await sleep(1000);
   await settle();
   const after = measure(app);

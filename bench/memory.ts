@@ -9,7 +9,17 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { MB, MODES, MODE_LABEL, input2k, processMemory, type BenchContext, type ItemResult, type Row, type SandboxMode } from './harness.js';
+import {
+  MB,
+  MODES,
+  MODE_LABEL,
+  input2k,
+  processMemory,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+  type SandboxMode,
+} from './harness.js';
 import { fmt, sleep } from './stats.js';
 
 const TARGET_MB = 2;
@@ -28,7 +38,9 @@ function runChild(ctx: BenchContext, mode: SandboxMode, n: number): Promise<Chil
   const file = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
   const arg = JSON.stringify({ mode, n, cluster: ctx.cluster, redisUrl: ctx.redisUrl, prefix: `bench:mem:${mode}:${n}:` });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', '--expose-gc', '--import', 'tsx', file, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--no-node-snapshot', '--expose-gc', '--import', 'tsx', file, arg], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -121,7 +133,10 @@ export async function memory(ctx: BenchContext): Promise<ItemResult> {
     metric: `one Node process per function (Redis client + poll loop), measured on ${k}`,
     value: `${fmt(perProcess.rss / MB, 'MB')} RSS each (bare node: ${fmt(bare.rss / MB, 'MB')}); ${fmt(perProcess.rss / MB / worstInline)}x redlet in-process`,
   });
-  rows.push({ metric: `one Node process per function, extrapolated to N = ${sizes[sizes.length - 1]}`, value: fmt(((sizes[sizes.length - 1]! * perProcess.rss) / MB / 1024), 'GB') });
+  rows.push({
+    metric: `one Node process per function, extrapolated to N = ${sizes[sizes.length - 1]}`,
+    value: fmt((sizes[sizes.length - 1]! * perProcess.rss) / MB / 1024, 'GB'),
+  });
   data.target = {
     metric: 'RSS per idle function (worst N)',
     max: TARGET_MB,
@@ -132,7 +147,9 @@ export async function memory(ctx: BenchContext): Promise<ItemResult> {
   return {
     rows,
     data,
-    notes: [`RSS counts shared pages once per process; the per-process model's PSS (shared pages split) is ${fmt(perProcess.pss / MB, 'MB')} per process.`],
+    notes: [
+      `RSS counts shared pages once per process; the per-process model's PSS (shared pages split) is ${fmt(perProcess.pss / MB, 'MB')} per process.`,
+    ],
   };
 }
 

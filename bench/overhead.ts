@@ -59,10 +59,9 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
 
   // node:vm: a context of its own, the handler and the JSON work inside it.
   const context = vm.createContext({});
-  const vmCall = vm.runInContext(
-    'function handler(input) { return input; }\n(s) => JSON.stringify(handler(JSON.parse(s)))',
-    context,
-  ) as (s: string) => string;
+  const vmCall = vm.runInContext('function handler(input) { return input; }\n(s) => JSON.stringify(handler(JSON.parse(s)))', context) as (
+    s: string,
+  ) => string;
 
   // worker_threads: one worker, a postMessage round trip per call.
   const worker = new Worker(WORKER_SOURCE, { eval: true });
@@ -83,7 +82,14 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
 
   const inline = new InProcessSandbox();
   const pool = new WorkerPoolSandbox({ workers: 1 });
-  const load = { source: { kind: 'file' as const, filename: 'echo.js', code: ECHO_CODE }, handler: 'handler', memoryMb: 64, timeoutMs: 5000, env: '{}', name: 'echo' };
+  const load = {
+    source: { kind: 'file' as const, filename: 'echo.js', code: ECHO_CODE },
+    handler: 'handler',
+    memoryMb: 64,
+    timeoutMs: 5000,
+    env: '{}',
+    name: 'echo',
+  };
   await Promise.all([inline.load('echo', load), pool.load('echo', load)]);
   const req: InvokeRequest = { input, context: CONTEXT, maxOutputBytes: 1 << 20 };
   const invoke = (box: Sandbox) => async () => {
@@ -107,8 +113,18 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
     { key: 'quickjs', label: 'QuickJS-wasm context (quickjs-emscripten)', call: () => qjs.call(input).length },
     { key: 'redletInProcess', label: 'redlet in-process (InProcessSandbox)', call: invoke(inline) },
     { key: 'redletWorkerProcess', label: 'redlet worker process (WorkerPoolSandbox)', call: invoke(pool) },
-    { key: 'redletInProcessPipelined', label: `redlet in-process, ${IN_FLIGHT} calls in flight, per call`, call: pipelined(inline), batch: IN_FLIGHT },
-    { key: 'redletWorkerProcessPipelined', label: `redlet worker process, ${IN_FLIGHT} calls in flight, per call`, call: pipelined(pool), batch: IN_FLIGHT },
+    {
+      key: 'redletInProcessPipelined',
+      label: `redlet in-process, ${IN_FLIGHT} calls in flight, per call`,
+      call: pipelined(inline),
+      batch: IN_FLIGHT,
+    },
+    {
+      key: 'redletWorkerProcessPipelined',
+      label: `redlet worker process, ${IN_FLIGHT} calls in flight, per call`,
+      call: pipelined(pool),
+      batch: IN_FLIGHT,
+    },
   ];
 
   const samples = new Map<string, number[]>(variants.map((v) => [v.key, []]));
@@ -141,8 +157,17 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
   const ip = stats.redletInProcess!;
   const rows = variants.map((v) => {
     const s = stats[v.key]!;
-    const row = { metric: `${v.label}: median / p99`, value: `${fmt(s.median, 'µs')} / ${fmt(s.p99, 'µs')} (${fmt(s.ratioToPlain)}x plain)` };
-    if (v.key === 'redletWorkerProcess') return { ...row, value: `${row.value}; ${fmt(s.median / ip.median)}x in-process`, target: `median ≤ ${WORKER_TARGET_RATIO}x in-process`, met: s.median <= WORKER_TARGET_RATIO * ip.median };
+    const row = {
+      metric: `${v.label}: median / p99`,
+      value: `${fmt(s.median, 'µs')} / ${fmt(s.p99, 'µs')} (${fmt(s.ratioToPlain)}x plain)`,
+    };
+    if (v.key === 'redletWorkerProcess')
+      return {
+        ...row,
+        value: `${row.value}; ${fmt(s.median / ip.median)}x in-process`,
+        target: `median ≤ ${WORKER_TARGET_RATIO}x in-process`,
+        met: s.median <= WORKER_TARGET_RATIO * ip.median,
+      };
     return v.key === 'redletInProcess' ? { ...row, target: `median ≤ ${TARGET_US} µs`, met: ip.median <= TARGET_US } : row;
   });
   return {
@@ -154,7 +179,12 @@ export async function overhead(ctx: BenchContext): Promise<ItemResult> {
       unit: 'µs',
       variants: stats,
       target: { metric: 'redletInProcess.median', max: TARGET_US, unit: 'µs', value: ip.median, met: ip.median <= TARGET_US },
-      workerTarget: { metric: 'redletWorkerProcess.median / redletInProcess.median', max: WORKER_TARGET_RATIO, value: Math.round((stats.redletWorkerProcess!.median / ip.median) * 100) / 100, met: stats.redletWorkerProcess!.median <= WORKER_TARGET_RATIO * ip.median },
+      workerTarget: {
+        metric: 'redletWorkerProcess.median / redletInProcess.median',
+        max: WORKER_TARGET_RATIO,
+        value: Math.round((stats.redletWorkerProcess!.median / ip.median) * 100) / 100,
+        met: stats.redletWorkerProcess!.median <= WORKER_TARGET_RATIO * ip.median,
+      },
     },
   };
 }

@@ -14,13 +14,38 @@ import { InProcessSandbox } from '../sandbox/in-process.js';
 import type { ContextFields, LoadRequest, Sandbox } from '../sandbox/types.js';
 import { WorkerPoolSandbox } from '../sandbox/worker-pool.js';
 import type { RunningRedlet } from '../src/main.js';
-import { ECHO_CODE, MB, echoFunction, input2k, processMemory, startBenchRedlet, type BenchContext, type ItemResult, type Row } from './harness.js';
+import {
+  ECHO_CODE,
+  MB,
+  echoFunction,
+  input2k,
+  processMemory,
+  startBenchRedlet,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+} from './harness.js';
 import { QUICKJS_ECHO, QuickJsPeer } from './peers/quickjs.js';
 import { WorkerdPeer } from './peers/workerd.js';
 import { fmt, summarize, type Summary } from './stats.js';
 
-const CONTEXT: ContextFields = { host: '127.0.0.1', port: 6379, input_key: 'in', output_key: 'out', function_getmtime: '2024-01-01 00:00:00', last_execution: null, function_name: 'echo' };
-const loadReq = (name: string): LoadRequest => ({ source: { kind: 'file', filename: `${name}.js`, code: ECHO_CODE }, handler: 'handler', memoryMb: 64, timeoutMs: 5000, env: '{}', name });
+const CONTEXT: ContextFields = {
+  host: '127.0.0.1',
+  port: 6379,
+  input_key: 'in',
+  output_key: 'out',
+  function_getmtime: '2024-01-01 00:00:00',
+  last_execution: null,
+  function_name: 'echo',
+};
+const loadReq = (name: string): LoadRequest => ({
+  source: { kind: 'file', filename: `${name}.js`, code: ECHO_CODE },
+  handler: 'handler',
+  memoryMb: 64,
+  timeoutMs: 5000,
+  env: '{}',
+  name,
+});
 
 /** Memory of one host process with 1 function, then with n: the difference per added function. */
 interface Density {
@@ -102,7 +127,12 @@ async function coldStarts(ctx: BenchContext, qjs: QuickJsPeer, wd: WorkerdPeer, 
   const input = input2k();
   const inline = new InProcessSandbox();
   const pool = new WorkerPoolSandbox({ workers: 1 });
-  const samples = { workerd: [] as number[], quickjs: [] as number[], redletInProcess: [] as number[], redletWorkerProcess: [] as number[] };
+  const samples = {
+    workerd: [] as number[],
+    quickjs: [] as number[],
+    redletInProcess: [] as number[],
+    redletWorkerProcess: [] as number[],
+  };
   const redlet = async (box: Sandbox, name: string) => {
     await box.load(name, loadReq(name));
     const r = await box.invoke(name, { input, context: CONTEXT, maxOutputBytes: 1 << 20 });
@@ -148,7 +178,11 @@ async function httpCalls(ctx: BenchContext, wd: WorkerdPeer, iterations: number)
       ...apps.map(({ key, app }) => ({
         key,
         call: async () => {
-          const res = await fetch(`http://127.0.0.1:${app.port}/api/functions/echo/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: input });
+          const res = await fetch(`http://127.0.0.1:${app.port}/api/functions/echo/invoke`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: input,
+          });
           const body = (await res.json()) as { ok: boolean };
           if (!body.ok) throw new Error('redlet invoke failed');
         },
@@ -195,18 +229,34 @@ export async function peers(ctx: BenchContext): Promise<ItemResult> {
   }
 
   const mem = (d: Density) => `${fmt(d.perFunctionMb.rss, 'MB')} RSS / ${fmt(d.perFunctionMb.pss, 'MB')} PSS`;
-  const wasm = (d: Density & { mallocMb: number }) => `${fmt(d.mallocMb, 'MB')} allocated by QuickJS (wasm memory grew ${fmt(d.perFunctionMb.rss, 'MB')} each)`;
+  const wasm = (d: Density & { mallocMb: number }) =>
+    `${fmt(d.mallocMb, 'MB')} allocated by QuickJS (wasm memory grew ${fmt(d.perFunctionMb.rss, 'MB')} each)`;
   const rows: Row[] = [
     { metric: `memory per function, ${n} in one process: workerd`, value: mem(wdMem.d) },
     { metric: `memory per function, ${n} in one process: redlet worker process`, value: mem(rlMem) },
     { metric: `memory per function, ${n} in one process: QuickJS (wasm)`, value: wasm(qjMem) },
-    { metric: 'per call over loopback HTTP, median / p99: workerd', value: `${fmt(http.workerd!.median, 'µs')} / ${fmt(http.workerd!.p99, 'µs')}` },
-    { metric: 'per call over loopback HTTP, median / p99: redlet in-process', value: `${fmt(http.redletInProcess!.median, 'µs')} / ${fmt(http.redletInProcess!.p99, 'µs')}` },
-    { metric: 'per call over loopback HTTP, median / p99: redlet worker processes', value: `${fmt(http.redletWorkerProcess!.median, 'µs')} / ${fmt(http.redletWorkerProcess!.p99, 'µs')}` },
+    {
+      metric: 'per call over loopback HTTP, median / p99: workerd',
+      value: `${fmt(http.workerd!.median, 'µs')} / ${fmt(http.workerd!.p99, 'µs')}`,
+    },
+    {
+      metric: 'per call over loopback HTTP, median / p99: redlet in-process',
+      value: `${fmt(http.redletInProcess!.median, 'µs')} / ${fmt(http.redletInProcess!.p99, 'µs')}`,
+    },
+    {
+      metric: 'per call over loopback HTTP, median / p99: redlet worker processes',
+      value: `${fmt(http.redletWorkerProcess!.median, 'µs')} / ${fmt(http.redletWorkerProcess!.p99, 'µs')}`,
+    },
     { metric: 'new function, code -> first answer, median: workerd (Worker Loader, over HTTP)', value: fmt(cold.workerd.median, 'ms') },
     { metric: 'new function, code -> first answer, median: QuickJS', value: fmt(cold.quickjs.median, 'ms') },
-    { metric: 'new function, code -> first answer, median: redlet in-process / worker process (direct)', value: `${fmt(cold.redletInProcess.median, 'ms')} / ${fmt(cold.redletWorkerProcess.median, 'ms')}` },
-    { metric: `workerd process start -> answering, 1 / ${n} workers`, value: `${fmt(wdMem.startOneMs, 'ms')} / ${fmt(wdMem.startAllMs, 'ms')}` },
+    {
+      metric: 'new function, code -> first answer, median: redlet in-process / worker process (direct)',
+      value: `${fmt(cold.redletInProcess.median, 'ms')} / ${fmt(cold.redletWorkerProcess.median, 'ms')}`,
+    },
+    {
+      metric: `workerd process start -> answering, 1 / ${n} workers`,
+      value: `${fmt(wdMem.startOneMs, 'ms')} / ${fmt(wdMem.startAllMs, 'ms')}`,
+    },
   ];
   return {
     rows,

@@ -39,10 +39,27 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const url = `redis://127.0.0.1:${port}`;
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--notify-keyspace-events', 'K$g', '--maxclients', '10000'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--notify-keyspace-events',
+      'K$g',
+      '--maxclients',
+      '10000',
+    ],
     { stdio: 'ignore' },
   );
-  const spawnFailed = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`))));
+  const spawnFailed = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`))),
+  );
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   probe.on('error', () => {});
   let version = 'unknown';

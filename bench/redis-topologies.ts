@@ -31,7 +31,18 @@ type Client = Redis | Cluster;
 
 async function start(env: Record<string, string>, prefix: string): Promise<RunningRedlet> {
   const config = loadConfig(
-    { ...env, PORT: '0', HOST: '127.0.0.1', REDLET_PREFIX: prefix, REDLET_SANDBOX: 'inline', REDLET_DEMO: '0', REDLET_COLLECT: '0', LOG_LEVEL: 'silent', REDLET_DRAIN_MS: '2000', REDLET_LEASE_MS: '2000' },
+    {
+      ...env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REDLET_PREFIX: prefix,
+      REDLET_SANDBOX: 'inline',
+      REDLET_DEMO: '0',
+      REDLET_COLLECT: '0',
+      LOG_LEVEL: 'silent',
+      REDLET_DRAIN_MS: '2000',
+      REDLET_LEASE_MS: '2000',
+    },
     () => false,
   );
   return startRedlet(config, silentLogger());
@@ -64,7 +75,12 @@ async function measure(ctx: BenchContext, label: string, env: Record<string, str
     try {
       const inKey = `${prefix}in`;
       await client.set(inKey, input2k(0));
-      await app.runtime.register({ name: 'lat', origin: 'api', source: { kind: 'file', filename: 'lat.js', code: ECHO }, settings: { inputKey: inKey, outputKey: `${prefix}out`, trigger: 'keyspace', invokeOn: 'change', period: 5 } });
+      await app.runtime.register({
+        name: 'lat',
+        origin: 'api',
+        source: { kind: 'file', filename: 'lat.js', code: ECHO },
+        settings: { inputKey: inKey, outputKey: `${prefix}out`, trigger: 'keyspace', invokeOn: 'change', period: 5 },
+      });
       await sleep(1000);
       const samples: number[] = [];
       const count = quick ? 50 : 200;
@@ -89,7 +105,12 @@ async function measure(ctx: BenchContext, label: string, env: Record<string, str
     const app = await start(env, prefix);
     try {
       for (let i = 0; i < n; i++) await client.set(`${prefix}in:${i}`, input2k(0));
-      await registerMany(app.runtime, n, (i) => ({ name: `tp-${i}`, origin: 'api', source: { kind: 'file', filename: `tp-${i}.js`, code: ECHO }, settings: { inputKey: `${prefix}in:${i}`, outputKey: `${prefix}out:${i}`, trigger: 'keyspace', invokeOn: 'change', period: 5 } }));
+      await registerMany(app.runtime, n, (i) => ({
+        name: `tp-${i}`,
+        origin: 'api',
+        source: { kind: 'file', filename: `tp-${i}.js`, code: ECHO },
+        settings: { inputKey: `${prefix}in:${i}`, outputKey: `${prefix}out:${i}`, trigger: 'keyspace', invokeOn: 'change', period: 5 },
+      }));
       await sleep(1500);
       let ok = 0;
       let seq = 1;
@@ -122,9 +143,20 @@ async function measure(ctx: BenchContext, label: string, env: Record<string, str
         name: names[i]!,
         origin: 'api',
         source: { kind: 'file', filename: `${names[i]}.js`, code: SEEN },
-        settings: { inputKey: `in:${prefix}${i}`, outputKey: `out:${prefix}${i}`, trigger: i % 2 ? 'keyspace' : 'poll', invokeOn: 'change', period: 0.5 },
+        settings: {
+          inputKey: `in:${prefix}${i}`,
+          outputKey: `out:${prefix}${i}`,
+          trigger: i % 2 ? 'keyspace' : 'poll',
+          invokeOn: 'change',
+          period: 0.5,
+        },
       }));
-      const states = async () => Promise.all(names.map(async (nm) => JSON.parse((await client.get(keys.state(nm)).catch(() => null)) ?? 'null') as { env: { seen?: number[] } } | null));
+      const states = async () =>
+        Promise.all(
+          names.map(
+            async (nm) => JSON.parse((await client.get(keys.state(nm)).catch(() => null)) ?? 'null') as { env: { seen?: number[] } } | null,
+          ),
+        );
       const round = async (v: number, during?: () => Promise<void>) => {
         const t0 = performance.now();
         const writes = Promise.all(
@@ -178,7 +210,10 @@ export async function redisTopologies(ctx: BenchContext): Promise<ItemResult> {
   const single = await measure(ctx, 'single', { REDIS_URL: ctx.redisUrl }, ctx.redis, null);
   ctx.note('starting a 3-primary + 3-replica cluster');
   const cluster = await privateCluster();
-  const client = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { slotsRefreshInterval: 500 });
+  const client = new Cluster(
+    cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    { slotsRefreshInterval: 500 },
+  );
   client.on('error', () => {});
   let onCluster: Record<string, unknown>;
   try {
@@ -191,17 +226,33 @@ export async function redisTopologies(ctx: BenchContext): Promise<ItemResult> {
   data.single = single;
   data.cluster = onCluster;
   const lat = (r: Record<string, unknown>) => r.latencyMs as { median: number; p99: number };
-  rows.push({ metric: 'keyspace latency median / p99, single vs cluster (ms)', value: `${fmt(lat(single).median)} / ${fmt(lat(single).p99)} vs ${fmt(lat(onCluster).median)} / ${fmt(lat(onCluster).p99)}` });
-  rows.push({ metric: `invocations/s, ${single.throughputFunctions} keyspace functions, single vs cluster`, value: `${fmt(single.invocationsPerS as number)} vs ${fmt(onCluster.invocationsPerS as number)}` });
-  rows.push({ metric: `${single.functions} functions: one round handled (ms), single vs cluster`, value: `${fmt(single.roundMs as number)} vs ${fmt(onCluster.roundMs as number)}` });
+  rows.push({
+    metric: 'keyspace latency median / p99, single vs cluster (ms)',
+    value: `${fmt(lat(single).median)} / ${fmt(lat(single).p99)} vs ${fmt(lat(onCluster).median)} / ${fmt(lat(onCluster).p99)}`,
+  });
+  rows.push({
+    metric: `invocations/s, ${single.throughputFunctions} keyspace functions, single vs cluster`,
+    value: `${fmt(single.invocationsPerS as number)} vs ${fmt(onCluster.invocationsPerS as number)}`,
+  });
+  rows.push({
+    metric: `${single.functions} functions: one round handled (ms), single vs cluster`,
+    value: `${fmt(single.roundMs as number)} vs ${fmt(onCluster.roundMs as number)}`,
+  });
   rows.push({
     metric: `cluster primary killed during a round of ${onCluster.functions}: all handled after (ms)`,
     value: fmt(onCluster.failoverResumeMs as number),
   });
-  rows.push({ metric: 'each input handled exactly once (single / cluster with failover)', value: `${single.exactlyOnce ? 'yes' : 'NO'} / ${onCluster.exactlyOnce ? 'yes' : 'NO'}`, target: 'yes / yes', met: Boolean(single.exactlyOnce && onCluster.exactlyOnce) });
+  rows.push({
+    metric: 'each input handled exactly once (single / cluster with failover)',
+    value: `${single.exactlyOnce ? 'yes' : 'NO'} / ${onCluster.exactlyOnce ? 'yes' : 'NO'}`,
+    target: 'yes / yes',
+    met: Boolean(single.exactlyOnce && onCluster.exactlyOnce),
+  });
   return {
     rows,
     data,
-    notes: ['cluster: 3 primaries + 3 replicas on this machine, cluster-node-timeout 1 s, one redlet with a 2 s lease; fenced commits wait for a replica (WAIT 1 500)'],
+    notes: [
+      'cluster: 3 primaries + 3 replicas on this machine, cluster-node-timeout 1 s, one redlet with a 2 s lease; fenced commits wait for a replica (WAIT 1 500)',
+    ],
   };
 }

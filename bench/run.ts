@@ -43,7 +43,11 @@ const ITEMS: Array<{ key: string; title: string; run: BenchItem }> = [
   { key: 'dashboard', title: '7. dashboard (GET /ui/functions, 100 functions)', run: dashboard },
   { key: 'python', title: '8. Python functions (Pyodide in isolates)', run: python },
   { key: 'dashboardSize', title: '9. dashboard size (the polled functions partial, 1,000 functions)', run: dashboardSize },
-  { key: 'redisTopologies', title: '10. Redis Cluster vs a single Redis (latency, invocations/s, 300 functions, failover)', run: redisTopologies },
+  {
+    key: 'redisTopologies',
+    title: '10. Redis Cluster vs a single Redis (latency, invocations/s, 300 functions, failover)',
+    run: redisTopologies,
+  },
   { key: 'peers', title: '11. peers (workerd, QuickJS-wasm) beside redlet', run: peers },
   { key: 'scale', title: '12. scale (10,000 functions at 10 s; quick: 1,000; --functions=N)', run: scale },
 ];
@@ -66,7 +70,9 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith('--functions=')) args.functions = Math.max(2, Number(a.slice(12)) || 0);
     else if (a === '--cluster=on' || a === '--cluster=off') args.cluster = a.endsWith('on') ? 'on' : 'off';
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python,dashboard-size,redis-topologies,peers,scale] [--functions=N] [--out=file.json]\n');
+      process.stdout.write(
+        'usage: npm run bench -- [--quick] [--cluster=on|off] [--only=overhead,cold-start,memory,schedule,latency,throughput,dashboard,python,dashboard-size,redis-topologies,peers,scale] [--functions=N] [--out=file.json]\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }
@@ -79,7 +85,11 @@ function parseArgs(argv: string[]): Args {
 function gitState(): { head: string; dirty: string[] } {
   const git = (args: string[]) => {
     try {
-      return execFileSync('git', args, { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      return execFileSync('git', args, {
+        cwd: new URL('..', import.meta.url).pathname,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
     } catch {
       return '';
     }
@@ -103,7 +113,9 @@ function table(results: Array<{ title: string; result: ItemResult | null; error?
   const lines: string[][] = [['item', 'measure', 'result', 'target', 'met']];
   for (const { title, result, error } of results) {
     const rows: Row[] = result?.rows ?? [{ metric: 'error', value: error ?? 'failed' }];
-    rows.forEach((r, i) => lines.push([i === 0 ? title : '', r.metric, r.value, r.target ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO']));
+    rows.forEach((r, i) =>
+      lines.push([i === 0 ? title : '', r.metric, r.value, r.target ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO']),
+    );
   }
   const widths = lines[0]!.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
   const fmtLine = (l: string[]) => `| ${l.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
@@ -129,7 +141,9 @@ async function main(): Promise<void> {
     loadAverage: { before: Math.round(loadavg()[0]! * 100) / 100, after: NaN },
   };
   if (machine.loadAverage.before > 0.7) {
-    process.stderr.write(`warning: load average ${machine.loadAverage.before} before starting: other processes are busy on this machine; numbers will be noisy\n`);
+    process.stderr.write(
+      `warning: load average ${machine.loadAverage.before} before starting: other processes are busy on this machine; numbers will be noisy\n`,
+    );
   }
   // What REDLET_CLUSTER resolves to for a redlet on Redis (the configuration's default unless forced).
   const clusterEnv: Record<string, string> = { REDIS_URL: redis.url, REDLET_DEMO: '0' };
@@ -143,7 +157,9 @@ async function main(): Promise<void> {
     redis: client,
     note: (msg) => process.stderr.write(`  ${msg}\n`),
   };
-  process.stderr.write(`redlet bench${args.quick ? ' (quick)' : ''}: ${machine.cores} cores (${machine.model}), Node ${machine.node}, redis ${machine.redis} on ${redis.url}\n`);
+  process.stderr.write(
+    `redlet bench${args.quick ? ' (quick)' : ''}: ${machine.cores} cores (${machine.model}), Node ${machine.node}, redis ${machine.redis} on ${redis.url}\n`,
+  );
 
   const results: Array<{ key: string; title: string; result: ItemResult | null; error?: string; seconds: number }> = [];
   try {
@@ -181,7 +197,18 @@ async function main(): Promise<void> {
     only: args.only,
     totalSeconds: Math.round(totalSeconds),
     items: Object.fromEntries(
-      results.map((r) => [r.key, r.result ? { title: r.title, seconds: Math.round(r.seconds * 10) / 10, rows: r.result.rows, ...r.result.data, ...(r.result.notes ? { notes: r.result.notes } : {}) } : { title: r.title, error: r.error }]),
+      results.map((r) => [
+        r.key,
+        r.result
+          ? {
+              title: r.title,
+              seconds: Math.round(r.seconds * 10) / 10,
+              rows: r.result.rows,
+              ...r.result.data,
+              ...(r.result.notes ? { notes: r.result.notes } : {}),
+            }
+          : { title: r.title, error: r.error },
+      ]),
     ),
   };
   writeFileSync(out, JSON.stringify(json, null, 2) + '\n');

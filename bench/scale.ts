@@ -8,7 +8,21 @@
  * processes in a full run.
  */
 import type { RunningRedlet } from '../src/main.js';
-import { MB, MODE_LABEL, clusterOf, echoFunction, input2k, processMemory, registerMany, startBenchRedlet, waitForKeys, type BenchContext, type ItemResult, type Row, type SandboxMode } from './harness.js';
+import {
+  MB,
+  MODE_LABEL,
+  clusterOf,
+  echoFunction,
+  input2k,
+  processMemory,
+  registerMany,
+  startBenchRedlet,
+  waitForKeys,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+  type SandboxMode,
+} from './harness.js';
 import { fmt, sleep, summarize } from './stats.js';
 
 const TARGET = { p99LagMs: 100, perFunctionMb: 1.2, registerAllS: 30 };
@@ -39,7 +53,9 @@ export async function scale(ctx: BenchContext): Promise<ItemResult> {
       ctx.note(`${MODE_LABEL[mode]}: registering ${n} functions`);
       const names = Array.from({ length: n }, (_, i) => `n-${i}`);
       const outputs = names.map((_, i) => `${prefix}out:${i}`);
-      const registerMs = await registerMany(rt, n, (i) => echoFunction(names[i]!, { inputKey, outputKey: outputs[i]!, period: PERIOD_S, invokeOn: 'change' }));
+      const registerMs = await registerMany(rt, n, (i) =>
+        echoFunction(names[i]!, { inputKey, outputKey: outputs[i]!, period: PERIOD_S, invokeOn: 'change' }),
+      );
       const allRanMs = registerMs + (await waitForKeys(ctx.redis, outputs, 'every function to run once', 600_000));
       await sleep(2000);
       const rss1 = redletRss(app);
@@ -71,7 +87,12 @@ export async function scale(ctx: BenchContext): Promise<ItemResult> {
         target: `register ≤ ${TARGET.registerAllS} s`,
         met: result.registerS <= TARGET.registerAllS,
       });
-      rows.push({ metric: `${MODE_LABEL[mode]}: RSS per function (main + workers)`, value: fmt(perFunctionMb, 'MB'), target: `≤ ${TARGET.perFunctionMb} MB`, met: perFunctionMb <= TARGET.perFunctionMb });
+      rows.push({
+        metric: `${MODE_LABEL[mode]}: RSS per function (main + workers)`,
+        value: fmt(perFunctionMb, 'MB'),
+        target: `≤ ${TARGET.perFunctionMb} MB`,
+        met: perFunctionMb <= TARGET.perFunctionMb,
+      });
       rows.push({
         metric: `${MODE_LABEL[mode]}: lag p50 / p99 at ${PERIOD_S} s; missed; main CPU`,
         value: `${fmt(lag.median, 'ms')} / ${fmt(lag.p99, 'ms')}; ${missed} missed; ${fmt(result.mainProcessCpuPercent)} % of a core`,

@@ -13,7 +13,19 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FunctionRunner } from '../src/function-runner.js';
-import { MODE_LABEL, clusterOf, echoFunction, input2k, registerMany, startBenchRedlet, waitForKeys, type BenchContext, type ItemResult, type Row, type SandboxMode } from './harness.js';
+import {
+  MODE_LABEL,
+  clusterOf,
+  echoFunction,
+  input2k,
+  registerMany,
+  startBenchRedlet,
+  waitForKeys,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+  type SandboxMode,
+} from './harness.js';
 import { fmt, sleep, summarize } from './stats.js';
 
 const TARGET_P99_MS = 100;
@@ -48,7 +60,12 @@ async function largeInput(ctx: BenchContext, mb: number, windowS: number) {
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const sent = (await bytesSent(ctx)) - sent0;
-    return { mb, windowS: Math.round(elapsed * 10) / 10, redisSentMb: Math.round((sent / 2 ** 20) * 1000) / 1000, mainProcessCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 1000) / 10 };
+    return {
+      mb,
+      windowS: Math.round(elapsed * 10) / 10,
+      redisSentMb: Math.round((sent / 2 ** 20) * 1000) / 1000,
+      mainProcessCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 1000) / 10,
+    };
   } finally {
     await app.stop();
     await ctx.redis.unlink(inputKey);
@@ -73,7 +90,9 @@ export async function schedule(ctx: BenchContext): Promise<ItemResult> {
       ctx.note(`${MODE_LABEL[mode]}: registering ${n} functions`);
       const names = Array.from({ length: n }, (_, i) => `s-${i}`);
       const outputs = names.map((_, i) => `${prefix}out:${i}`);
-      const loadMs = await registerMany(rt, n, (i) => echoFunction(names[i]!, { inputKey, outputKey: outputs[i]!, period: 1, invokeOn: 'change' }));
+      const loadMs = await registerMany(rt, n, (i) =>
+        echoFunction(names[i]!, { inputKey, outputKey: outputs[i]!, period: 1, invokeOn: 'change' }),
+      );
       const allRanMs = loadMs + (await waitForKeys(ctx.redis, outputs, 'every function to run once'));
       await sleep(1500);
 

@@ -11,7 +11,19 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { InvocationEvent } from '../src/function-runner.js';
-import { MODE_LABEL, clusterOf, echoFunction, input2k, registerMany, startBenchRedlet, waitForKeys, type BenchContext, type ItemResult, type Row, type SandboxMode } from './harness.js';
+import {
+  MODE_LABEL,
+  clusterOf,
+  echoFunction,
+  input2k,
+  registerMany,
+  startBenchRedlet,
+  waitForKeys,
+  type BenchContext,
+  type ItemResult,
+  type Row,
+  type SandboxMode,
+} from './harness.js';
 import { fmt, sleep } from './stats.js';
 
 const TARGET_PER_S = 5000;
@@ -47,7 +59,15 @@ export async function throughput(ctx: BenchContext): Promise<ItemResult> {
       try {
         const outs = Array.from({ length: n }, (_, i) => `${prefix}out:${i}`);
         for (let i = 0; i < n; i++) await ctx.redis.set(`${prefix}in:${i}`, input2k(0));
-        await registerMany(app.runtime, n, (i) => echoFunction(`tp-${i}`, { inputKey: `${prefix}in:${i}`, outputKey: outs[i]!, trigger: 'keyspace', invokeOn: 'change', period: 5 }));
+        await registerMany(app.runtime, n, (i) =>
+          echoFunction(`tp-${i}`, {
+            inputKey: `${prefix}in:${i}`,
+            outputKey: outs[i]!,
+            trigger: 'keyspace',
+            invokeOn: 'change',
+            period: 5,
+          }),
+        );
         await waitForKeys(ctx.redis, outs, 'the first outputs');
         await sleep(300);
         for (const drive of drives) {
@@ -68,7 +88,9 @@ export async function throughput(ctx: BenchContext): Promise<ItemResult> {
             counting = true;
             const t0 = performance.now();
             child.send({ go: true });
-            const done = await once(child, (m) => (typeof m.writes === 'number' ? (m as { writes: number; elapsedMs: number }) : undefined));
+            const done = await once(child, (m) =>
+              typeof m.writes === 'number' ? (m as { writes: number; elapsedMs: number }) : undefined,
+            );
             counting = false;
             const seconds = (performance.now() - t0) / 1000;
             const cpu = process.cpuUsage(cpu0);
@@ -96,17 +118,31 @@ export async function throughput(ctx: BenchContext): Promise<ItemResult> {
     }
     data[mode] = results;
     for (const drive of drives) {
-      const rs = results.filter((r) => r.drive === drive) as Array<{ functions: number; invocationsPerS: number; writesPerS: number; coalescedPercent: number }>;
+      const rs = results.filter((r) => r.drive === drive) as Array<{
+        functions: number;
+        invocationsPerS: number;
+        writesPerS: number;
+        coalescedPercent: number;
+      }>;
       const is100 = rs.find((r) => r.functions === 100);
       rows.push({
         metric: `${MODE_LABEL[mode]}, ${drive}: invocations/s with ${sizes.join(' / ')} functions`,
-        value: rs.map((r) => fmt(r.invocationsPerS)).join(' / ') + (drive === 'flood' ? ` (writes/s ${rs.map((r) => fmt(r.writesPerS)).join(' / ')})` : ''),
-        ...(drive === 'absorbed' && is100 ? { target: `≥ ${fmt(TARGET_PER_S)}/s with 100`, met: is100.invocationsPerS >= TARGET_PER_S } : {}),
+        value:
+          rs.map((r) => fmt(r.invocationsPerS)).join(' / ') +
+          (drive === 'flood' ? ` (writes/s ${rs.map((r) => fmt(r.writesPerS)).join(' / ')})` : ''),
+        ...(drive === 'absorbed' && is100
+          ? { target: `≥ ${fmt(TARGET_PER_S)}/s with 100`, met: is100.invocationsPerS >= TARGET_PER_S }
+          : {}),
       });
     }
   }
   const absorbed100 = Object.fromEntries(
-    modes.map((m) => [m, ((data[m] as Array<{ functions: number; drive: string; invocationsPerS: number }>) ?? []).find((r) => r.functions === 100 && r.drive === 'absorbed')?.invocationsPerS ?? 0]),
+    modes.map((m) => [
+      m,
+      ((data[m] as Array<{ functions: number; drive: string; invocationsPerS: number }>) ?? []).find(
+        (r) => r.functions === 100 && r.drive === 'absorbed',
+      )?.invocationsPerS ?? 0,
+    ]),
   );
   data.target = {
     metric: 'invocations/s with 100 functions (absorbed)',

@@ -29,20 +29,42 @@ const sequence: Record<string, unknown>[] = [
   snapshot('2024-11-20 14:03:10.5', [12.3, null, 2, 97]),
   snapshot('2024-11-20 14:03:59.999999', [13, 'n/a', 3, 96]),
   snapshot('2024-11-20 14:04:00', [14, 22, 4, 95]),
-  snapshot('2024-11-20 14:04:05.000002', [15.7, 23, 5, 94.4], { 'net_io_counters_eth0-bytes_sent': 0, 'net_io_counters_eth0-bytes_recv': 0 }),
+  snapshot('2024-11-20 14:04:05.000002', [15.7, 23, 5, 94.4], {
+    'net_io_counters_eth0-bytes_sent': 0,
+    'net_io_counters_eth0-bytes_recv': 0,
+  }),
   snapshot('2024-11-20 14:02:00', [1, 2, 3, 4], { 'virtual_memory-total': 0 }),
   snapshot('2024-11-20 14:02:30.25', [0.1, 0.2, 0.3, 0.7, 33.3, 66.6, 1e-9, 100]),
-  snapshot('2024-11-20 14:03:29', [0.3, 0.3, 0.3], { 'net_io_counters_eth0-bytes_sent': undefined, 'net_io_counters_eth0-bytes_sent1': 123456789 }),
+  snapshot('2024-11-20 14:03:29', [0.3, 0.3, 0.3], {
+    'net_io_counters_eth0-bytes_sent': undefined,
+    'net_io_counters_eth0-bytes_sent1': 123456789,
+  }),
 ];
 
-const context: ContextFields = { host: 'localhost', port: 6379, input_key: 'metrics', output_key: 'out', function_getmtime: '2024-11-20 14:00:00', last_execution: null, function_name: 'ref' };
+const context: ContextFields = {
+  host: 'localhost',
+  port: 6379,
+  input_key: 'metrics',
+  output_key: 'out',
+  function_getmtime: '2024-11-20 14:00:00',
+  last_execution: null,
+  function_name: 'ref',
+};
 
 let box: InProcessSandbox;
 beforeAll(async () => {
   box = new InProcessSandbox();
   const common = { handler: 'handler', memoryMb: 128, timeoutMs: 5000, env: '{}' };
-  await box.load('js', { ...common, source: { kind: 'file', filename: 'course-reference.js', code: read('./course-reference.js') }, name: 'js' });
-  await box.load('py', { ...common, source: { kind: 'file', filename: 'course-reference.py', code: read('./course-reference.py') }, name: 'py' });
+  await box.load('js', {
+    ...common,
+    source: { kind: 'file', filename: 'course-reference.js', code: read('./course-reference.js') },
+    name: 'js',
+  });
+  await box.load('py', {
+    ...common,
+    source: { kind: 'file', filename: 'course-reference.py', code: read('./course-reference.py') },
+    name: 'py',
+  });
 }, 120_000);
 afterAll(async () => {
   await box?.close();

@@ -223,7 +223,15 @@ describe('course reference: 60-second CPU average', () => {
 
 describe('course reference: context.env', () => {
   it('gives the same results when env goes through JSON between every call', () => {
-    const times = ['14:03:00.000000', '14:03:20.500000', '14:03:20.500000', '14:03:59.999999', '14:04:20.500000', '14:04:10.000000', '14:04:30.000000'];
+    const times = [
+      '14:03:00.000000',
+      '14:03:20.500000',
+      '14:03:20.500000',
+      '14:03:59.999999',
+      '14:04:20.500000',
+      '14:04:10.000000',
+      '14:04:30.000000',
+    ];
     const inputs = times.map((time, i) => snapshot(`2024-11-20 ${time}`, [i * 10, 100 - i * 7, 3.3 * i, 50]));
 
     const live = newContext();

@@ -32,7 +32,12 @@ afterAll(async () => {
 
 async function deployFile(name: string, file: string, settings = {}): Promise<void> {
   const code = readFileSync(join(root, 'examples', file), 'utf8');
-  await redlet.runtime.register({ name, origin: 'api', source: { kind: 'file', filename: file, code }, settings: { period: 3600, ...settings } });
+  await redlet.runtime.register({
+    name,
+    origin: 'api',
+    source: { kind: 'file', filename: file, code },
+    settings: { period: 3600, ...settings },
+  });
 }
 
 async function invoke(name: string, input: string): Promise<unknown> {
@@ -43,7 +48,9 @@ async function invoke(name: string, input: string): Promise<unknown> {
 
 describe('the README and examples/', () => {
   it('every code block that shows a function names its file in examples/ and equals it', () => {
-    const functions = blocks.filter((b) => ['js', 'ts', 'javascript', 'typescript'].includes(b.lang) && /export (async )?function|module\.exports/.test(b.code));
+    const functions = blocks.filter(
+      (b) => ['js', 'ts', 'javascript', 'typescript'].includes(b.lang) && /export (async )?function|module\.exports/.test(b.code),
+    );
     expect(functions.length).toBeGreaterThan(0);
     for (const b of functions) {
       const named = /^\/\/ (examples\/[\w./-]+):/.exec(b.code);
@@ -78,7 +85,9 @@ describe('the README and examples/', () => {
   });
 
   it('runs every other example function in examples/ (files and the ZIP folder)', async () => {
-    const files = readdirSync(join(root, 'examples')).filter((f) => /\.(m?js|cjs|m?ts)$/.test(f) && !f.endsWith('.test.ts') && f !== 'avg.js');
+    const files = readdirSync(join(root, 'examples')).filter(
+      (f) => /\.(m?js|cjs|m?ts)$/.test(f) && !f.endsWith('.test.ts') && f !== 'avg.js',
+    );
     expect(files).toContain('course-reference.js');
     for (const f of files) {
       const name = `ex-${f.replace(/\W+/g, '-').toLowerCase()}`.replace(/-+$/, '');

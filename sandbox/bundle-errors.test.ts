@@ -4,10 +4,12 @@ import { bundleFunction } from './bundle.js';
 
 describe('bundleFunction: load errors', () => {
   it('LOAD_BUILTIN: import of a Node built-in names the module and file:line', async () => {
-    const err = await rejection(fromZip({
-      'index.js': "import { read } from './lib/a.js';\nexport const handler = read;",
-      'lib/a.js': "// reads a file\n\nimport fs from 'fs';\nexport const read = () => fs.readFileSync('/etc/passwd');",
-    }));
+    const err = await rejection(
+      fromZip({
+        'index.js': "import { read } from './lib/a.js';\nexport const handler = read;",
+        'lib/a.js': "// reads a file\n\nimport fs from 'fs';\nexport const read = () => fs.readFileSync('/etc/passwd');",
+      }),
+    );
     expect(err.code).toBe('LOAD_BUILTIN');
     expect(err.kind).toBe('user');
     expect(err.message).toBe("Node built-in module 'fs' is not available in redlet functions (imported by lib/a.js:3)");
@@ -15,10 +17,16 @@ describe('bundleFunction: load errors', () => {
   });
 
   it('LOAD_BUILTIN: require of a node: built-in', async () => {
-    const err = await rejection(fromFile('usermodule.js', "const cp = require('node:child_process');\nexports.handler = () => cp.execSync('id');"));
+    const err = await rejection(
+      fromFile('usermodule.js', "const cp = require('node:child_process');\nexports.handler = () => cp.execSync('id');"),
+    );
     expect(err.code).toBe('LOAD_BUILTIN');
-    expect(err.message).toBe("Node built-in module 'node:child_process' is not available in redlet functions (imported by usermodule.js:1)");
-    const missing = await rejection(fromZip({ 'lib/a.js': "\nmodule.exports = require('./gone');", 'index.js': "exports.handler = require('./lib/a.js');" }));
+    expect(err.message).toBe(
+      "Node built-in module 'node:child_process' is not available in redlet functions (imported by usermodule.js:1)",
+    );
+    const missing = await rejection(
+      fromZip({ 'lib/a.js': "\nmodule.exports = require('./gone');", 'index.js': "exports.handler = require('./lib/a.js');" }),
+    );
     expect(missing.code).toBe('LOAD_MODULE_NOT_FOUND');
     expect(missing.message).toBe("Cannot find module './gone' (imported by lib/a.js:2)");
   });
@@ -64,10 +72,12 @@ describe('bundleFunction: load errors', () => {
   });
 
   it('LOAD_SYNTAX: file:line:column and the parser message', async () => {
-    const err = await rejection(fromZip({
-      'index.js': "import { f } from './lib/bad.js';\nexport const handler = f;",
-      'lib/bad.js': 'export function f() {\n  const x = = 1;\n}\n',
-    }));
+    const err = await rejection(
+      fromZip({
+        'index.js': "import { f } from './lib/bad.js';\nexport const handler = f;",
+        'lib/bad.js': 'export function f() {\n  const x = = 1;\n}\n',
+      }),
+    );
     expect(err.code).toBe('LOAD_SYNTAX');
     expect(err.message).toBe('lib/bad.js:2:13: Unexpected "="');
   });
@@ -100,13 +110,22 @@ describe('bundleFunction: load errors', () => {
   it('top-level await is refused with a clear message', async () => {
     const err = await rejection(fromFile('index.js', 'const config = await Promise.resolve(1);\nexport const handler = () => config;'));
     expect(err.code).toBe('LOAD_SYNTAX');
-    expect(err.message).toBe('index.js:1:16: top-level await is not supported in redlet functions; move the await into the handler (or into a function it calls)');
+    expect(err.message).toBe(
+      'index.js:1:16: top-level await is not supported in redlet functions; move the await into the handler (or into a function it calls)',
+    );
   });
 
   it('ZIP and handler errors pass through', async () => {
-    expect((await rejection(bundleFunction({ kind: 'zip', filename: 'x.zip', data: new Uint8Array([1, 2, 3]) }, 'handler', { name: 't' }))).code).toBe('ZIP_CORRUPT');
-    expect((await rejection(fromFile('usermodule.js', 'export const handler = 1;', 'other.handler'))).code).toBe('HANDLER_MODULE_NOT_FOUND');
-    const tooMany = bundleFunction({ kind: 'zip', filename: 'x.zip', data: await zipOf({ 'a.js': '', 'b.js': '' }) }, 'a.handler', { name: 't', zipLimits: { maxEntries: 1 } });
+    expect(
+      (await rejection(bundleFunction({ kind: 'zip', filename: 'x.zip', data: new Uint8Array([1, 2, 3]) }, 'handler', { name: 't' }))).code,
+    ).toBe('ZIP_CORRUPT');
+    expect((await rejection(fromFile('usermodule.js', 'export const handler = 1;', 'other.handler'))).code).toBe(
+      'HANDLER_MODULE_NOT_FOUND',
+    );
+    const tooMany = bundleFunction({ kind: 'zip', filename: 'x.zip', data: await zipOf({ 'a.js': '', 'b.js': '' }) }, 'a.handler', {
+      name: 't',
+      zipLimits: { maxEntries: 1 },
+    });
     expect((await rejection(tooMany)).code).toBe('ZIP_TOO_MANY_ENTRIES');
   });
 

@@ -3,21 +3,29 @@ import { call, evaluate, fromFile, fromZip, rejection } from '../test/helpers/bu
 
 describe('bundleFunction: single files', () => {
   it('ESM', async () => {
-    const b = await fromFile('usermodule.js', 'export function handler(input) { return { sum: input.a + input.b }; }\n', 'usermodule.handler');
+    const b = await fromFile(
+      'usermodule.js',
+      'export function handler(input) { return { sum: input.a + input.b }; }\n',
+      'usermodule.handler',
+    );
     expect(b).toMatchObject({ entry: 'usermodule.js', exportName: 'handler', files: ['usermodule.js'], warnings: [] });
     expect(await call(b, { a: 1, b: 2 })).toEqual({ sum: 3 });
     expect(JSON.parse(b.map)).toMatchObject({ version: 3, sources: ['usermodule.js'], file: 'redlet://t/bundle.js' });
   });
 
   it('CommonJS: the exports are module.exports itself', async () => {
-    const b = await fromFile('usermodule.js', 'function handler(input) { return input.n * 2; }\nmodule.exports = handler;\nmodule.exports.handler = handler;\n');
+    const b = await fromFile(
+      'usermodule.js',
+      'function handler(input) { return input.n * 2; }\nmodule.exports = handler;\nmodule.exports.handler = handler;\n',
+    );
     const exports = evaluate(b);
     expect(typeof exports).toBe('function');
     expect(await call(b, { n: 21 })).toBe(42);
   });
 
   it('TypeScript (.ts and .mts), types erased', async () => {
-    const ts = 'interface In { a: number }\ntype Out = { doubled: number };\nexport const handler = (input: In): Out => ({ doubled: input.a * 2 });\nexport enum Color { Red = 1 }\n';
+    const ts =
+      'interface In { a: number }\ntype Out = { doubled: number };\nexport const handler = (input: In): Out => ({ doubled: input.a * 2 });\nexport enum Color { Red = 1 }\n';
     const b = await fromFile('handler.ts', ts);
     expect(await call(b, { a: 4 })).toEqual({ doubled: 8 });
     expect(evaluate(b).Color).toMatchObject({ Red: 1 });
@@ -81,7 +89,14 @@ describe('bundleFunction: ZIPs', () => {
       'config.json': '{ "offset": 100 }',
     });
     expect(b.entry).toBe('src/main.js');
-    expect(await call(b, { a: 1 })).toEqual({ sum: 101, label: 'from folder index', legacy: 'legacy-cjs', twice: 6, deep: 'deep', typed: 20 });
+    expect(await call(b, { a: 1 })).toEqual({
+      sum: 101,
+      label: 'from folder index',
+      legacy: 'legacy-cjs',
+      twice: 6,
+      deep: 'deep',
+      typed: 20,
+    });
   });
 
   it('a folder with its own package.json main', async () => {
@@ -95,13 +110,17 @@ describe('bundleFunction: ZIPs', () => {
   });
 
   it('node_modules: CommonJS package with main, nested lookup walking up, require of JSON', async () => {
-    const b = await fromZip({
-      'lib/deep/handler.js': "const mean = require('tiny-mean');\nconst data = require('../../data.json');\nexports.handler = () => mean(data.values);",
-      'data.json': '{ "values": [1, 2, 3, 6] }',
-      'node_modules/tiny-mean/package.json': '{ "name": "tiny-mean", "main": "lib/mean" }',
-      'node_modules/tiny-mean/lib/mean.js': "const sum = require('tiny-sum');\nmodule.exports = (xs) => sum(xs) / xs.length;",
-      'node_modules/tiny-mean/node_modules/tiny-sum/index.js': 'module.exports = (xs) => xs.reduce((a, b) => a + b, 0);',
-    }, 'lib/deep/handler.handler');
+    const b = await fromZip(
+      {
+        'lib/deep/handler.js':
+          "const mean = require('tiny-mean');\nconst data = require('../../data.json');\nexports.handler = () => mean(data.values);",
+        'data.json': '{ "values": [1, 2, 3, 6] }',
+        'node_modules/tiny-mean/package.json': '{ "name": "tiny-mean", "main": "lib/mean" }',
+        'node_modules/tiny-mean/lib/mean.js': "const sum = require('tiny-sum');\nmodule.exports = (xs) => sum(xs) / xs.length;",
+        'node_modules/tiny-mean/node_modules/tiny-sum/index.js': 'module.exports = (xs) => xs.reduce((a, b) => a + b, 0);',
+      },
+      'lib/deep/handler.handler',
+    );
     expect(await call(b)).toBe(3);
   });
 
@@ -140,19 +159,25 @@ describe('bundleFunction: ZIPs', () => {
   });
 
   it('node_modules: a subpath the package does not export', async () => {
-    const err = await rejection(fromZip({
-      'index.js': "import p from 'dual/feature/private/y';\nexport const handler = () => p;",
-      'node_modules/dual/package.json': JSON.stringify({ exports: { './feature/*': './f/*.js', './feature/private/*': null } }),
-      'node_modules/dual/f/private/y.js': 'export default 1;',
-    }));
+    const err = await rejection(
+      fromZip({
+        'index.js': "import p from 'dual/feature/private/y';\nexport const handler = () => p;",
+        'node_modules/dual/package.json': JSON.stringify({ exports: { './feature/*': './f/*.js', './feature/private/*': null } }),
+        'node_modules/dual/f/private/y.js': 'export default 1;',
+      }),
+    );
     expect(err.code).toBe('LOAD_MODULE_NOT_FOUND');
-    expect(err.message).toBe("Cannot find module 'dual/feature/private/y': package 'dual' does not export './feature/private/y' (see its package.json \"exports\") (imported by index.js:1)");
+    expect(err.message).toBe(
+      "Cannot find module 'dual/feature/private/y': package 'dual' does not export './feature/private/y' (see its package.json \"exports\") (imported by index.js:1)",
+    );
   });
 
   it('node_modules: scoped packages, with and without a subpath', async () => {
     const b = await fromZip({
-      'index.js': "const { greet } = require('@acme/util');\nconst extra = require('@acme/util/extra');\nexports.handler = (i) => greet(i.name) + extra;",
-      'node_modules/@acme/util/package.json': '{ "name": "@acme/util", "exports": { ".": { "require": "./index.cjs" }, "./extra": "./extra.js" } }',
+      'index.js':
+        "const { greet } = require('@acme/util');\nconst extra = require('@acme/util/extra');\nexports.handler = (i) => greet(i.name) + extra;",
+      'node_modules/@acme/util/package.json':
+        '{ "name": "@acme/util", "exports": { ".": { "require": "./index.cjs" }, "./extra": "./extra.js" } }',
       'node_modules/@acme/util/index.cjs': 'exports.greet = (n) => `hello ${n}`;',
       'node_modules/@acme/util/extra.js': 'module.exports = "!";',
     });

@@ -4,7 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ContextFields, LoadRequest } from './types.js';
 import { WorkerPoolSandbox, type PoolEvent, type PoolStats } from './worker-pool.js';
 
-const context: ContextFields = { host: 'h', port: 1, input_key: 'in', output_key: 'out', function_getmtime: '2024-01-01 00:00:00', last_execution: null, function_name: 'f' };
+const context: ContextFields = {
+  host: 'h',
+  port: 1,
+  input_key: 'in',
+  output_key: 'out',
+  function_getmtime: '2024-01-01 00:00:00',
+  last_execution: null,
+  function_name: 'f',
+};
 const req = (name: string, code: string, extra: Partial<LoadRequest> = {}): LoadRequest => ({
   source: { kind: 'file', filename: `${name}.js`, code },
   handler: 'handler',
@@ -31,7 +39,13 @@ afterEach(async () => {
 describe('crash attribution', () => {
   it('blames only the function whose isolate failed; a neighbour call in flight is re-run, not failed', { timeout: 90_000 }, async () => {
     const events: PoolEvent[] = [];
-    box = new WorkerPoolSandbox({ workers: 1, heartbeatTimeoutMs: 20_000, baseBackoffMs: 600_000, maxBackoffMs: 600_000, onEvent: (e) => events.push(e) });
+    box = new WorkerPoolSandbox({
+      workers: 1,
+      heartbeatTimeoutMs: 20_000,
+      baseBackoffMs: 600_000,
+      maxBackoffMs: 600_000,
+      onEvent: (e) => events.push(e),
+    });
     await box.load('good', req('good', SLOW_COUNTER));
     await box.load('bomb', req('bomb', FATAL, { memoryMb: 8 }));
     // The neighbour's call is in flight in the same worker when the bomb's takes it down.

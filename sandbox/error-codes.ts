@@ -35,7 +35,7 @@ export const ERROR_CODES = {
   SELF_TRIGGER: { kind: 'user', http: 400, doc: 'a keyspace function whose output key is its own input key' },
   // --- who is asking (401), what exists (404, 405, 409), how much (413, 415)
   UNAUTHORIZED: { kind: 'user', http: 401, doc: 'no or wrong API token (or not loopback when no token is configured)' },
-  CSRF_REJECTED: { kind: 'user', http: 403, doc: 'a change from a browser without a same-origin proof or the pages\' CSRF token' },
+  CSRF_REJECTED: { kind: 'user', http: 403, doc: "a change from a browser without a same-origin proof or the pages' CSRF token" },
   NOT_FOUND: { kind: 'user', http: 404, doc: 'no such route' },
   FUNCTION_NOT_FOUND: { kind: 'user', http: 404, doc: 'no function of that name' },
   METHOD_NOT_ALLOWED: { kind: 'user', http: 405, doc: 'the route exists, not with this method' },
@@ -80,12 +80,20 @@ export const ERROR_CODES = {
   LEASE_LOST: { kind: 'system', http: null, doc: 'another replica took the function over; this run was not written' },
   // --- start-up (no HTTP status: redlet prints one line and exits 1)
   CONFIG_INVALID: { kind: 'user', http: null, doc: 'a configuration value (environment, mounted file, ZIP_URL) is invalid' },
-  STACK_OVERFLOW: { kind: 'user', http: null, doc: "the function recursed too deeply and overflowed the interpreter's stack; its interpreter was replaced" },
-  SANDBOX_ERROR: { kind: 'system', http: null, doc: 'the sandbox failed in a way that is not the function\'s fault' },
+  STACK_OVERFLOW: {
+    kind: 'user',
+    http: null,
+    doc: "the function recursed too deeply and overflowed the interpreter's stack; its interpreter was replaced",
+  },
+  SANDBOX_ERROR: { kind: 'system', http: null, doc: "the sandbox failed in a way that is not the function's fault" },
   // --- redlet's own failures (500, 503): the detail is in the log under a request id
   INTERNAL: { kind: 'system', http: 500, doc: 'an unexpected failure inside redlet' },
   REGISTRY_CORRUPT: { kind: 'system', http: 500, doc: 'a stored definition or state cannot be read back' },
-  DEFINITION_INVALID: { kind: 'system', http: 500, doc: 'a stored definition fails the rules the API applies; the function is quarantined' },
+  DEFINITION_INVALID: {
+    kind: 'system',
+    http: 500,
+    doc: 'a stored definition fails the rules the API applies; the function is quarantined',
+  },
   STATE_INVALID: { kind: 'system', http: 500, doc: 'a stored state (env, marker) fails its rules; the function is quarantined' },
   FUNCTION_NOT_LOADED: { kind: 'system', http: 500, doc: 'the sandbox has no isolate for the function' },
   WORKER_ERROR: { kind: 'system', http: 500, doc: 'a sandbox worker process failed to answer' },

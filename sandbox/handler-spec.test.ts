@@ -63,7 +63,10 @@ describe('parseHandlerSpec', () => {
 
 describe('resolveEntry', () => {
   it('handler: package.json main wins, with extension probing', () => {
-    expect(resolveEntry(withPackageJson({ main: './src/app' }, 'index.js', 'src/app.js'), 'handler')).toEqual({ entry: 'src/app.js', exportName: 'handler' });
+    expect(resolveEntry(withPackageJson({ main: './src/app' }, 'index.js', 'src/app.js'), 'handler')).toEqual({
+      entry: 'src/app.js',
+      exportName: 'handler',
+    });
     expect(resolveEntry(withPackageJson({ main: 'src' }, 'src/index.ts'), 'run').entry).toBe('src/index.ts');
   });
 
@@ -121,7 +124,9 @@ describe('resolveEntry', () => {
     expect(resolveEntry(files, 'usermodule.js:handler').entry).toBe('usermodule.js');
     const err = thrown(() => resolveEntry(files, 'other.handler'));
     expect(err.code).toBe('HANDLER_MODULE_NOT_FOUND');
-    expect(err.message).toBe("Handler 'other.handler' names module 'other', but the function is the single file 'usermodule.js'. Use 'usermodule.handler' or just 'handler'.");
+    expect(err.message).toBe(
+      "Handler 'other.handler' names module 'other', but the function is the single file 'usermodule.js'. Use 'usermodule.handler' or just 'handler'.",
+    );
   });
 
   it('an invalid spec fails before any lookup', () => {

@@ -32,7 +32,10 @@ export function parseHandlerSpec(spec: string): HandlerSpec {
   const cut = colon >= 0 ? colon : text.lastIndexOf('.');
   const exportName = cut >= 0 ? text.slice(cut + 1) : text;
   if (!IDENTIFIER.test(exportName)) {
-    throw invalid(spec, exportName === '' ? 'the export name after the last separator is missing' : `'${exportName}' is not a JavaScript identifier`);
+    throw invalid(
+      spec,
+      exportName === '' ? 'the export name after the last separator is missing' : `'${exportName}' is not a JavaScript identifier`,
+    );
   }
   if (cut < 0) return { module: null, exportName };
   if (colon < 0 && CODE_EXTENSIONS.includes(`.${exportName}`)) {
@@ -62,9 +65,16 @@ export function resolveEntry(
   if (entry !== null) return { entry, exportName };
   const only = singleFile(files);
   if (only !== null) {
-    throw new RedletError('HANDLER_MODULE_NOT_FOUND', `Handler '${shown}' names module '${parsed.module}', but the function is the single file '${only}'. Use '${stem(only)}.${exportName}' or just '${exportName}'.`);
+    throw new RedletError(
+      'HANDLER_MODULE_NOT_FOUND',
+      `Handler '${shown}' names module '${parsed.module}', but the function is the single file '${only}'. Use '${stem(only)}.${exportName}' or just '${exportName}'.`,
+    );
   }
-  throw new RedletError('HANDLER_MODULE_NOT_FOUND', `Handler '${shown}' names module '${parsed.module}', which is not among the function's files (tried ${parsed.module}, ${parsed.module}.js/.mjs/.cjs/.ts/.mts and ${parsed.module}/index.*). Files: ${listFiles(files)}.`, { details: { module: parsed.module } });
+  throw new RedletError(
+    'HANDLER_MODULE_NOT_FOUND',
+    `Handler '${shown}' names module '${parsed.module}', which is not among the function's files (tried ${parsed.module}, ${parsed.module}.js/.mjs/.cjs/.ts/.mts and ${parsed.module}/index.*). Files: ${listFiles(files)}.`,
+    { details: { module: parsed.module } },
+  );
 }
 
 /** package.json `main`, else `index.*`, else `main.*`, else the only file there is. */
@@ -74,7 +84,10 @@ function defaultEntry(files: SourceFiles, resolver: ModuleResolver, shown: strin
     const path = main.replace(/^(\.\/)+/, '');
     const found = resolver.resolvePath(path, CODE_EXTENSIONS);
     if (found !== null) return found;
-    throw new RedletError('HANDLER_MODULE_NOT_FOUND', `package.json "main" is '${main}', which is not among the function's files. Fix "main" or name the module in the handler ('path/to/file.js:${exportName}'). Files: ${listFiles(files)}.`);
+    throw new RedletError(
+      'HANDLER_MODULE_NOT_FOUND',
+      `package.json "main" is '${main}', which is not among the function's files. Fix "main" or name the module in the handler ('path/to/file.js:${exportName}'). Files: ${listFiles(files)}.`,
+    );
   }
   for (const name of ['index', 'main']) {
     const found = resolver.resolveFile(name, CODE_EXTENSIONS);
@@ -82,7 +95,10 @@ function defaultEntry(files: SourceFiles, resolver: ModuleResolver, shown: strin
   }
   const only = singleFile(files);
   if (only !== null) return only;
-  throw new RedletError('HANDLER_MODULE_NOT_FOUND', `Handler '${shown}' names no module and there is no package.json "main", index.js or main.js to take it from. Name the module: 'module.${exportName}' or 'path/to/file.js:${exportName}'. Files: ${listFiles(files)}.`);
+  throw new RedletError(
+    'HANDLER_MODULE_NOT_FOUND',
+    `Handler '${shown}' names no module and there is no package.json "main", index.js or main.js to take it from. Name the module: 'module.${exportName}' or 'path/to/file.js:${exportName}'. Files: ${listFiles(files)}.`,
+  );
 }
 
 function checkedModule(spec: string, raw: string): string {
@@ -97,7 +113,10 @@ function checkedModule(spec: string, raw: string): string {
 }
 
 function invalid(spec: string, why: string): RedletError {
-  return new RedletError('HANDLER_INVALID', `Handler '${spec}' is not valid: ${why}. Use 'handler', 'module.handler' or 'path/to/file.js:handler'.`);
+  return new RedletError(
+    'HANDLER_INVALID',
+    `Handler '${spec}' is not valid: ${why}. Use 'handler', 'module.handler' or 'path/to/file.js:handler'.`,
+  );
 }
 
 function singleFile(files: SourceFiles): string | null {
@@ -114,7 +133,9 @@ function stem(path: string): string {
 
 /** The user's own files first; a node_modules tree would drown them. */
 function listFiles(files: SourceFiles): string {
-  const all = [...files.keys()].sort((a, b) => Number(a.includes('node_modules/')) - Number(b.includes('node_modules/')) || a.localeCompare(b));
+  const all = [...files.keys()].sort(
+    (a, b) => Number(a.includes('node_modules/')) - Number(b.includes('node_modules/')) || a.localeCompare(b),
+  );
   const shown = all.slice(0, MAX_LISTED_FILES).join(', ');
   return all.length > MAX_LISTED_FILES ? `${shown} and ${all.length - MAX_LISTED_FILES} more` : shown;
 }

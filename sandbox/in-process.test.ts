@@ -20,7 +20,10 @@ afterEach(async () => {
   await box?.close();
 });
 
-async function loaded(code: string, opts: { filename?: string; handler?: string; timeoutMs?: number; memoryMb?: number; env?: string } = {}) {
+async function loaded(
+  code: string,
+  opts: { filename?: string; handler?: string; timeoutMs?: number; memoryMb?: number; env?: string } = {},
+) {
   box = new InProcessSandbox();
   await box.load('fn', {
     source: file(code, opts.filename),
@@ -47,7 +50,9 @@ describe('InProcessSandbox', () => {
   });
 
   it('gives last_execution as a Date', async () => {
-    const b = await loaded(`export const handler = (i, c) => ({ isDate: c.last_execution instanceof Date, ms: c.last_execution.getTime() })`);
+    const b = await loaded(
+      `export const handler = (i, c) => ({ isDate: c.last_execution instanceof Date, ms: c.last_execution.getTime() })`,
+    );
     const r = await call(b, {}, { context: { ...context, last_execution: 1_700_000_000_000 } });
     expect(JSON.parse(r.output!)).toEqual({ isDate: true, ms: 1_700_000_000_000 });
   });
@@ -56,7 +61,9 @@ describe('InProcessSandbox', () => {
     let b = await loaded(`module.exports.handler = (input) => input.x * 2;`, { filename: 'fn.cjs' });
     expect((await call(b, { x: 21 })).output).toBe('42');
     await b.close();
-    b = await loaded(`interface In { x: number }\nexport function handler(input: In): number { return input.x + 1 }`, { filename: 'fn.ts' });
+    b = await loaded(`interface In { x: number }\nexport function handler(input: In): number { return input.x + 1 }`, {
+      filename: 'fn.ts',
+    });
     expect((await call(b, { x: 1 })).output).toBe('2');
   });
 
@@ -66,7 +73,9 @@ describe('InProcessSandbox', () => {
   });
 
   it('keeps context.env between invocations and reports it only when it changed', async () => {
-    const b = await loaded(`export function handler(i, ctx) { if (i.bump) ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n ?? 0 }`, { env: '{"n":10}' });
+    const b = await loaded(`export function handler(i, ctx) { if (i.bump) ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n ?? 0 }`, {
+      env: '{"n":10}',
+    });
     const r1 = await call(b, { bump: true });
     expect(r1.output).toBe('11');
     expect(r1.env).toBe('{"n":11}');
@@ -84,7 +93,9 @@ describe('InProcessSandbox', () => {
   });
 
   it('rolls context.env back when the handler throws, and on resetEnv', async () => {
-    const b = await loaded(`export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; if (i.fail) throw new Error('boom'); return ctx.env.n }`);
+    const b = await loaded(
+      `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; if (i.fail) throw new Error('boom'); return ctx.env.n }`,
+    );
     expect((await call(b)).output).toBe('1');
     const failed = await call(b, { fail: true });
     expect(failed.ok).toBe(false);
@@ -102,7 +113,12 @@ describe('InProcessSandbox', () => {
 
   it('describes thrown non-Error values', async () => {
     const b = await loaded(`export function handler(i) { throw i.what }`);
-    for (const [what, text] of [['text', '"text"'], [42, '42'], [null, 'null'], [{ a: 1 }, '{"a":1}']] as const) {
+    for (const [what, text] of [
+      ['text', '"text"'],
+      [42, '42'],
+      [null, 'null'],
+      [{ a: 1 }, '{"a":1}'],
+    ] as const) {
       const r = await call(b, { what });
       expect(r.error?.name).toBe('NonErrorThrown');
       expect(r.error?.message).toContain(text);
@@ -181,10 +197,13 @@ describe('InProcessSandbox', () => {
   });
 
   it('ends a memory hog at its limit and replaces the isolate for the next call', async () => {
-    const b = await loaded(`export function handler(i) { if (!i.hog) return 'ok'; const a = []; for (;;) a.push({ x: Math.random(), s: 'y'.repeat(100) }) }`, {
-      memoryMb: 16,
-      timeoutMs: 10_000,
-    });
+    const b = await loaded(
+      `export function handler(i) { if (!i.hog) return 'ok'; const a = []; for (;;) a.push({ x: Math.random(), s: 'y'.repeat(100) }) }`,
+      {
+        memoryMb: 16,
+        timeoutMs: 10_000,
+      },
+    );
     const r = await call(b, { hog: true });
     expect(r.error?.code).toBe('MEMORY_LIMIT');
     expect((await call(b, { hog: false })).output).toBe('"ok"');
@@ -200,14 +219,30 @@ describe('InProcessSandbox', () => {
       return { process: typeof process, require: typeof globalThis.require, fetch: typeof fetch, escaped, names, bridge: globalThis.__redlet_exports ?? null, req };
     }`);
     const r = await call(b);
-    expect(JSON.parse(r.output!)).toEqual({ process: 'undefined', require: 'undefined', fetch: 'undefined', escaped: 'threw ReferenceError', names: [], bridge: null, req: expect.stringMatching(/not supported/) });
+    expect(JSON.parse(r.output!)).toEqual({
+      process: 'undefined',
+      require: 'undefined',
+      fetch: 'undefined',
+      escaped: 'threw ReferenceError',
+      names: [],
+      bridge: null,
+      req: expect.stringMatching(/not supported/),
+    });
   });
 
   it('keeps functions apart: one cannot see or change another', async () => {
     box = new InProcessSandbox();
     const base = { handler: 'handler', memoryMb: 16, timeoutMs: 500, env: '{}' };
-    await box.load('a', { ...base, name: 'a', source: file(`globalThis.secret = 's3'; Object.prototype.polluted = 1; export const handler = () => 'a'`) });
-    await box.load('b', { ...base, name: 'b', source: file(`export const handler = () => ({ secret: typeof globalThis.secret, polluted: ({}).polluted ?? null })`) });
+    await box.load('a', {
+      ...base,
+      name: 'a',
+      source: file(`globalThis.secret = 's3'; Object.prototype.polluted = 1; export const handler = () => 'a'`),
+    });
+    await box.load('b', {
+      ...base,
+      name: 'b',
+      source: file(`export const handler = () => ({ secret: typeof globalThis.secret, polluted: ({}).polluted ?? null })`),
+    });
     await box.invoke('a', { input: '{}', context, maxOutputBytes: 1000 });
     const r = await box.invoke('b', { input: '{}', context, maxOutputBytes: 1000 });
     expect(JSON.parse(r.output!)).toEqual({ secret: 'undefined', polluted: null });
@@ -218,7 +253,9 @@ describe('InProcessSandbox', () => {
       /mod\.js has no export 'handler' \(it exports: (other, helper|helper, other)\)/,
     );
     await expect(loaded(`export const handler = 5`, { filename: 'mod.js' })).rejects.toMatchObject({ code: 'HANDLER_NOT_FUNCTION' });
-    const err = await loaded(`const x = 1;\nthrow new Error('top level ' + x);\nexport const handler = () => 1`, { filename: 'top.js' }).catch((e) => e);
+    const err = await loaded(`const x = 1;\nthrow new Error('top level ' + x);\nexport const handler = () => 1`, {
+      filename: 'top.js',
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(RedletError);
     expect(err.code).toBe('LOAD_EVALUATION');
     expect(err.message).toMatch(/top level 1.*top\.js:2/);

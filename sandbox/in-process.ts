@@ -54,6 +54,9 @@ export interface InProcessSandboxOptions {
   onCatastrophicError?: (message: string, fn: string | null) => void;
 }
 
+// isolated-vm's Reference is generic over the guest value's type, which the host never
+// knows (nor reads): `any` keeps apply() callable on it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ref = ivm.Reference<any>;
 
 /** An isolate made ready for a function: context, prelude and its entry points. */
@@ -250,7 +253,8 @@ export class InProcessSandbox implements Sandbox {
       } catch (err) {
         // A timeout is what the host observed (the budget spent), never what an error says.
         const overBudget = performance.now() - started >= budget * 0.9;
-        if (!overBudget || slot.isolate.isDisposed || fn.req.timeoutMs <= SYNC_BUDGET_MS) return this.stopped(fn, slot, err, false, started, logs);
+        if (!overBudget || slot.isolate.isDisposed || fn.req.timeoutMs <= SYNC_BUDGET_MS)
+          return this.stopped(fn, slot, err, false, started, logs);
         // Longer than the budget, not a stuck function: undo this attempt and take the slow path.
         fn.fast = false;
         fn.shortRuns = 0;
@@ -274,7 +278,14 @@ export class InProcessSandbox implements Sandbox {
   }
 
   /** An asynchronous call under the watchdog: async work cannot outlive the time limit. */
-  private async runAsync(fn: LoadedFunction, slot: Slot, target: Ref, args: unknown[], started: number, logs: LogLine[]): Promise<InvokeResult> {
+  private async runAsync(
+    fn: LoadedFunction,
+    slot: Slot,
+    target: Ref,
+    args: unknown[],
+    started: number,
+    logs: LogLine[],
+  ): Promise<InvokeResult> {
     const remaining = Math.max(1, fn.req.timeoutMs - (performance.now() - started));
     let timedOut = false;
     const watchdog = setTimeout(() => {
@@ -316,7 +327,11 @@ export class InProcessSandbox implements Sandbox {
     const spent = durationMs >= Math.min(fn.req.timeoutMs, fn.fast ? SYNC_BUDGET_MS : fn.req.timeoutMs) * 0.9;
     const error: GuestError =
       timedOut || (spent && !slot.isolate.isDisposed && /timed out/i.test(errorMessage(err)))
-        ? { code: 'TIMEOUT', name: 'TimeoutError', message: `the function ran past its time limit of ${fn.req.timeoutMs} ms and was stopped` }
+        ? {
+            code: 'TIMEOUT',
+            name: 'TimeoutError',
+            message: `the function ran past its time limit of ${fn.req.timeoutMs} ms and was stopped`,
+          }
         : slot.isolate.isDisposed
           ? memoryLimit(fn)
           : toGuestError(err, fn);
@@ -329,18 +344,28 @@ export class InProcessSandbox implements Sandbox {
   /** A fresh isolate with the prelude, the user's bundle evaluated, the handler bound and env restored. */
   /** An isolate with a context and the prelude, not yet holding any function's code. */
   private async prepareIsolate(memoryMb: number): Promise<Prepared> {
-    const isolate: ivm.Isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (m: string) => this.onCatastrophicError(m, this.owners.get(isolate) ?? null) });
+    const isolate: ivm.Isolate = new ivm.Isolate({
+      memoryLimit: memoryMb,
+      onCatastrophicError: (m: string) => this.onCatastrophicError(m, this.owners.get(isolate) ?? null),
+    });
     try {
       const context = await isolate.createContext();
       // Before anything else runs: WebAssembly memory counts against the memory limit.
-      const wasmLimit: Ref = await (await isolate.compileScript(WASM_LIMIT, { filename: WASM_LIMIT_NAME })).run(context, { reference: true });
+      const wasmLimit: Ref = await (
+        await isolate.compileScript(WASM_LIMIT, { filename: WASM_LIMIT_NAME })
+      ).run(context, { reference: true });
       await wasmLimit.apply(undefined, [memoryMb * PAGES_PER_MB], { arguments: { copy: true } });
       const preludeFn: Ref = await (await isolate.compileScript(PRELUDE, { filename: PRELUDE_NAME })).run(context, { reference: true });
       const api: Ref = await preludeFn.apply(undefined, [this.limits], { arguments: { copy: true }, result: { reference: true } });
       const [invoke, begin, settle, bind, setEnv, takeLogs] = await Promise.all(
         ['invoke', 'begin', 'settle', 'bind', 'setEnv', 'takeLogs'].map((k) => api.get(k, { reference: true }) as Promise<Ref>),
       );
-      return { memoryMb, isolate, context, refs: { invoke: invoke!, begin: begin!, settle: settle!, bind: bind!, setEnv: setEnv!, takeLogs: takeLogs! } };
+      return {
+        memoryMb,
+        isolate,
+        context,
+        refs: { invoke: invoke!, begin: begin!, settle: settle!, bind: bind!, setEnv: setEnv!, takeLogs: takeLogs! },
+      };
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
@@ -447,7 +472,11 @@ function checkResult(raw: unknown, limits: SandboxLimits, maxOutputBytes: number
   const logs: LogLine[] = [];
   for (const l of rawLogs.slice(0, limits.maxLogLines) as Array<Partial<LogLine> | null>) {
     if (!l || typeof l.msg !== 'string') continue;
-    logs.push({ t: typeof l.t === 'number' && Number.isFinite(l.t) ? l.t : Date.now(), level: LOG_LEVELS.has(String(l.level)) ? (l.level as LogLine['level']) : 'log', msg: cut(l.msg, limits.maxLogLineChars) });
+    logs.push({
+      t: typeof l.t === 'number' && Number.isFinite(l.t) ? l.t : Date.now(),
+      level: LOG_LEVELS.has(String(l.level)) ? (l.level as LogLine['level']) : 'log',
+      msg: cut(l.msg, limits.maxLogLineChars),
+    });
   }
   const reportedDropped = typeof r.dropped === 'number' && Number.isFinite(r.dropped) && r.dropped > 0 ? Math.min(r.dropped, 1e9) : 0;
   const dropped = reportedDropped + Math.max(0, rawLogs.length - limits.maxLogLines);
@@ -465,13 +494,21 @@ function checkResult(raw: unknown, limits: SandboxLimits, maxOutputBytes: number
   let env = str(r.env);
   let hostRefused = false;
   if (ok && output !== null && Buffer.byteLength(output, 'utf8') > maxOutputBytes) {
-    error = { code: 'OUTPUT_TOO_LARGE', name: 'RangeError', message: `the result is ${Buffer.byteLength(output, 'utf8')} bytes of JSON, over the ${maxOutputBytes}-byte cap` };
+    error = {
+      code: 'OUTPUT_TOO_LARGE',
+      name: 'RangeError',
+      message: `the result is ${Buffer.byteLength(output, 'utf8')} bytes of JSON, over the ${maxOutputBytes}-byte cap`,
+    };
     hostRefused = true;
   } else if (ok && env !== null && (Buffer.byteLength(env, 'utf8') > limits.maxEnvBytes || env[0] !== '{')) {
     error =
       env[0] !== '{'
         ? { code: 'ENV_NOT_OBJECT', name: 'TypeError', message: 'context.env must stay a plain object' }
-        : { code: 'ENV_TOO_LARGE', name: 'RangeError', message: `context.env is ${Buffer.byteLength(env, 'utf8')} bytes of JSON, over the ${limits.maxEnvBytes}-byte cap` };
+        : {
+            code: 'ENV_TOO_LARGE',
+            name: 'RangeError',
+            message: `context.env is ${Buffer.byteLength(env, 'utf8')} bytes of JSON, over the ${limits.maxEnvBytes}-byte cap`,
+          };
     hostRefused = true;
   }
   if (hostRefused) {
@@ -487,15 +524,25 @@ function failure(error: GuestError, durationMs: number, logs: LogLine[]): Invoke
 }
 
 function memoryLimit(fn: LoadedFunction): GuestError {
-  return { code: 'MEMORY_LIMIT', name: 'RangeError', message: `the function exceeded its memory limit of ${fn.req.memoryMb} MB; its isolate was replaced` };
+  return {
+    code: 'MEMORY_LIMIT',
+    name: 'RangeError',
+    message: `the function exceeded its memory limit of ${fn.req.memoryMb} MB; its isolate was replaced`,
+  };
 }
 
 /** An error the host caught around a call (isolated-vm's own): plain, bounded text. */
 function toGuestError(err: unknown, fn: LoadedFunction): GuestError {
   if (err instanceof RedletError) return { code: err.code, name: err.name, message: err.message };
   const message = errorMessage(err).slice(0, 4000);
-  const stack = err instanceof Error && typeof err.stack === 'string' ? mapStack(err.stack.slice(0, 8000), fn.bundle, fn.scriptName) : undefined;
-  return { code: 'SANDBOX_ERROR', name: err instanceof Error ? String(err.name).slice(0, 200) : 'Error', message, ...(stack ? { stack } : {}) };
+  const stack =
+    err instanceof Error && typeof err.stack === 'string' ? mapStack(err.stack.slice(0, 8000), fn.bundle, fn.scriptName) : undefined;
+  return {
+    code: 'SANDBOX_ERROR',
+    name: err instanceof Error ? String(err.name).slice(0, 200) : 'Error',
+    message,
+    ...(stack ? { stack } : {}),
+  };
 }
 
 function bindError(bound: { code?: string; type?: string; exports?: string[] }, bundle: Bundle): RedletError {

@@ -32,7 +32,8 @@ export function describeMessage(msg: Message, failures?: ResolveFailures): LoadP
   const detailCode: unknown = msg.detail !== null && typeof msg.detail === 'object' ? (msg.detail as { code?: unknown }).code : undefined;
   let code: ErrorCode = isErrorCode(detailCode) ? detailCode : 'LOAD_SYNTAX';
   let text = msg.text;
-  const unresolved = failures === undefined || msg.location === null ? null : unresolvedImport(msg.text, userPath(msg.location.file), failures);
+  const unresolved =
+    failures === undefined || msg.location === null ? null : unresolvedImport(msg.text, userPath(msg.location.file), failures);
   if (unresolved !== null) ({ code, text } = unresolved);
   if (code === 'LOAD_SYNTAX' && TOP_LEVEL_AWAIT.test(text)) {
     code = 'LOAD_SYNTAX';
@@ -88,6 +89,7 @@ export function userPath(file: string): string {
 
 /** esbuild counts columns in UTF-8 bytes; editors and V8 count UTF-16 units. */
 function utf16Column(lineText: string, byteColumn: number): number {
+  // eslint-disable-next-line no-control-regex -- ASCII is exactly \x00-\x7f
   if (!/[^\x00-\x7f]/.test(lineText)) return byteColumn;
   return Buffer.from(lineText, 'utf8').subarray(0, byteColumn).toString('utf8').length;
 }

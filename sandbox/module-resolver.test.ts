@@ -41,7 +41,10 @@ describe('ModuleResolver', () => {
   });
 
   it('bare specifiers walk node_modules up from the importer, never into node_modules/node_modules', () => {
-    expect(r.resolve('inner', 'node_modules/top/lib/x.js', 'require')).toEqual({ kind: 'file', path: 'node_modules/top/node_modules/inner/index.js' });
+    expect(r.resolve('inner', 'node_modules/top/lib/x.js', 'require')).toEqual({
+      kind: 'file',
+      path: 'node_modules/top/node_modules/inner/index.js',
+    });
     expect(r.resolve('inner', 'index.js', 'require').kind).toBe('missing');
     expect(r.resolve('top/lib/x', 'lib/a/index.js', 'import')).toEqual({ kind: 'file', path: 'node_modules/top/lib/x.js' });
     expect(r.resolve('nope', 'node_modules/top/index.js', 'import').kind).toBe('missing');
@@ -61,7 +64,14 @@ describe('ModuleResolver', () => {
 
   it('#imports map through the nearest package.json, to a file of the package or to a dependency', () => {
     const pkg = resolverOf({
-      'package.json': JSON.stringify({ imports: { '#util': { require: './src/util.cjs', default: './src/util.js' }, '#dep': 'dep', '#gone': './nope.js', '#lib/*': './lib/*.js' } }),
+      'package.json': JSON.stringify({
+        imports: {
+          '#util': { require: './src/util.cjs', default: './src/util.js' },
+          '#dep': 'dep',
+          '#gone': './nope.js',
+          '#lib/*': './lib/*.js',
+        },
+      }),
       'src/util.js': '',
       'src/util.cjs': '',
       'lib/x.js': '',
@@ -76,7 +86,10 @@ describe('ModuleResolver', () => {
     // A dependency's own #imports come from its own package.json, not the root's.
     expect(pkg.resolve('#own', 'node_modules/dep/index.js', 'import')).toEqual({ kind: 'file', path: 'node_modules/dep/own.js' });
     expect(pkg.resolve('#util', 'node_modules/dep/index.js', 'import')).toMatchObject({ kind: 'missing' });
-    expect(pkg.resolve('#gone', 'index.js', 'import')).toMatchObject({ kind: 'missing', reason: expect.stringContaining('not in the upload') });
+    expect(pkg.resolve('#gone', 'index.js', 'import')).toMatchObject({
+      kind: 'missing',
+      reason: expect.stringContaining('not in the upload'),
+    });
     expect(pkg.resolve('#nope', 'index.js', 'import')).toMatchObject({ kind: 'missing', reason: expect.stringContaining('"imports"') });
   });
 

@@ -18,10 +18,7 @@ export const CODE_EXTENSIONS: readonly string[] = ['.js', '.mjs', '.cjs', '.ts',
 /** `import`/`import()` or `require()`: picks the `exports` condition and the main field. */
 export type ImportKind = 'import' | 'require';
 
-export type Resolution =
-  | { kind: 'file'; path: string }
-  | { kind: 'builtin'; name: string }
-  | { kind: 'missing'; reason?: string };
+export type Resolution = { kind: 'file'; path: string } | { kind: 'builtin'; name: string } | { kind: 'missing'; reason?: string };
 
 const BUILTINS = new Set(builtinModules);
 const CONDITIONS: Record<ImportKind, readonly string[]> = { import: ['import', 'default'], require: ['require', 'default'] };
@@ -59,7 +56,7 @@ export class ModuleResolver {
     if (specifier.startsWith('node:')) return { kind: 'builtin', name: specifier };
     if (isPathSpecifier(specifier)) {
       const target = specifier.startsWith('/') ? normalize(specifier) : normalize(posix.join(dirOf(importer), specifier));
-      if (target === null) return { kind: 'missing', reason: 'it points outside the function\'s files' };
+      if (target === null) return { kind: 'missing', reason: "it points outside the function's files" };
       // Like Node, `.`, `..` and a trailing slash name a folder, never a file.
       const folderOnly = /(^|\/)\.{0,2}$/.test(specifier);
       const path = folderOnly ? this.resolveDirectory(target, RESOLVE_EXTENSIONS) : this.resolvePath(target);
@@ -116,7 +113,7 @@ export class ModuleResolver {
     const main = this.packageJson(dir)?.main;
     if (typeof main === 'string' && main !== '') {
       const target = normalize(posix.join(dir, main));
-      const found = target === null ? null : this.resolveFile(target, extensions) ?? this.resolveIndex(target, extensions);
+      const found = target === null ? null : (this.resolveFile(target, extensions) ?? this.resolveIndex(target, extensions));
       if (found !== null) return found;
     }
     return this.resolveIndex(dir, extensions);
@@ -143,7 +140,8 @@ export class ModuleResolver {
       const pkg = this.packageJson(pkgDir);
       if (pkg?.exports !== undefined && pkg.exports !== null) {
         const target = resolvePackageExports(pkg.exports, subpath, CONDITIONS[kind]);
-        if (target === null) return { kind: 'missing', reason: `package '${name}' does not export '${subpath}' (see its package.json "exports")` };
+        if (target === null)
+          return { kind: 'missing', reason: `package '${name}' does not export '${subpath}' (see its package.json "exports")` };
         const path = normalize(posix.join(pkgDir, target));
         if (path !== null && path.startsWith(`${pkgDir}/`) && this.files.has(path)) return { kind: 'file', path };
         return { kind: 'missing', reason: `package '${name}' exports '${subpath}' as '${target}', which is not in the upload` };
@@ -160,13 +158,17 @@ export class ModuleResolver {
       const pkg = this.packageJson(dir);
       if (pkg === null) continue;
       const target = resolvePackageImports(pkg.imports, specifier, CONDITIONS[kind]);
-      if (target === null) return { kind: 'missing', reason: `'${specifier}' is not in the "imports" of ${dir === '' ? '' : `${dir}/`}package.json` };
+      if (target === null)
+        return { kind: 'missing', reason: `'${specifier}' is not in the "imports" of ${dir === '' ? '' : `${dir}/`}package.json` };
       if (!target.startsWith('./')) return this.resolvePackage(target, importer, kind);
       const path = normalize(posix.join(dir, target));
       if (path !== null && this.files.has(path)) return { kind: 'file', path };
       return { kind: 'missing', reason: `package.json "imports" maps '${specifier}' to '${target}', which is not in the upload` };
     }
-    return { kind: 'missing', reason: `'${specifier}' needs a package.json with an "imports" field, and there is none above the importing file` };
+    return {
+      kind: 'missing',
+      reason: `'${specifier}' needs a package.json with an "imports" field, and there is none above the importing file`,
+    };
   }
 
   private resolvePackageMain(pkgDir: string, pkg: PackageJson | null, kind: ImportKind): string | null {

@@ -13,7 +13,9 @@ describe('resolvePackageExports', () => {
   });
 
   it('conditions are tried in key order, nested, with default last resort', () => {
-    const field = { '.': { node: './node.js', browser: './browser.js', import: { types: './x.d.ts', default: './esm.js' }, default: './any.js' } };
+    const field = {
+      '.': { node: './node.js', browser: './browser.js', import: { types: './x.d.ts', default: './esm.js' }, default: './any.js' },
+    };
     expect(resolvePackageExports(field, '.', IMPORT)).toBe('./esm.js');
     expect(resolvePackageExports(field, '.', REQUIRE)).toBe('./any.js');
     expect(resolvePackageExports({ '.': { node: './node.js' } }, '.', IMPORT)).toBeNull();

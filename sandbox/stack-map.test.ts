@@ -100,7 +100,10 @@ describe('mapPosition', () => {
   it('maps a bundle position (1-based) to the original file, line and column', async () => {
     const bundle = await zipBundle(FILES);
     const lines = bundle.code.split('\n');
-    const line = lines.findIndex((l) => l.includes("throw new TypeError('n must be a number')") || l.includes('throw new TypeError("n must be a number")')) + 1;
+    const line =
+      lines.findIndex(
+        (l) => l.includes("throw new TypeError('n must be a number')") || l.includes('throw new TypeError("n must be a number")'),
+      ) + 1;
     expect(line).toBeGreaterThan(0);
     const column = (lines[line - 1] ?? '').indexOf('throw') + 1;
     expect(mapPosition(bundle, line, column)).toEqual({ source: 'lib/x.js', line: 5, column: 5 });

@@ -6,9 +6,7 @@
 import type { GuestError } from './errors.js';
 
 /** A function's code: one file, or a ZIP of modules. */
-export type FunctionSource =
-  | { kind: 'file'; filename: string; code: string }
-  | { kind: 'zip'; filename: string; data: Uint8Array };
+export type FunctionSource = { kind: 'file'; filename: string; code: string } | { kind: 'zip'; filename: string; data: Uint8Array };
 
 /** The files of a function after the ZIP was checked and read: path (posix, no leading slash) -> bytes. */
 export type SourceFiles = Map<string, Uint8Array>;

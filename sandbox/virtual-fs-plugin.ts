@@ -13,8 +13,12 @@ import type { SourceFiles } from './types.js';
 export const VIRTUAL_NAMESPACE = 'redlet';
 
 const LOADERS: Record<string, Loader> = {
-  js: 'js', mjs: 'js', cjs: 'js',
-  ts: 'ts', mts: 'ts', cts: 'ts',
+  js: 'js',
+  mjs: 'js',
+  cjs: 'js',
+  ts: 'ts',
+  mts: 'ts',
+  cts: 'ts',
   json: 'json',
 };
 
@@ -77,10 +81,16 @@ export function virtualFsPlugin(
             return fail('LOAD_BUILTIN', `Node built-in module '${found.name}' is not available in redlet functions`);
           }
           if (found.kind === 'missing') {
-            return fail('LOAD_MODULE_NOT_FOUND', `Cannot find module '${args.path}'${found.reason === undefined ? '' : `: ${found.reason}`}`);
+            return fail(
+              'LOAD_MODULE_NOT_FOUND',
+              `Cannot find module '${args.path}'${found.reason === undefined ? '' : `: ${found.reason}`}`,
+            );
           }
           if (loaderFor(found.path) === undefined) {
-            return failure('LOAD_UNSUPPORTED_FILE', `Cannot import '${found.path}': only .js, .mjs, .cjs, .ts, .mts, .cts and .json files can be imported`);
+            return failure(
+              'LOAD_UNSUPPORTED_FILE',
+              `Cannot import '${found.path}': only .js, .mjs, .cjs, .ts, .mts, .cts and .json files can be imported`,
+            );
           }
           return { path: found.path, namespace: VIRTUAL_NAMESPACE };
         } catch (err) {

@@ -114,7 +114,13 @@ export class WorkerHandle {
         if (p.timer) clearTimeout(p.timer);
         if (msg.ok) p.resolve(msg.value);
         // The worker runs guest code: an unknown code is its failure, not a code to pass on.
-        else p.reject(new RedletError(isErrorCode(msg.error.code) ? msg.error.code : 'WORKER_ERROR', msg.error.message, { kind: msg.error.kind, ...(msg.error.details ? { details: msg.error.details } : {}) }));
+        else
+          p.reject(
+            new RedletError(isErrorCode(msg.error.code) ? msg.error.code : 'WORKER_ERROR', msg.error.message, {
+              kind: msg.error.kind,
+              ...(msg.error.details ? { details: msg.error.details } : {}),
+            }),
+          );
       }
     });
     this.child.on('error', (err) => failed(err));
@@ -232,10 +238,13 @@ export class WorkerHandle {
     }
     this.pending.clear();
     failed(crashed(reason));
-    if (this.killReason !== 'shutdown') this.opts.onExit(this, { reason, running: [...running], culprit: this.culprit, killedHere: this.killReason !== null });
+    if (this.killReason !== 'shutdown')
+      this.opts.onExit(this, { reason, running: [...running], culprit: this.culprit, killedHere: this.killReason !== null });
   }
 }
 
 function crashed(reason: string): RedletError {
-  return new RedletError('WORKER_CRASHED', `the sandbox worker process stopped while this function ran (${reason}); it was restarted`, { kind: 'system' });
+  return new RedletError('WORKER_CRASHED', `the sandbox worker process stopped while this function ran (${reason}); it was restarted`, {
+    kind: 'system',
+  });
 }

@@ -31,7 +31,11 @@ function sendOne(msg: WorkerReply | WorkerHello): void {
     process.send!([msg], undefined, {}, () => {});
   } catch (err) {
     if (!('id' in msg)) return;
-    const error = { code: 'WORKER_ERROR', kind: 'system' as const, message: `the reply could not be sent: ${err instanceof Error ? err.message : String(err)}` };
+    const error = {
+      code: 'WORKER_ERROR',
+      kind: 'system' as const,
+      message: `the reply could not be sent: ${err instanceof Error ? err.message : String(err)}`,
+    };
     process.send!([{ id: msg.id, ok: false, error }], undefined, {}, () => {});
   }
 }
@@ -75,8 +79,15 @@ function dispatch(msg: WorkerRequest): void {
   handle(msg).then(
     (value) => send({ id: msg.id, ok: true, value: value ?? null }),
     (err: unknown) => {
-      const e = err instanceof RedletError ? err : new RedletError('WORKER_ERROR', err instanceof Error ? err.message : String(err), { kind: 'system' });
-      send({ id: msg.id, ok: false, error: { code: e.code, kind: e.kind, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+      const e =
+        err instanceof RedletError
+          ? err
+          : new RedletError('WORKER_ERROR', err instanceof Error ? err.message : String(err), { kind: 'system' });
+      send({
+        id: msg.id,
+        ok: false,
+        error: { code: e.code, kind: e.kind, message: e.message, ...(e.details ? { details: e.details } : {}) },
+      });
     },
   );
 }

@@ -2,7 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ContextFields, InvokeRequest, LoadRequest } from './types.js';
 import { WorkerPoolSandbox, type PoolEvent, type PoolStats } from './worker-pool.js';
 
-const context: ContextFields = { host: 'h', port: 1, input_key: 'in', output_key: 'out', function_getmtime: '2024-01-01 00:00:00', last_execution: null, function_name: 'f' };
+const context: ContextFields = {
+  host: 'h',
+  port: 1,
+  input_key: 'in',
+  output_key: 'out',
+  function_getmtime: '2024-01-01 00:00:00',
+  last_execution: null,
+  function_name: 'f',
+};
 const req = (code: string, extra: Partial<LoadRequest> = {}): LoadRequest => ({
   source: { kind: 'file', filename: 'f.js', code },
   handler: 'handler',
@@ -30,7 +38,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('WorkerPoolSandbox', () => {
   it('statistics never kill a worker: a 4 s function with a 10 s limit succeeds while stats are polled', async () => {
     box = new WorkerPoolSandbox({ workers: 1 });
-    await box.load('long', req('export function handler() { const t = Date.now(); while (Date.now() - t < 4000) {} return "done" }', { timeoutMs: 10_000 }));
+    await box.load(
+      'long',
+      req('export function handler() { const t = Date.now(); while (Date.now() - t < 4000) {} return "done" }', { timeoutMs: 10_000 }),
+    );
     const pid = ((await box.stats('long')) as PoolStats).workerPid;
     const run = call(box, 'long');
     let polling = true;
@@ -67,7 +78,9 @@ describe('WorkerPoolSandbox', () => {
 
   it('reports load errors from the worker as the same user errors', async () => {
     box = new WorkerPoolSandbox({ workers: 1 });
-    await expect(box.load('bad', req('export const handler = (', { source: { kind: 'file', filename: 'bad.js', code: 'export const handler = (' } }))).rejects.toMatchObject({
+    await expect(
+      box.load('bad', req('export const handler = (', { source: { kind: 'file', filename: 'bad.js', code: 'export const handler = (' } })),
+    ).rejects.toMatchObject({
       code: 'LOAD_SYNTAX',
       kind: 'user',
     });

@@ -95,7 +95,15 @@ export class WorkerPoolSandbox implements Sandbox {
     const info = (await worker.request({ op: 'load', fn: id, req })) as LoadInfo;
     if (existing && existing.worker !== worker) existing.worker.forget(id);
     worker.functions.add(id);
-    this.entries.set(id, { req, worker, env: req.env, crashes: existing?.crashes ?? [], backoffUntil: existing?.backoffUntil ?? 0, lastCrash: existing?.lastCrash ?? null, blamedFor: existing?.blamedFor ?? -1 });
+    this.entries.set(id, {
+      req,
+      worker,
+      env: req.env,
+      crashes: existing?.crashes ?? [],
+      backoffUntil: existing?.backoffUntil ?? 0,
+      lastCrash: existing?.lastCrash ?? null,
+      blamedFor: existing?.blamedFor ?? -1,
+    });
     return info;
   }
 

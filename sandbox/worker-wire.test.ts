@@ -57,7 +57,15 @@ describe('worker processes over the framing', () => {
     await box?.close();
     box = null;
   });
-  const context: ContextFields = { host: 'h', port: 1, input_key: 'in', output_key: 'out', function_getmtime: '2024-01-01 00:00:00', last_execution: null, function_name: 'f' };
+  const context: ContextFields = {
+    host: 'h',
+    port: 1,
+    input_key: 'in',
+    output_key: 'out',
+    function_getmtime: '2024-01-01 00:00:00',
+    last_execution: null,
+    function_name: 'f',
+  };
 
   it('loads a ZIP source in a worker and answers concurrent calls each with its own result', async () => {
     const zip = new JSZip();
@@ -65,10 +73,19 @@ describe('worker processes over the framing', () => {
     zip.file('main.js', "import { double } from './lib/double.js';\nexport function handler(input) { return double(input.v); }\n");
     const data = await zip.generateAsync({ type: 'uint8array' });
     box = new WorkerPoolSandbox({ workers: 1 });
-    const req: LoadRequest = { source: { kind: 'zip', filename: 'f.zip', data }, handler: 'main.handler', memoryMb: 32, timeoutMs: 2000, env: '{}', name: 'f' };
+    const req: LoadRequest = {
+      source: { kind: 'zip', filename: 'f.zip', data },
+      handler: 'main.handler',
+      memoryMb: 32,
+      timeoutMs: 2000,
+      env: '{}',
+      name: 'f',
+    };
     await box.load('f', req);
     await box.load('g', { ...req, name: 'g' });
-    const calls = Array.from({ length: 50 }, (_, i) => box!.invoke(i % 2 ? 'f' : 'g', { input: JSON.stringify({ v: i }), context, maxOutputBytes: 1 << 20 }));
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      box!.invoke(i % 2 ? 'f' : 'g', { input: JSON.stringify({ v: i }), context, maxOutputBytes: 1 << 20 }),
+    );
     const results = await Promise.all(calls);
     expect(results.map((r) => r.output)).toEqual(Array.from({ length: 50 }, (_, i) => String(i * 2)));
   });

@@ -53,7 +53,10 @@ describe('readZip', () => {
     const twin = Buffer.from(zip);
     // Rename the second entry to the first one's name, in its local and central headers.
     for (let at = twin.indexOf('indey.js'); at >= 0; at = twin.indexOf('indey.js', at + 1)) twin.write('index.js', at, 'latin1');
-    await expect(readZip(new Uint8Array(twin))).rejects.toMatchObject({ code: 'ZIP_DUPLICATE_ENTRY', message: expect.stringContaining("'index.js'") });
+    await expect(readZip(new Uint8Array(twin))).rejects.toMatchObject({
+      code: 'ZIP_DUPLICATE_ENTRY',
+      message: expect.stringContaining("'index.js'"),
+    });
   });
 
   it('returns posix paths with content, skipping folders and macOS junk', async () => {
@@ -162,7 +165,10 @@ describe('readZip', () => {
   });
 
   it('ZIP_SYMLINK: a unix symlink entry', async () => {
-    const zip = await zipOf({ 'index.js': 'ok', 'link.js': '/etc/passwd' }, { platform: 'UNIX', unix: { 'index.js': 0o100644, 'link.js': 0o120777 } });
+    const zip = await zipOf(
+      { 'index.js': 'ok', 'link.js': '/etc/passwd' },
+      { platform: 'UNIX', unix: { 'index.js': 0o100644, 'link.js': 0o120777 } },
+    );
     const err = await rejection(readZip(zip));
     expect(err.code).toBe('ZIP_SYMLINK');
     expect(err.message).toContain("'link.js'");

@@ -48,17 +48,28 @@ export async function readZip(data: Uint8Array, limits: Partial<ZipLimits> = {})
   try {
     zip = await JSZip.loadAsync(data, { decodeFileName, checkCRC32: false, createFolders: false });
   } catch (err) {
-    throw new RedletError('ZIP_CORRUPT', `The upload is not a readable ZIP file (${messageOf(err)}). Create it again with a standard zip tool.`, { cause: err });
+    throw new RedletError(
+      'ZIP_CORRUPT',
+      `The upload is not a readable ZIP file (${messageOf(err)}). Create it again with a standard zip tool.`,
+      { cause: err },
+    );
   }
 
   // jszip keys entries by name, so of two entries with one name it keeps the last
   // silently: look at the archive's own directory.
   const twice = duplicateEntry(data);
-  if (twice !== null) throw new RedletError('ZIP_DUPLICATE_ENTRY', `The ZIP holds two entries named '${twice}'; which one would be used is not clear. Keep only one.`);
+  if (twice !== null)
+    throw new RedletError(
+      'ZIP_DUPLICATE_ENTRY',
+      `The ZIP holds two entries named '${twice}'; which one would be used is not clear. Keep only one.`,
+    );
 
   const entries = Object.values(zip.files) as StreamableZipObject[];
   if (entries.length > max.maxEntries) {
-    throw new RedletError('ZIP_TOO_MANY_ENTRIES', `The ZIP has ${entries.length} entries; at most ${max.maxEntries} are allowed. Leave out files the function does not need (tests, docs, dev dependencies).`);
+    throw new RedletError(
+      'ZIP_TOO_MANY_ENTRIES',
+      `The ZIP has ${entries.length} entries; at most ${max.maxEntries} are allowed. Leave out files the function does not need (tests, docs, dev dependencies).`,
+    );
   }
 
   const kept: Array<{ path: string; entry: StreamableZipObject }> = [];
@@ -79,7 +90,7 @@ export async function readZip(data: Uint8Array, limits: Partial<ZipLimits> = {})
     kept.push({ path, entry });
   }
   if (kept.length === 0) {
-    throw new RedletError('ZIP_EMPTY', 'The ZIP holds no files (only folders or system metadata). Zip the function\'s source files.');
+    throw new RedletError('ZIP_EMPTY', "The ZIP holds no files (only folders or system metadata). Zip the function's source files.");
   }
 
   // All entries inflate at once (jszip yields to the event loop between chunks, so
@@ -111,18 +122,28 @@ function decodeFileName(bytes: string[] | Uint8Array | Buffer): string {
 /** Normalizes an entry name to a relative posix path, or throws if it is unsafe or malformed. */
 function checkedPath(raw: string): string {
   if (raw.includes('\uFFFD')) {
-    throw new RedletError('ZIP_BAD_NAME', `ZIP entry name '${raw}' is not valid UTF-8 (shown with \uFFFD for the bad bytes). Rename the file using UTF-8, or re-create the ZIP with a tool that stores UTF-8 names.`);
+    throw new RedletError(
+      'ZIP_BAD_NAME',
+      `ZIP entry name '${raw}' is not valid UTF-8 (shown with \uFFFD for the bad bytes). Rename the file using UTF-8, or re-create the ZIP with a tool that stores UTF-8 names.`,
+    );
   }
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (/[\u0000-\u001f]/.test(raw)) {
     throw new RedletError('ZIP_BAD_NAME', `ZIP entry name ${JSON.stringify(raw)} contains control characters. Rename the file.`);
   }
   const name = raw.replace(/\\/g, '/');
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) {
-    throw new RedletError('ZIP_UNSAFE_PATH', `ZIP entry '${raw}' has an absolute path. Zip the files with paths relative to the function folder.`);
+    throw new RedletError(
+      'ZIP_UNSAFE_PATH',
+      `ZIP entry '${raw}' has an absolute path. Zip the files with paths relative to the function folder.`,
+    );
   }
   const segments = name.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) {
-    throw new RedletError('ZIP_UNSAFE_PATH', `ZIP entry '${raw}' contains a '..' segment, which could point outside the function folder. Zip the files with plain relative paths.`);
+    throw new RedletError(
+      'ZIP_UNSAFE_PATH',
+      `ZIP entry '${raw}' contains a '..' segment, which could point outside the function folder. Zip the files with plain relative paths.`,
+    );
   }
   return segments.join('/');
 }
@@ -172,14 +193,25 @@ function inflate(entry: StreamableZipObject, path: string, max: ZipLimits, budge
       if (size > max.maxFileBytes) {
         stop(fileTooLarge(path, size, max));
       } else if (budget.used > max.maxTotalBytes) {
-        stop(new RedletError('ZIP_TOO_LARGE', `The ZIP inflates to more than ${mb(max.maxTotalBytes)} (limit reached while reading '${path}'). Leave out files the function does not need.`));
+        stop(
+          new RedletError(
+            'ZIP_TOO_LARGE',
+            `The ZIP inflates to more than ${mb(max.maxTotalBytes)} (limit reached while reading '${path}'). Leave out files the function does not need.`,
+          ),
+        );
       } else {
         chunks.push(chunk);
       }
     });
     stream.on('error', (err) => {
       if (settled) return;
-      stop(new RedletError('ZIP_CORRUPT', `ZIP entry '${path}' cannot be read (${messageOf(err)}). Create the ZIP again with a standard zip tool.`, { cause: err }));
+      stop(
+        new RedletError(
+          'ZIP_CORRUPT',
+          `ZIP entry '${path}' cannot be read (${messageOf(err)}). Create the ZIP again with a standard zip tool.`,
+          { cause: err },
+        ),
+      );
     });
     stream.on('end', () => {
       if (settled) return;
@@ -191,7 +223,11 @@ function inflate(entry: StreamableZipObject, path: string, max: ZipLimits, budge
 }
 
 function fileTooLarge(path: string, size: number, max: ZipLimits): RedletError {
-  return new RedletError('ZIP_TOO_LARGE', `ZIP entry '${path}' is larger than ${mb(max.maxFileBytes)} once inflated, the limit per file. Leave it out or make it smaller.`, { details: { path, bytes: size } });
+  return new RedletError(
+    'ZIP_TOO_LARGE',
+    `ZIP entry '${path}' is larger than ${mb(max.maxFileBytes)} once inflated, the limit per file. Leave it out or make it smaller.`,
+    { details: { path, bytes: size } },
+  );
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {

@@ -10,7 +10,10 @@ const examples = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples')
 const out = join(examples, 'build');
 
 async function hasPackageJson(dir) {
-  return stat(join(dir, 'package.json')).then((s) => s.isFile(), () => false);
+  return stat(join(dir, 'package.json')).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 await mkdir(out, { recursive: true });

@@ -56,14 +56,18 @@ export async function renderCodeConfigMaps() {
     {
       path: 'k8s/usermodule.yaml',
       text:
-        header('The function code: mounted as a directory at /opt/usermodule/, so an edit reaches running pods and redlet reloads it (the course mounted `pyfile` at /opt/usermodule.py with subPath, which is never updated).', 'examples/course-reference.js') +
-        yamlText(usermodule),
+        header(
+          'The function code: mounted as a directory at /opt/usermodule/, so an edit reaches running pods and redlet reloads it (the course mounted `pyfile` at /opt/usermodule.py with subPath, which is never updated).',
+          'examples/course-reference.js',
+        ) + yamlText(usermodule),
     },
     {
       path: 'k8s/zip-stats.yaml',
       text:
-        header('A multi-module example function as a ZIP in binaryData, mounted at /opt/functions/zip-stats.zip; use it with FUNCTION_ZIP (reloaded when it changes).', 'examples/zip-stats/') +
-        yamlText(zipStats),
+        header(
+          'A multi-module example function as a ZIP in binaryData, mounted at /opt/functions/zip-stats.zip; use it with FUNCTION_ZIP (reloaded when it changes).',
+          'examples/zip-stats/',
+        ) + yamlText(zipStats),
     },
   ];
 }

@@ -6,7 +6,8 @@ import { assignOwner } from './assignment.js';
 const fns = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `fn-${from + i}`);
 const replicas = (n: number) => Array.from({ length: n }, (_, i) => `pod-${i}`);
 const owners = (names: string[], live: string[]) => new Map(names.map((n) => [n, assignOwner(n, live)]));
-const moved = (a: Map<string, string | null>, b: Map<string, string | null>) => [...a].filter(([n, o]) => b.has(n) && b.get(n) !== o).length;
+const moved = (a: Map<string, string | null>, b: Map<string, string | null>) =>
+  [...a].filter(([n, o]) => b.has(n) && b.get(n) !== o).length;
 
 describe('assignOwner', () => {
   it('gives every function to one live replica, the same on every replica, whatever the order', () => {
@@ -24,7 +25,9 @@ describe('assignOwner', () => {
     const before = owners(fns(200), live);
     const added = owners([...fns(200), 'fn-new'], live);
     const removed = owners(fns(199, 1), live);
-    console.log(`rendezvous, 200 functions on 3 replicas: +1 function moves ${moved(before, added)}, -1 function moves ${moved(before, removed)}`);
+    console.log(
+      `rendezvous, 200 functions on 3 replicas: +1 function moves ${moved(before, added)}, -1 function moves ${moved(before, removed)}`,
+    );
     expect(moved(before, added)).toBe(0);
     expect(moved(before, removed)).toBe(0);
   });
@@ -38,7 +41,9 @@ describe('assignOwner', () => {
     const left = moved(four, three);
     const hadPod3 = [...four.values()].filter((o) => o === 'pod-3').length;
     const counts = replicas(4).map((r) => [...four.values()].filter((o) => o === r).length);
-    console.log(`rendezvous, 1000 functions: a 4th replica joining moves ${joined} (ideal 250); it leaving moves ${left}; spread over 4: ${counts.join('/')}`);
+    console.log(
+      `rendezvous, 1000 functions: a 4th replica joining moves ${joined} (ideal 250); it leaving moves ${left}; spread over 4: ${counts.join('/')}`,
+    );
     expect(left).toBe(hadPod3);
     expect(joined).toBeGreaterThan(150);
     expect(joined).toBeLessThan(350);

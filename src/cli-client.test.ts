@@ -52,10 +52,20 @@ const authed = { REDLET_API_TOKEN: TEST_TOKEN };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'redlet-cli-'));
-  writeFileSync(join(dir, 'Hello_Fn.js'), `export function handler(i) { console.log('hello called'); if (i.fail) throw new RangeError('asked to fail'); return { hello: i.who ?? 'world' } }`);
+  writeFileSync(
+    join(dir, 'Hello_Fn.js'),
+    `export function handler(i) { console.log('hello called'); if (i.fail) throw new RangeError('asked to fail'); return { hello: i.who ?? 'world' } }`,
+  );
   writeFileSync(join(dir, 'v2.js'), `export function handler(i) { return { hello: 'v2' } }`);
   writeFileSync(join(dir, 'stats.zip'), await zipFolder(join(packageRoot(), 'examples', 'zip-stats')));
-  const config = loadConfig({ REDLET_PREFIX: testPrefix(), PORT: '0', HOST: '127.0.0.1', REDLET_DEMO: '0', REDLET_COLLECT: '0', REDLET_API_TOKEN: TEST_TOKEN });
+  const config = loadConfig({
+    REDLET_PREFIX: testPrefix(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDLET_DEMO: '0',
+    REDLET_COLLECT: '0',
+    REDLET_API_TOKEN: TEST_TOKEN,
+  });
   redlet = await startRedlet(config, silentLogger());
   url = `http://127.0.0.1:${redlet.port}`;
 });
@@ -73,17 +83,26 @@ describe('redlet CLI against a running redlet', () => {
     const again = await redletCli(['deploy', join(dir, 'v2.js'), '--name', 'hello-fn'], authed);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists; run again with --force/);
-    const forced = await redletCli(['deploy', join(dir, 'v2.js'), '--name', 'hello-fn', '--force', '--period', '30', '--output-key', 'hello-out'], authed);
+    const forced = await redletCli(
+      ['deploy', join(dir, 'v2.js'), '--name', 'hello-fn', '--force', '--period', '30', '--output-key', 'hello-out'],
+      authed,
+    );
     expect(forced, forced.stderr).toMatchObject({ code: 0 });
     expect(forced.stdout).toMatch(/^updated 'hello-fn' from v2\.js: .*every 30 s.*output 'hello-out'/);
     expect((await redlet.runtime.view('hello-fn')).definition).toMatchObject({ filename: 'v2.js', period: 30, outputKey: 'hello-out' });
   });
 
   it('deploy a ZIP, list, invoke, logs, rm', async () => {
-    const zip = await redletCli(['deploy', join(dir, 'stats.zip'), '--name', 'stats', '--trigger', 'keyspace', '--input-key', 'cli-in'], authed);
+    const zip = await redletCli(
+      ['deploy', join(dir, 'stats.zip'), '--name', 'stats', '--trigger', 'keyspace', '--input-key', 'cli-in'],
+      authed,
+    );
     expect(zip, zip.stderr).toMatchObject({ code: 0 });
     expect(zip.stdout).toMatch(/registered 'stats' from stats\.zip: .*on writes to 'cli-in'/);
-    const talk = await redletCli(['deploy', join(dir, 'Hello_Fn.js'), '--name', 'talk', '--input-key', 'talk-in', '--period', '0.1'], authed);
+    const talk = await redletCli(
+      ['deploy', join(dir, 'Hello_Fn.js'), '--name', 'talk', '--input-key', 'talk-in', '--period', '0.1'],
+      authed,
+    );
     expect(talk.code, talk.stderr).toBe(0);
 
     const [list, listJson, inv, failed, badJson] = await Promise.all([
@@ -115,13 +134,15 @@ describe('redlet CLI against a running redlet', () => {
     expect(JSON.parse(fromFile.stdout)).toEqual({ hello: 'file' });
     expect(both).toMatchObject({ code: 2 });
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toBe("redlet: input key 'talk-in' is empty; pass the input as an argument (redlet invoke <name> '{...}') or with --input-file <file>\n");
+    expect(empty.stderr).toBe(
+      "redlet: input key 'talk-in' is empty; pass the input as an argument (redlet invoke <name> '{...}') or with --input-file <file>\n",
+    );
 
     await redlet.runtime.store.set('talk-in', '{"who":"sched"}');
     await waitFor(async () => (await redlet.runtime.view('talk')).status.invocations > 0, 'a scheduled run');
     const logs = await redletCli(['logs', 'talk']);
     expect(logs.code).toBe(0);
-    expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z log   hello called$/m);
+    expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z log {3}hello called$/m);
 
     const rm = await redletCli(['rm', 'talk'], authed);
     expect(rm).toMatchObject({ code: 0, stdout: "deleted 'talk'\n" });
@@ -138,7 +159,9 @@ describe('redlet CLI against a running redlet', () => {
       redletCli(['deploy', file, '--name', 'auth-c', '--token', TEST_TOKEN]),
     ]);
     expect(none.code).toBe(1);
-    expect(none.stderr).toBe('redlet: this command changes redlet and needs its API token: pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)\n');
+    expect(none.stderr).toBe(
+      'redlet: this command changes redlet and needs its API token: pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)\n',
+    );
     expect(wrong).toMatchObject({ code: 1, stderr: 'redlet: the API token is wrong (check --token / REDLET_API_TOKEN)\n' });
     expect(flag.code, flag.stderr).toBe(0);
     expect(redlet.runtime.has('auth-a') || redlet.runtime.has('auth-b')).toBe(false);
@@ -172,11 +195,16 @@ describe('redlet CLI against a running redlet', () => {
 // Each case starts a few node processes with tsx: slow on a loaded machine, not a speed target.
 describe('redlet help, version and suggestions', { timeout: 300_000 }, () => {
   it('no arguments, --help and help print the overview (and start nothing); --version the version', async () => {
-    const [bare, long, help, version] = await Promise.all([redletCli([]), redletCli(['--help']), redletCli(['help']), redletCli(['--version'])]);
+    const [bare, long, help, version] = await Promise.all([
+      redletCli([]),
+      redletCli(['--help']),
+      redletCli(['help']),
+      redletCli(['--version']),
+    ]);
     expect(bare, bare.stderr).toMatchObject({ code: 0, stderr: '' });
     expect(bare.stdout).toMatch(/^redlet 0\.\d+\.\d+: a sandboxed serverless runtime/);
-    expect(bare.stdout).toMatch(/^  start {2,}run the runtime/m);
-    expect(bare.stdout).toMatch(/^  deploy <file> {2,}register a function/m);
+    expect(bare.stdout).toMatch(/^ {2}start {2,}run the runtime/m);
+    expect(bare.stdout).toMatch(/^ {2}deploy <file> {2,}register a function/m);
     expect(long.stdout).toBe(bare.stdout);
     expect(help.stdout).toBe(bare.stdout);
     const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
@@ -197,7 +225,10 @@ describe('redlet help, version and suggestions', { timeout: 300_000 }, () => {
     expect(flag.stdout).toBe(page.stdout);
     expect(startPage).toMatchObject({ code: 0 });
     expect(startPage.stdout).toMatch(/^usage: redlet start\n/);
-    expect(typo).toMatchObject({ code: 2, stderr: "redlet: unknown command 'dpeloy'; did you mean 'deploy'?\nrun 'redlet help' for the commands\n" });
+    expect(typo).toMatchObject({
+      code: 2,
+      stderr: "redlet: unknown command 'dpeloy'; did you mean 'deploy'?\nrun 'redlet help' for the commands\n",
+    });
     expect(unknown).toMatchObject({ code: 2 });
     expect(unknown.stderr).toMatch(/^redlet: unknown command 'invok'; did you mean 'invoke'\?/);
   });
@@ -209,7 +240,11 @@ describe('redlet help, version and suggestions', { timeout: 300_000 }, () => {
       redletCli(['start', '--prot', '9000']),
       redletCli(['--url', 'http://x']),
     ]);
-    expect(outputkey).toMatchObject({ code: 2, stderr: "redlet: unknown option '--outputkey' for 'redlet deploy'; did you mean --output-key?\nrun 'redlet help deploy' for its options\n" });
+    expect(outputkey).toMatchObject({
+      code: 2,
+      stderr:
+        "redlet: unknown option '--outputkey' for 'redlet deploy'; did you mean --output-key?\nrun 'redlet help deploy' for its options\n",
+    });
     expect(tokn.stderr).toMatch(/^redlet: unknown option '--tokn' for 'redlet list'; did you mean --token\?/);
     expect(startFlag).toMatchObject({ code: 2 });
     expect(startFlag.stderr).toMatch(/^redlet: unknown option '--prot' for 'redlet start'\nrun 'redlet help start'/);

@@ -47,7 +47,10 @@ const DEPLOY = {
 } satisfies FlagSpec;
 
 /** The flags of the commands other than deploy. */
-const FLAGS: Record<string, FlagSpec> = { logs: { ...COMMON, limit: { type: 'string' } }, invoke: { ...COMMON, 'input-file': { type: 'string' } } };
+const FLAGS: Record<string, FlagSpec> = {
+  logs: { ...COMMON, limit: { type: 'string' } },
+  invoke: { ...COMMON, 'input-file': { type: 'string' } },
+};
 
 /** Settings flags and the API fields they fill. */
 const SETTING_FLAGS: Array<[keyof typeof DEPLOY, string]> = [
@@ -119,7 +122,8 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
     return encodeURIComponent(n);
   };
   const maxArgs = command === 'invoke' ? 2 : command === 'list' || command === 'ls' ? 0 : 1;
-  if (positionals.length > maxArgs) throw new UsageError(`too many arguments for 'redlet ${command}': ${positionals.slice(maxArgs).join(' ')}`);
+  if (positionals.length > maxArgs)
+    throw new UsageError(`too many arguments for 'redlet ${command}': ${positionals.slice(maxArgs).join(' ')}`);
 
   switch (command) {
     case 'list':
@@ -133,9 +137,14 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
     case 'invoke': {
       const fn = name();
       const file = (values as { 'input-file'?: string })['input-file'];
-      if (file !== undefined && positionals[1] !== undefined) throw new UsageError('give the input as an argument or with --input-file, not both');
+      if (file !== undefined && positionals[1] !== undefined)
+        throw new UsageError('give the input as an argument or with --input-file, not both');
       const input = file !== undefined ? new TextDecoder().decode(await readOrExplain(io, file)) : positionals[1];
-      const r = (await api('POST', `/api/functions/${fn}/invoke`, input === undefined ? undefined : { body: input, type: 'application/json' })) as {
+      const r = (await api(
+        'POST',
+        `/api/functions/${fn}/invoke`,
+        input === undefined ? undefined : { body: input, type: 'application/json' },
+      )) as {
         ok: boolean;
         output: unknown;
         durationMs: number;
@@ -147,16 +156,21 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
         for (const l of r.logs) io.err(`[${l.level}] ${l.msg}\n`);
         if (r.ok) io.out(json(r.output));
       }
-      if (!r.ok) throw new ApiFailure(`the function failed (${r.error?.code ?? 'ERROR'}): ${r.error?.stack ?? r.error?.message ?? 'no message'}`);
+      if (!r.ok)
+        throw new ApiFailure(`the function failed (${r.error?.code ?? 'ERROR'}): ${r.error?.stack ?? r.error?.message ?? 'no message'}`);
       return;
     }
     case 'logs': {
       const limit = (values as { limit?: string }).limit;
-      const body = (await api('GET', `/api/functions/${name()}/logs${limit ? `?limit=${encodeURIComponent(limit)}` : ''}`)) as { logs: LogLine[]; droppedLogs: number };
+      const body = (await api('GET', `/api/functions/${name()}/logs${limit ? `?limit=${encodeURIComponent(limit)}` : ''}`)) as {
+        logs: LogLine[];
+        droppedLogs: number;
+      };
       if (values.json) return io.out(json(body));
       if (body.logs.length === 0) io.err('no log lines yet\n');
       io.out(body.logs.map((l) => `${new Date(l.t).toISOString()} ${l.level.padEnd(5)} ${l.msg}\n`).join(''));
-      if (body.droppedLogs > 0) io.err(`(${body.droppedLogs} lines were dropped: the function printed more than redlet keeps per invocation)\n`);
+      if (body.droppedLogs > 0)
+        io.err(`(${body.droppedLogs} lines were dropped: the function printed more than redlet keeps per invocation)\n`);
       return;
     }
     case 'rm':
@@ -178,7 +192,8 @@ async function deploy(argv: string[], io: ClientIo): Promise<void> {
   if (values.help) return io.out(helpFor('deploy') ?? '');
   const file = positionals[0];
   if (!file) throw new UsageError('deploy needs the code: redlet deploy <file.js|file.ts|file.py|function.zip> --name <name>');
-  if (positionals.length > 1) throw new UsageError(`deploy takes one file (got ${positionals.join(', ')}); zip a folder of modules into one .zip`);
+  if (positionals.length > 1)
+    throw new UsageError(`deploy takes one file (got ${positionals.join(', ')}); zip a folder of modules into one .zip`);
   if (values['reset-env'] && !values.force) throw new UsageError('--reset-env applies when replacing a function: add --force');
   const api = client(values, io);
   const data = await readOrExplain(io, file);
@@ -197,7 +212,11 @@ async function deploy(argv: string[], io: ClientIo): Promise<void> {
     body = await api('POST', '/api/functions', { body: form });
   } catch (err) {
     if (!(err instanceof ApiFailure) || err.code !== 'FUNCTION_EXISTS') throw err;
-    if (!values.force) throw new ApiFailure(`a function named '${name}' already exists; run again with --force to replace its code and settings (context.env is kept)`, err.code);
+    if (!values.force)
+      throw new ApiFailure(
+        `a function named '${name}' already exists; run again with --force to replace its code and settings (context.env is kept)`,
+        err.code,
+      );
     if (values['reset-env']) form.set('resetEnv', 'true');
     created = false;
     body = await api('PUT', `/api/functions/${encodeURIComponent(name)}`, { body: form });
@@ -206,7 +225,9 @@ async function deploy(argv: string[], io: ClientIo): Promise<void> {
   const d = body as Description;
   const s = d.settings;
   const schedule = s.trigger === 'keyspace' ? `on writes to '${s.inputKey}'` : `every ${s.period} s on '${s.inputKey}'`;
-  io.out(`${created ? 'registered' : 'updated'} '${d.name}' from ${d.source.filename}: handler '${s.handler}', ${schedule}, output ${s.outputKey ? `'${s.outputKey}'` : 'not written (no --output-key)'}\n`);
+  io.out(
+    `${created ? 'registered' : 'updated'} '${d.name}' from ${d.source.filename}: handler '${s.handler}', ${schedule}, output ${s.outputKey ? `'${s.outputKey}'` : 'not written (no --output-key)'}\n`,
+  );
 }
 
 /** Reads a file named on the command line; a file that cannot be read is a usage error. */
@@ -215,7 +236,9 @@ async function readOrExplain(io: ClientIo, file: string): Promise<Uint8Array> {
     return await io.readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read '${file}' (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder: zip it first' : (err as Error).message})`);
+    throw new UsageError(
+      `cannot read '${file}' (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder: zip it first' : (err as Error).message})`,
+    );
   }
 }
 
@@ -239,7 +262,9 @@ function client(values: { url?: string; token?: string }, io: ClientIo): Api {
       res = await io.fetch(`${base}${path}`, { method, headers, ...(body ? { body: body.body } : {}) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiFailure(`cannot reach redlet at ${base} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Point to it with --url or REDLET_URL`);
+      throw new ApiFailure(
+        `cannot reach redlet at ${base} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Point to it with --url or REDLET_URL`,
+      );
     }
     if (res.status === 204) return null;
     const text = await res.text();
@@ -261,8 +286,10 @@ function inCliTerms(code: string | null, message: string, hadToken: boolean): st
   if (code === 'UNAUTHORIZED' && !hadToken && /send the API token/.test(message)) {
     return 'this command changes redlet and needs its API token: pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)';
   }
-  if (code === 'UNAUTHORIZED' && hadToken && /token is wrong/.test(message)) return 'the API token is wrong (check --token / REDLET_API_TOKEN)';
-  if (code === 'INPUT_MISSING') return `${message.replace(/; send a JSON body.*$/, '')}; pass the input as an argument (redlet invoke <name> '{...}') or with --input-file <file>`;
+  if (code === 'UNAUTHORIZED' && hadToken && /token is wrong/.test(message))
+    return 'the API token is wrong (check --token / REDLET_API_TOKEN)';
+  if (code === 'INPUT_MISSING')
+    return `${message.replace(/; send a JSON body.*$/, '')}; pass the input as an argument (redlet invoke <name> '{...}') or with --input-file <file>`;
   if (code === 'INVALID_JSON') return message.replace('the input (the request body)', 'the input (the argument or --input-file)');
   return message;
 }

@@ -53,10 +53,13 @@ export async function runCli(argv: string[], opts: StartOptions = {}): Promise<v
     return;
   }
   if (command !== 'start' && command !== 'collect') usageFail(unknownCommand(command));
-  let help = false;
+  let help: boolean;
   try {
     const { values, positionals } = parseFlags(rest, {}, command);
-    if (positionals.length > 0) throw new UsageError(`'redlet ${command}' takes no arguments (got ${positionals.join(' ')}); it is configured by environment variables`);
+    if (positionals.length > 0)
+      throw new UsageError(
+        `'redlet ${command}' takes no arguments (got ${positionals.join(' ')}); it is configured by environment variables`,
+      );
     help = values.help === true;
   } catch (err) {
     if (err instanceof UsageError) usageFail(err.message, command);

@@ -270,6 +270,8 @@ export class ClusterCoordinator {
 
   private async publishStatus(): Promise<void> {
     const snapshots = await this.member.statusSnapshots([...this.owned.keys()]);
-    await Promise.all([...snapshots].map(([name, json]) => this.store.setWithTtl(this.keys.status(name), json, this.leaseMs * 2).catch(() => {})));
+    await Promise.all(
+      [...snapshots].map(([name, json]) => this.store.setWithTtl(this.keys.status(name), json, this.leaseMs * 2).catch(() => {})),
+    );
   }
 }

@@ -26,7 +26,11 @@ export async function loadCompatFunction(c: CompatConfig, fetchImpl: typeof fetc
     source = { kind: 'zip', filename: basename(c.zipPath), data: new Uint8Array(data) };
     mtime = info;
   } else {
-    source = { kind: 'zip', filename: basename(new URL(c.zipUrl!).pathname) || 'function.zip', data: await download(c.zipUrl!, c.zipUrlMaxBytes, fetchImpl) };
+    source = {
+      kind: 'zip',
+      filename: basename(new URL(c.zipUrl!).pathname) || 'function.zip',
+      data: await download(c.zipUrl!, c.zipUrlMaxBytes, fetchImpl),
+    };
   }
   return {
     name: c.name,
@@ -66,12 +70,17 @@ async function download(url: string, maxBytes: number, fetchImpl: typeof fetch):
   }
   if (!res.ok || !res.body) throw new RedletError('CONFIG_INVALID', `ZIP_URL=${url}: the server answered ${res.status} ${res.statusText}`);
   const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) throw new RedletError('CONFIG_INVALID', `ZIP_URL=${url}: ${declared} bytes, larger than the ${maxBytes}-byte limit (ZIP_URL_MAX_BYTES)`);
+  if (declared > maxBytes)
+    throw new RedletError(
+      'CONFIG_INVALID',
+      `ZIP_URL=${url}: ${declared} bytes, larger than the ${maxBytes}-byte limit (ZIP_URL_MAX_BYTES)`,
+    );
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
-    if (size > maxBytes) throw new RedletError('CONFIG_INVALID', `ZIP_URL=${url}: larger than the ${maxBytes}-byte limit (ZIP_URL_MAX_BYTES)`);
+    if (size > maxBytes)
+      throw new RedletError('CONFIG_INVALID', `ZIP_URL=${url}: larger than the ${maxBytes}-byte limit (ZIP_URL_MAX_BYTES)`);
     chunks.push(chunk);
   }
   return new Uint8Array(Buffer.concat(chunks));

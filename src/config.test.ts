@@ -4,9 +4,12 @@ import { ConfigError, DEFAULT_FUNCTION_FILE, loadConfig, nameFromFile } from './
 const none = () => false;
 
 describe('loadConfig', () => {
-  it('reserves redlet\'s prefixes and reads REDLET_FUNCTION_KEYS', () => {
+  it("reserves redlet's prefixes and reads REDLET_FUNCTION_KEYS", () => {
     expect(loadConfig({}, none).functionKeys).toEqual({ reserved: ['redlet:'], allowed: null });
-    const c = loadConfig({ REDLET_PREFIX: 'tenant-a:', REDLET_RESERVED_PREFIXES: 'tenant-b:, {tenant-c}:', REDLET_FUNCTION_KEYS: 'metrics*, *-output' }, none);
+    const c = loadConfig(
+      { REDLET_PREFIX: 'tenant-a:', REDLET_RESERVED_PREFIXES: 'tenant-b:, {tenant-c}:', REDLET_FUNCTION_KEYS: 'metrics*, *-output' },
+      none,
+    );
     expect(c.functionKeys).toEqual({ reserved: ['tenant-a:', 'redlet:', 'tenant-b:', '{tenant-c}:'], allowed: ['metrics*', '*-output'] });
     expect(() => loadConfig({ REDLET_PREFIX: '{}' }, none)).toThrow(ConfigError);
   });
@@ -40,17 +43,35 @@ describe('loadConfig', () => {
 
   it('reads the course variables into one function', () => {
     const c = loadConfig(
-      { REDIS_HOST: 'redis', REDIS_PORT: '6380', REDIS_INPUT_KEY: 'metrics', REDIS_OUTPUT_KEY: 'me-proj3-output', INTERVAL: '2.5', FUNCTION_FILE: '/opt/usermodule.js', HANDLER_FUNCTION: 'usermodule.handler' },
+      {
+        REDIS_HOST: 'redis',
+        REDIS_PORT: '6380',
+        REDIS_INPUT_KEY: 'metrics',
+        REDIS_OUTPUT_KEY: 'me-proj3-output',
+        INTERVAL: '2.5',
+        FUNCTION_FILE: '/opt/usermodule.js',
+        HANDLER_FUNCTION: 'usermodule.handler',
+      },
       none,
     );
     expect(c.redis).toEqual({ url: 'redis://redis:6380', host: 'redis', port: 6380 });
-    expect(c.compat).toMatchObject({ name: 'usermodule', inputKey: 'metrics', outputKey: 'me-proj3-output', periodSeconds: 2.5, handler: 'usermodule.handler', file: '/opt/usermodule.js' });
+    expect(c.compat).toMatchObject({
+      name: 'usermodule',
+      inputKey: 'metrics',
+      outputKey: 'me-proj3-output',
+      periodSeconds: 2.5,
+      handler: 'usermodule.handler',
+      file: '/opt/usermodule.js',
+    });
     expect(c.demo).toBe(false);
     expect(c.collector.enabled).toBe(false);
   });
 
   it('MONITORING_PERIOD wins over INTERVAL; REDIS_URL over REDIS_HOST', () => {
-    const c = loadConfig({ REDIS_URL: 'redis://10.0.0.1:7000/2', REDIS_HOST: 'ignored', MONITORING_PERIOD: '0.5', INTERVAL: '9', FUNCTION_FILE: 'f.js' }, none);
+    const c = loadConfig(
+      { REDIS_URL: 'redis://10.0.0.1:7000/2', REDIS_HOST: 'ignored', MONITORING_PERIOD: '0.5', INTERVAL: '9', FUNCTION_FILE: 'f.js' },
+      none,
+    );
     expect(c.redis).toEqual({ url: 'redis://10.0.0.1:7000/2', host: '10.0.0.1', port: 7000 });
     expect(c.compat?.periodSeconds).toBe(0.5);
   });
@@ -92,11 +113,17 @@ describe('loadConfig', () => {
   });
 
   it('reads the token from REDLET_API_TOKEN_FILE', () => {
-    const c = loadConfig({ REDLET_API_TOKEN_FILE: '/run/secrets/token', REDLET_PROTECT_READS: '1' }, none, () => 'a-long-enough-secret-token\n');
+    const c = loadConfig(
+      { REDLET_API_TOKEN_FILE: '/run/secrets/token', REDLET_PROTECT_READS: '1' },
+      none,
+      () => 'a-long-enough-secret-token\n',
+    );
     expect(c.auth).toEqual({ token: 'a-long-enough-secret-token', protectReads: true });
-    expect(() => loadConfig({ REDLET_API_TOKEN_FILE: '/missing' }, none, () => {
-      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-    })).toThrow(/REDLET_API_TOKEN_FILE=\/missing: cannot read it \(ENOENT\)/);
+    expect(() =>
+      loadConfig({ REDLET_API_TOKEN_FILE: '/missing' }, none, () => {
+        throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+      }),
+    ).toThrow(/REDLET_API_TOKEN_FILE=\/missing: cannot read it \(ENOENT\)/);
   });
 });
 
@@ -106,7 +133,10 @@ describe('the example secrets published with redlet', () => {
     [{ REDLET_API_TOKEN: 'replace-me-with-something-long' }, /^REDLET_API_TOKEN: /],
     [{ REDIS_HOST: 'redis', REDIS_PASSWORD: 'REPLACE-ME-example-redis-password' }, /^REDIS_PASSWORD: /],
     [{ REDIS_URL: 'redis://:REPLACE-ME-example-redis-password@redis:6379' }, /^the password in REDIS_URL: /],
-    [{ REDLET_API_TOKEN: 'REPLACE-ME-example-token-not-secret', REDIS_HOST: 'redis', REDIS_PASSWORD: 'REPLACE-ME-example-redis-password' }, /^REDLET_API_TOKEN and REDIS_PASSWORD: these are the example values/],
+    [
+      { REDLET_API_TOKEN: 'REPLACE-ME-example-token-not-secret', REDIS_HOST: 'redis', REDIS_PASSWORD: 'REPLACE-ME-example-redis-password' },
+      /^REDLET_API_TOKEN and REDIS_PASSWORD: these are the example values/,
+    ],
   ])('refuses %o, saying how to make a secret of your own', (env, message) => {
     expect(() => loadConfig(env, none)).toThrow(ConfigError);
     expect(() => loadConfig(env, none)).toThrow(message);
@@ -114,8 +144,12 @@ describe('the example secrets published with redlet', () => {
   });
 
   it('refuses the example token from REDLET_API_TOKEN_FILE too, and accepts a token of your own', () => {
-    expect(() => loadConfig({ REDLET_API_TOKEN_FILE: '/run/t' }, none, () => 'REPLACE-ME-example-token-not-secret\n')).toThrow(/^REDLET_API_TOKEN_FILE: /);
-    expect(loadConfig({ REDLET_API_TOKEN: '3f1c0a9be8d24c71a5e6', REDIS_HOST: 'redis', REDIS_PASSWORD: 'another-one-of-mine' }, none).auth.token).toBe('3f1c0a9be8d24c71a5e6');
+    expect(() => loadConfig({ REDLET_API_TOKEN_FILE: '/run/t' }, none, () => 'REPLACE-ME-example-token-not-secret\n')).toThrow(
+      /^REDLET_API_TOKEN_FILE: /,
+    );
+    expect(
+      loadConfig({ REDLET_API_TOKEN: '3f1c0a9be8d24c71a5e6', REDIS_HOST: 'redis', REDIS_PASSWORD: 'another-one-of-mine' }, none).auth.token,
+    ).toBe('3f1c0a9be8d24c71a5e6');
   });
 });
 

@@ -133,7 +133,10 @@ const intIn = (name: string, min: number, max: number) =>
     .max(max, `${name} must be at most ${max}`);
 
 const seconds = (name: string) =>
-  z.coerce.number({ error: `${name} must be a number of seconds` }).min(0.1, `${name} must be at least 0.1 seconds`).max(86_400, `${name} must be at most 86400 seconds`);
+  z.coerce
+    .number({ error: `${name} must be a number of seconds` })
+    .min(0.1, `${name} must be at least 0.1 seconds`)
+    .max(86_400, `${name} must be at most 86400 seconds`);
 
 function pick<T>(name: string, schema: z.ZodType<T>, raw: string | undefined, fallback: T): T {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -154,7 +157,7 @@ function hostPorts(name: string, raw: string, defaultPort: number): HostPort[] {
   const entries = raw.split(',').map((e) => e.trim());
   if (entries.some((e) => e === '')) throw new ConfigError(`${name} has an empty entry (got '${raw}'); expected host:port,host:port,...`);
   return entries.map((entry) => {
-    const m = /^(?:\[([^\]]+)\]|([^:\s\[\]]+))(?::(\d+))?$/.exec(entry);
+    const m = /^(?:\[([^\]]+)\]|([^:\s[\]]+))(?::(\d+))?$/.exec(entry);
     const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
     if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new ConfigError(`${name}: '${entry}' is not host:port (got '${raw}'); expected host:port,host:port,...`);
@@ -168,10 +171,13 @@ function shardedFrom(env: Env, tls: boolean): RedisConfig | null {
   const clusterRaw = env.REDIS_CLUSTER_NODES?.trim();
   const sentinelsRaw = env.REDIS_SENTINELS?.trim();
   if (!clusterRaw && !sentinelsRaw) return null;
-  if (clusterRaw && sentinelsRaw) throw new ConfigError('set only one of REDIS_CLUSTER_NODES (Redis Cluster) and REDIS_SENTINELS (Redis Sentinel)');
+  if (clusterRaw && sentinelsRaw)
+    throw new ConfigError('set only one of REDIS_CLUSTER_NODES (Redis Cluster) and REDIS_SENTINELS (Redis Sentinel)');
   const single = ['REDIS_URL', 'REDIS_HOST'].filter((k) => env[k]?.trim());
   if (single.length > 0) {
-    throw new ConfigError(`set only one way to reach Redis: ${clusterRaw ? 'REDIS_CLUSTER_NODES' : 'REDIS_SENTINELS'} or ${single.join(' and ')}`);
+    throw new ConfigError(
+      `set only one way to reach Redis: ${clusterRaw ? 'REDIS_CLUSTER_NODES' : 'REDIS_SENTINELS'} or ${single.join(' and ')}`,
+    );
   }
   const auth = { username: env.REDIS_USERNAME?.trim() || null, password: env.REDIS_PASSWORD || null, tls };
   const describe = (n: HostPort) => `${tls ? 'rediss' : 'redis'}://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
@@ -181,7 +187,8 @@ function shardedFrom(env: Env, tls: boolean): RedisConfig | null {
   }
   const sentinels = hostPorts('REDIS_SENTINELS', sentinelsRaw!, 26379);
   const name = env.REDIS_SENTINEL_NAME?.trim();
-  if (!name) throw new ConfigError("REDIS_SENTINELS needs REDIS_SENTINEL_NAME: the name the sentinels monitor the primary under (e.g. 'mymaster')");
+  if (!name)
+    throw new ConfigError("REDIS_SENTINELS needs REDIS_SENTINEL_NAME: the name the sentinels monitor the primary under (e.g. 'mymaster')");
   return {
     url: describe(sentinels[0]!),
     host: sentinels[0]!.host,
@@ -231,7 +238,12 @@ export function nameFromFile(path: string): string {
   return label || 'function';
 }
 
-function compatFrom(env: Env, defaults: RuntimeConfig['defaults'], warnings: string[], fileExists: (p: string) => boolean): CompatConfig | null {
+function compatFrom(
+  env: Env,
+  defaults: RuntimeConfig['defaults'],
+  warnings: string[],
+  fileExists: (p: string) => boolean,
+): CompatConfig | null {
   const set = (k: string) => env[k] !== undefined && env[k]!.trim() !== '';
   const defaultFile = set('FUNCTION_FILE') ? null : (DEFAULT_FUNCTION_FILES.find((p) => fileExists(p)) ?? null);
   const active = ['REDIS_INPUT_KEY', 'FUNCTION_FILE', 'FUNCTION_ZIP', 'ZIP_URL', 'HANDLER_FUNCTION'].some(set) || defaultFile !== null;
@@ -243,7 +255,9 @@ function compatFrom(env: Env, defaults: RuntimeConfig['defaults'], warnings: str
   const zipPath = set('FUNCTION_ZIP') ? env.FUNCTION_ZIP!.trim() : null;
   const zipUrl = set('ZIP_URL') ? env.ZIP_URL!.trim() : null;
   if (!file && !zipPath && !zipUrl) {
-    throw new ConfigError(`no function code: set FUNCTION_FILE (a .js/.ts/.py file), FUNCTION_ZIP (a .zip path) or ZIP_URL, or mount the code at ${DEFAULT_FUNCTION_FILES.join(' or ')}`);
+    throw new ConfigError(
+      `no function code: set FUNCTION_FILE (a .js/.ts/.py file), FUNCTION_ZIP (a .zip path) or ZIP_URL, or mount the code at ${DEFAULT_FUNCTION_FILES.join(' or ')}`,
+    );
   }
   if (zipUrl && !/^https?:\/\//.test(zipUrl)) throw new ConfigError(`ZIP_URL must be an http:// or https:// URL (got '${zipUrl}')`);
 
@@ -263,7 +277,12 @@ function compatFrom(env: Env, defaults: RuntimeConfig['defaults'], warnings: str
     handler: env.HANDLER_FUNCTION?.trim() || 'handler',
     trigger: oneOf('FUNCTION_TRIGGER', env.FUNCTION_TRIGGER, ['poll', 'keyspace'] as const, 'poll'),
     invokeOn: oneOf('FUNCTION_INVOKE_ON', env.FUNCTION_INVOKE_ON, ['change', 'always'] as const, 'change'),
-    memoryMb: pick('FUNCTION_MEMORY_MB', intIn('FUNCTION_MEMORY_MB', 8, 1024), env.FUNCTION_MEMORY_MB, file && isPythonFilename(file) ? Math.max(defaults.memoryMb, PYTHON_DEFAULT_MEMORY_MB) : defaults.memoryMb),
+    memoryMb: pick(
+      'FUNCTION_MEMORY_MB',
+      intIn('FUNCTION_MEMORY_MB', 8, 1024),
+      env.FUNCTION_MEMORY_MB,
+      file && isPythonFilename(file) ? Math.max(defaults.memoryMb, PYTHON_DEFAULT_MEMORY_MB) : defaults.memoryMb,
+    ),
     timeoutMs: pick('FUNCTION_TIMEOUT_MS', intIn('FUNCTION_TIMEOUT_MS', 1, 60_000), env.FUNCTION_TIMEOUT_MS, defaults.timeoutMs),
     file,
     zipPath,
@@ -280,11 +299,14 @@ function authFrom(env: Env, readText: (p: string) => string): AuthConfig {
     try {
       token = readText(file).trim() || null;
     } catch (err) {
-      throw new ConfigError(`REDLET_API_TOKEN_FILE=${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new ConfigError(
+        `REDLET_API_TOKEN_FILE=${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     if (!token) throw new ConfigError(`REDLET_API_TOKEN_FILE=${file} is empty`);
   }
-  if (token !== null && token.length < 16) throw new ConfigError('the API token must be at least 16 characters (REDLET_API_TOKEN / REDLET_API_TOKEN_FILE)');
+  if (token !== null && token.length < 16)
+    throw new ConfigError('the API token must be at least 16 characters (REDLET_API_TOKEN / REDLET_API_TOKEN_FILE)');
   // With a token, reads (env, code, outputs, logs) need sign-in too unless a public
   // read-only dashboard is asked for; REDLET_PROTECT_READS, when set, decides alone.
   const yes = (v: string | undefined) => ['1', 'true', 'yes', 'on'].includes(v?.trim().toLowerCase() ?? '');
@@ -331,7 +353,12 @@ export function loadConfig(
     memoryMb: pick('REDLET_DEFAULT_MEMORY_MB', intIn('REDLET_DEFAULT_MEMORY_MB', 8, 1024), env.REDLET_DEFAULT_MEMORY_MB, 64),
     timeoutMs: pick('REDLET_DEFAULT_TIMEOUT_MS', intIn('REDLET_DEFAULT_TIMEOUT_MS', 1, 60_000), env.REDLET_DEFAULT_TIMEOUT_MS, 5000),
     periodSeconds: 5,
-    maxOutputBytes: pick('REDLET_MAX_OUTPUT_BYTES', intIn('REDLET_MAX_OUTPUT_BYTES', 1, 512 * 1024 * 1024), env.REDLET_MAX_OUTPUT_BYTES, 1024 * 1024),
+    maxOutputBytes: pick(
+      'REDLET_MAX_OUTPUT_BYTES',
+      intIn('REDLET_MAX_OUTPUT_BYTES', 1, 512 * 1024 * 1024),
+      env.REDLET_MAX_OUTPUT_BYTES,
+      1024 * 1024,
+    ),
   };
   const prefix = env.REDLET_PREFIX?.trim() || DEFAULT_PREFIX;
   if (prefix.replace(/[{}]/g, '') === '') throw new ConfigError(`REDLET_PREFIX must hold more than braces (got '${prefix}')`);
@@ -341,9 +368,13 @@ export function loadConfig(
       .map((s) => s.trim())
       .filter((s) => s !== '');
   const extraReserved = list(env.REDLET_RESERVED_PREFIXES);
-  if (extraReserved.some((p) => p.replace(/[{}]/g, '') === '')) throw new ConfigError(`REDLET_RESERVED_PREFIXES: a prefix must hold more than braces (got '${env.REDLET_RESERVED_PREFIXES}')`);
+  if (extraReserved.some((p) => p.replace(/[{}]/g, '') === ''))
+    throw new ConfigError(`REDLET_RESERVED_PREFIXES: a prefix must hold more than braces (got '${env.REDLET_RESERVED_PREFIXES}')`);
   const allowedKeys = list(env.REDLET_FUNCTION_KEYS);
-  const functionKeys = { reserved: [...new Set([prefix, DEFAULT_PREFIX, ...extraReserved])], allowed: allowedKeys.length ? allowedKeys : null };
+  const functionKeys = {
+    reserved: [...new Set([prefix, DEFAULT_PREFIX, ...extraReserved])],
+    allowed: allowedKeys.length ? allowedKeys : null,
+  };
   const redis = redisFrom(env);
   const compat = compatFrom(env, defaults, warnings, fileExists);
   const flag = (name: string, fallback: boolean) => {
@@ -364,7 +395,12 @@ export function loadConfig(
     http: {
       port: pick('PORT', intIn('PORT', 0, 65535), env.PORT, 8080),
       host: env.HOST?.trim() || '0.0.0.0',
-      maxBodyBytes: pick('REDLET_MAX_BODY_BYTES', intIn('REDLET_MAX_BODY_BYTES', 1024, 1 << 30), env.REDLET_MAX_BODY_BYTES, 10 * 1024 * 1024),
+      maxBodyBytes: pick(
+        'REDLET_MAX_BODY_BYTES',
+        intIn('REDLET_MAX_BODY_BYTES', 1024, 1 << 30),
+        env.REDLET_MAX_BODY_BYTES,
+        10 * 1024 * 1024,
+      ),
     },
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFormat: oneOf('LOG_FORMAT', env.LOG_FORMAT, ['json', 'pretty', 'auto'] as const, 'auto'),
@@ -385,12 +421,13 @@ export function loadConfig(
       mode: oneOf('REDLET_SANDBOX', env.REDLET_SANDBOX, ['process', 'inline'] as const, 'process'),
       workers: pick('REDLET_SANDBOX_WORKERS', intIn('REDLET_SANDBOX_WORKERS', 1, 64), env.REDLET_SANDBOX_WORKERS, 2),
     },
-    cluster: flag('REDLET_CLUSTER', redis !== null) && redis !== null
-      ? {
-          replicaId: env.REDLET_REPLICA_ID?.trim() || `${env.HOSTNAME?.trim() || hostname()}-${pid}`,
-          leaseMs: pick('REDLET_LEASE_MS', intIn('REDLET_LEASE_MS', 500, 60_000), env.REDLET_LEASE_MS, 5000),
-        }
-      : null,
+    cluster:
+      flag('REDLET_CLUSTER', redis !== null) && redis !== null
+        ? {
+            replicaId: env.REDLET_REPLICA_ID?.trim() || `${env.HOSTNAME?.trim() || hostname()}-${pid}`,
+            leaseMs: pick('REDLET_LEASE_MS', intIn('REDLET_LEASE_MS', 500, 60_000), env.REDLET_LEASE_MS, 5000),
+          }
+        : null,
     drainMs: pick('REDLET_DRAIN_MS', intIn('REDLET_DRAIN_MS', 0, 300_000), env.REDLET_DRAIN_MS, 10_000),
     shutdownDelayMs: pick('REDLET_SHUTDOWN_DELAY_MS', intIn('REDLET_SHUTDOWN_DELAY_MS', 0, 120_000), env.REDLET_SHUTDOWN_DELAY_MS, 0),
   };
@@ -417,7 +454,9 @@ export function loadClientConfig(env: Env = process.env, readText: (p: string) =
     try {
       token = readText(file).trim() || null;
     } catch (err) {
-      throw new ConfigError(`REDLET_API_TOKEN_FILE=${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new ConfigError(
+        `REDLET_API_TOKEN_FILE=${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
   return { url: env.REDLET_URL?.trim() || 'http://localhost:8080', token };

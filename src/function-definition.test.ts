@@ -6,7 +6,16 @@ import { checkFunctionKey, globToRegExp, validateSettings, validateStoredDefinit
 import { isReservedKey } from './keys.js';
 
 const policy: KeyPolicy = { reserved: ['redlet:', 'tenant-b:'], allowed: null };
-const base = { handler: 'handler', inputKey: 'metrics', outputKey: 'out', trigger: 'poll', period: 5, invokeOn: 'change', memoryMb: 64, timeoutMs: 5000 };
+const base = {
+  handler: 'handler',
+  inputKey: 'metrics',
+  outputKey: 'out',
+  trigger: 'poll',
+  period: 5,
+  invokeOn: 'change',
+  memoryMb: 64,
+  timeoutMs: 5000,
+};
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -18,7 +27,16 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe('reserved keys', () => {
-  it.each(['redlet:fn:avg', '{redlet}:fn:avg', '{redlet:}state:x', 'red{}let:owner:a', '{re}{dlet:}x', 'redlet:', 'tenant-b:functions', '{tenant-b}:x'])('refuses %s', (key) => {
+  it.each([
+    'redlet:fn:avg',
+    '{redlet}:fn:avg',
+    '{redlet:}state:x',
+    'red{}let:owner:a',
+    '{re}{dlet:}x',
+    'redlet:',
+    'tenant-b:functions',
+    '{tenant-b}:x',
+  ])('refuses %s', (key) => {
     expect(isReservedKey(key, policy.reserved)).toBe(true);
     expect(codeOf(() => validateSettings({ ...base, inputKey: key }, policy))).toBe('RESERVED_KEY');
     expect(codeOf(() => validateSettings({ ...base, outputKey: key }, policy))).toBe('RESERVED_KEY');
@@ -48,8 +66,10 @@ describe('REDLET_FUNCTION_KEYS', () => {
   const confined: KeyPolicy = { reserved: ['redlet:'], allowed: ['metrics*', '*-output', 'a?c', 'lit\\*'] };
 
   it('accepts only keys matching a glob', () => {
-    for (const k of ['metrics', 'metrics-2', 'avg-output', 'abc', 'lit*']) expect(() => checkFunctionKey(k, 'inputKey', confined)).not.toThrow();
-    for (const k of ['other', 'avg-output2', 'ac', 'litx', 'xmetrics']) expect(codeOf(() => checkFunctionKey(k, 'inputKey', confined))).toBe('KEY_NOT_ALLOWED');
+    for (const k of ['metrics', 'metrics-2', 'avg-output', 'abc', 'lit*'])
+      expect(() => checkFunctionKey(k, 'inputKey', confined)).not.toThrow();
+    for (const k of ['other', 'avg-output2', 'ac', 'litx', 'xmetrics'])
+      expect(codeOf(() => checkFunctionKey(k, 'inputKey', confined))).toBe('KEY_NOT_ALLOWED');
   });
 
   it('never lets a glob open redlet’s namespace', () => {
@@ -72,7 +92,17 @@ describe('self-triggering keyspace functions', () => {
 });
 
 describe('stored definitions', () => {
-  const stored = { ...base, name: 'avg', origin: 'api', filename: 'avg.js', sourceKind: 'file', codeUpdatedAt: 1, createdAt: 1, updatedAt: 1, paused: false };
+  const stored = {
+    ...base,
+    name: 'avg',
+    origin: 'api',
+    filename: 'avg.js',
+    sourceKind: 'file',
+    codeUpdatedAt: 1,
+    createdAt: 1,
+    updatedAt: 1,
+    paused: false,
+  };
 
   it('accepts what the API stores', () => {
     expect(validateStoredDefinition(stored, 'avg', policy)).toEqual(stored);

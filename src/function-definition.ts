@@ -48,10 +48,21 @@ export const settingsSchema = z.object({
   inputKey: z.string().min(1, 'inputKey must not be empty').max(1024, 'inputKey is too long'),
   outputKey: z.string().min(1).max(1024, 'outputKey is too long').nullable(),
   trigger: z.enum(['poll', 'keyspace'], { error: "trigger must be 'poll' or 'keyspace'" }),
-  period: z.coerce.number({ error: 'period must be a number of seconds' }).min(0.1, 'period must be at least 0.1 seconds').max(86_400, 'period must be at most 86400 seconds'),
+  period: z.coerce
+    .number({ error: 'period must be a number of seconds' })
+    .min(0.1, 'period must be at least 0.1 seconds')
+    .max(86_400, 'period must be at most 86400 seconds'),
   invokeOn: z.enum(['change', 'always'], { error: "invokeOn must be 'change' or 'always'" }),
-  memoryMb: z.coerce.number({ error: 'memoryMb must be a number' }).int('memoryMb must be a whole number').min(8, 'memoryMb must be at least 8').max(1024, 'memoryMb must be at most 1024'),
-  timeoutMs: z.coerce.number({ error: 'timeoutMs must be a number' }).int('timeoutMs must be a whole number').min(1, 'timeoutMs must be at least 1').max(60_000, 'timeoutMs must be at most 60000'),
+  memoryMb: z.coerce
+    .number({ error: 'memoryMb must be a number' })
+    .int('memoryMb must be a whole number')
+    .min(8, 'memoryMb must be at least 8')
+    .max(1024, 'memoryMb must be at most 1024'),
+  timeoutMs: z.coerce
+    .number({ error: 'timeoutMs must be a number' })
+    .int('timeoutMs must be a whole number')
+    .min(1, 'timeoutMs must be at least 1')
+    .max(60_000, 'timeoutMs must be at most 60000'),
 });
 
 export const nameSchema = z
@@ -96,10 +107,18 @@ function escapeRe(c: string): string {
  */
 export function checkFunctionKey(key: string, field: string, policy: KeyPolicy): void {
   if (isReservedKey(key, policy.reserved)) {
-    throw new RedletError('RESERVED_KEY', `${field} '${key}' is inside redlet's own key namespace (${policy.reserved.map((p) => `'${p}'`).join(', ')}); use a key outside it`, { details: { field } });
+    throw new RedletError(
+      'RESERVED_KEY',
+      `${field} '${key}' is inside redlet's own key namespace (${policy.reserved.map((p) => `'${p}'`).join(', ')}); use a key outside it`,
+      { details: { field } },
+    );
   }
   if (policy.allowed && !policy.allowed.some((g) => globToRegExp(g).test(key))) {
-    throw new RedletError('KEY_NOT_ALLOWED', `${field} '${key}' is not among the keys functions may use here (REDLET_FUNCTION_KEYS: ${policy.allowed.join(',')})`, { details: { field } });
+    throw new RedletError(
+      'KEY_NOT_ALLOWED',
+      `${field} '${key}' is not among the keys functions may use here (REDLET_FUNCTION_KEYS: ${policy.allowed.join(',')})`,
+      { details: { field } },
+    );
   }
 }
 
@@ -117,9 +136,13 @@ export function validateSettings(input: unknown, policy: KeyPolicy = OPEN_KEY_PO
   checkFunctionKey(s.inputKey, 'inputKey', policy);
   if (s.outputKey !== null) checkFunctionKey(s.outputKey, 'outputKey', policy);
   if (s.trigger === 'keyspace' && s.outputKey === s.inputKey) {
-    throw new RedletError('SELF_TRIGGER', `outputKey '${s.outputKey}' is the input key of this keyspace function: every result would trigger it again; use another output key or the poll trigger`, {
-      details: { field: 'outputKey' },
-    });
+    throw new RedletError(
+      'SELF_TRIGGER',
+      `outputKey '${s.outputKey}' is the input key of this keyspace function: every result would trigger it again; use another output key or the poll trigger`,
+      {
+        details: { field: 'outputKey' },
+      },
+    );
   }
   return s;
 }
@@ -149,9 +172,15 @@ export function validateStoredDefinition(raw: unknown, expectedName: string, pol
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const field = issue.path.join('.') || 'definition';
-    throw new RedletError('DEFINITION_INVALID', `stored definition refused: ${field}: ${issue.message}`, { kind: 'system', details: { field } });
+    throw new RedletError('DEFINITION_INVALID', `stored definition refused: ${field}: ${issue.message}`, {
+      kind: 'system',
+      details: { field },
+    });
   }
-  if (r.data.name !== expectedName) throw new RedletError('DEFINITION_INVALID', `stored definition refused: it names '${r.data.name}', not '${expectedName}'`, { kind: 'system' });
+  if (r.data.name !== expectedName)
+    throw new RedletError('DEFINITION_INVALID', `stored definition refused: it names '${r.data.name}', not '${expectedName}'`, {
+      kind: 'system',
+    });
   try {
     validateSettings(r.data, policy);
   } catch (err) {
@@ -185,7 +214,9 @@ export function formatMtime(ms: number): string {
 export function definitionRevision(s: FunctionSettings, source: FunctionSource): string {
   const h = createHash('sha1');
   const { handler, inputKey, outputKey, trigger, invokeOn, memoryMb, timeoutMs } = s;
-  h.update(JSON.stringify({ handler, inputKey, outputKey, trigger, invokeOn, memoryMb, timeoutMs, kind: source.kind, filename: source.filename }));
+  h.update(
+    JSON.stringify({ handler, inputKey, outputKey, trigger, invokeOn, memoryMb, timeoutMs, kind: source.kind, filename: source.filename }),
+  );
   h.update('\0');
   h.update(source.kind === 'zip' ? source.data : source.code);
   return h.digest('base64url').slice(0, 16);

@@ -37,7 +37,14 @@ function countingSandbox(): Sandbox & { calls: number; env: string } {
       const env = JSON.parse(req.resetEnv ?? box.env) as { n?: number };
       const n = (env.n ?? 0) + 1;
       box.env = JSON.stringify({ n });
-      return { ok: true, output: JSON.stringify({ v: JSON.parse(req.input).v, n }), env: JSON.stringify({ n }), durationMs: 1, logs: [], droppedLogs: 0 };
+      return {
+        ok: true,
+        output: JSON.stringify({ v: JSON.parse(req.input).v, n }),
+        env: JSON.stringify({ n }),
+        durationMs: 1,
+        logs: [],
+        droppedLogs: 0,
+      };
     },
     async dispose() {},
     async stats() {
@@ -70,7 +77,20 @@ const def = (outputKey: string): FunctionDefinition => ({
 describe('FunctionRunner on a sharded store', () => {
   const keys = new Keys('redlet:');
   const runner = (store: ShardedStore, sandbox: Sandbox, state: PersistedState, outputKey = 'avg-output', owner = 'r1') =>
-    new FunctionRunner(def(outputKey), { store, sandbox, keys, log: silentLogger(), redis: { host: 'h', port: 1 }, revision: 'r1', maxOutputBytes: 1 << 20, guard: { key: keys.owner('avg'), value: owner } }, state);
+    new FunctionRunner(
+      def(outputKey),
+      {
+        store,
+        sandbox,
+        keys,
+        log: silentLogger(),
+        redis: { host: 'h', port: 1 },
+        revision: 'r1',
+        maxOutputBytes: 1 << 20,
+        guard: { key: keys.owner('avg'), value: owner },
+      },
+      state,
+    );
 
   it('commits the output with the state, writes it after, and retries a refused output write before any new input', async () => {
     const store = new ShardedStore();

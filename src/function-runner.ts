@@ -87,7 +87,13 @@ export function encodeState(s: PersistedState): string {
 
 export function decodeState(raw: string | null): PersistedState {
   if (!raw) return { ...EMPTY_STATE };
-  const v = JSON.parse(raw) as { env?: unknown; lastSeen?: unknown; revision?: unknown; lastExecution?: unknown; pending?: { key?: unknown; value?: unknown } | null };
+  const v = JSON.parse(raw) as {
+    env?: unknown;
+    lastSeen?: unknown;
+    revision?: unknown;
+    lastExecution?: unknown;
+    pending?: { key?: unknown; value?: unknown } | null;
+  };
   const env = v.env && typeof v.env === 'object' && !Array.isArray(v.env) ? JSON.stringify(v.env) : '{}';
   const p = v.pending;
   return {
@@ -157,7 +163,11 @@ export class FunctionRunner {
       lag: this.deps.onLag,
       fallback: (reason: string | null) => {
         this.keyspaceRefused = reason;
-        if (reason) this.deps.log.warn({ function: this.def.name, reason }, `keyspace notifications refused; polling every ${this.def.period} s instead`);
+        if (reason)
+          this.deps.log.warn(
+            { function: this.def.name, reason },
+            `keyspace notifications refused; polling every ${this.def.period} s instead`,
+          );
         else this.deps.log.info({ function: this.def.name }, 'keyspace notifications work again');
         // Shown at once while nothing else is said; otherwise with the next state change.
         const ours = this.status.detail === null || this.status.detail.startsWith('keyspace notifications unavailable');
@@ -248,7 +258,8 @@ export class FunctionRunner {
    * context.env is left as it was. `input` is JSON text; when absent the input key is read.
    */
   async invokeNow(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
-    if (this.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${this.def.name}' is quarantined: ${this.quarantined}`);
+    if (this.quarantined !== null)
+      throw new RedletError('FUNCTION_QUARANTINED', `function '${this.def.name}' is quarantined: ${this.quarantined}`);
     // Queued behind (and ahead of) scheduled runs: a dry run that times out or crashes
     // can only ever take its own call down, and its result goes to its caller alone.
     return this.serial(() => this.invokeOnce(input, opts));
@@ -257,7 +268,8 @@ export class FunctionRunner {
   private async invokeOnce(input: string | undefined, opts: { dryRun: boolean }): Promise<ManualInvocation> {
     if (input === undefined) this.checkKeys();
     const raw = input ?? (await this.deps.store.get(this.def.inputKey));
-    if (raw === null) throw new RedletError('INPUT_MISSING', `input key '${this.def.inputKey}' is empty; send a JSON body to invoke with it`);
+    if (raw === null)
+      throw new RedletError('INPUT_MISSING', `input key '${this.def.inputKey}' is empty; send a JSON body to invoke with it`);
     const result = await this.deps.sandbox.invoke(this.def.name, {
       input: raw,
       context: this.contextFields(),
@@ -336,11 +348,21 @@ export class FunctionRunner {
     if (!result.ok) {
       const error = result.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
       if (error.code === 'INPUT_NOT_JSON') {
-        this.status.recordProblem({ ...error, message: `input key '${def.inputKey}' does not hold valid JSON: ${error.message}` }, startedAt);
+        this.status.recordProblem(
+          { ...error, message: `input key '${def.inputKey}' does not hold valid JSON: ${error.message}` },
+          startedAt,
+        );
       } else {
         this.status.recordFailure(error, result.durationMs, startedAt);
       }
-      this.deps.onInvocation?.({ name: def.name, ok: false, output: null, durationMs: result.durationMs, at: startedAt, outcome: outcomeOf(error.code) });
+      this.deps.onInvocation?.({
+        name: def.name,
+        ok: false,
+        output: null,
+        durationMs: result.durationMs,
+        at: startedAt,
+        outcome: outcomeOf(error.code),
+      });
       this.settle('error', this.status.lastError?.message ?? error.message);
       // The input was delivered and failed: it is not retried until it changes. env stays
       // as of the last completed invocation.
@@ -371,7 +393,9 @@ export class FunctionRunner {
       if (!(await this.commit(ops))) {
         // This replica lost the function's lease mid-run: the new owner handles the input.
         this.envDiverged = result.env !== null;
-        this.problem(new RedletError('LEASE_LOST', 'another replica took this function over; this run was not written', { kind: 'system' }));
+        this.problem(
+          new RedletError('LEASE_LOST', 'another replica took this function over; this run was not written', { kind: 'system' }),
+        );
         return;
       }
     } catch (err) {
@@ -387,7 +411,14 @@ export class FunctionRunner {
     }
     this.status.recordSuccess(result.durationMs, startedAt, result.output);
     this.settle('idle');
-    this.deps.onInvocation?.({ name: def.name, ok: true, output: result.output, durationMs: result.durationMs, at: finishedAt, outcome: 'success' });
+    this.deps.onInvocation?.({
+      name: def.name,
+      ok: true,
+      output: result.output,
+      durationMs: result.durationMs,
+      at: finishedAt,
+      outcome: 'success',
+    });
   }
 
   /**

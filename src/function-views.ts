@@ -61,9 +61,15 @@ export class FunctionViews {
   /** Views of many functions, with one MGET for those other replicas run. */
   async list(runners: FunctionRunner[]): Promise<FunctionView[]> {
     const remote = runners.filter((r) => !this.where.runsHere(r.def.name) && r.quarantined === null);
-    const raws = remote.length ? await this.store.mget(remote.map((r) => this.keys.status(r.def.name))).catch(() => remote.map(() => null)) : [];
+    const raws = remote.length
+      ? await this.store.mget(remote.map((r) => this.keys.status(r.def.name))).catch(() => remote.map(() => null))
+      : [];
     const shared = new Map(remote.map((r, i) => [r.def.name, raws[i] ?? null]));
-    return Promise.all(runners.map((r) => (this.where.runsHere(r.def.name) || r.quarantined !== null ? this.local(r) : this.remote(r, shared.get(r.def.name) ?? null))));
+    return Promise.all(
+      runners.map((r) =>
+        this.where.runsHere(r.def.name) || r.quarantined !== null ? this.local(r) : this.remote(r, shared.get(r.def.name) ?? null),
+      ),
+    );
   }
 
   /** The JSON this replica publishes about a function it runs. */
@@ -78,7 +84,12 @@ export class FunctionViews {
   }
 
   private async local(runner: FunctionRunner): Promise<FunctionView> {
-    return { definition: { ...runner.def }, status: this.truthful(runner.status.snapshot(), runner), sandbox: await this.statsOf(runner.def.name), owner: this.replicaId };
+    return {
+      definition: { ...runner.def },
+      status: this.truthful(runner.status.snapshot(), runner),
+      sandbox: await this.statsOf(runner.def.name),
+      owner: this.replicaId,
+    };
   }
 
   /** While Redis is unreachable nothing runs, whatever the last tick said: say so. */
@@ -90,13 +101,14 @@ export class FunctionViews {
 
   /** A function another replica runs: its owner's published status, or "no owner yet". */
   private remote(runner: FunctionRunner, raw: string | null): FunctionView {
-    let shared: SharedStatus | null = null;
+    let shared: SharedStatus | null;
     try {
       shared = raw ? (JSON.parse(raw) as SharedStatus) : null;
     } catch {
       shared = null;
     }
-    if (shared) return { definition: { ...runner.def }, status: this.truthful(shared.status, runner), sandbox: shared.sandbox, owner: shared.owner };
+    if (shared)
+      return { definition: { ...runner.def }, status: this.truthful(shared.status, runner), sandbox: shared.sandbox, owner: shared.owner };
     const status = runner.status.snapshot();
     // With one replica there is no one else to wait for: it is about to start here.
     const detail = this.where.replicaCount() > 1 ? 'waiting for a replica to take it' : 'starting';

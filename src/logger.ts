@@ -21,7 +21,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
   const out = destination ?? process.stdout;
   const isPretty = format === 'pretty' || (format === 'auto' && (out as { isTTY?: boolean }).isTTY === true);
   if (isPretty) return pino(opts, prettyStream(out, format === 'pretty' ? (out as { isTTY?: boolean }).isTTY === true : true));
-  return destination ? pino(opts, destination as any) : pino(opts);
+  return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
 }
 
 /** One line per event: time, level, `[function]` message, then the other fields as JSON. */

@@ -52,9 +52,14 @@ export const DEMO_FUNCTION = 'course-reference';
 export async function startRedlet(config: RuntimeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningRedlet> {
   for (const w of config.warnings) log.warn(w);
   const store: Store = opts.store ?? (config.redis ? new RedisStore({ ...redisStoreOptions(config.redis), log }) : new MemoryStore());
-  if (store.kind === 'memory') log.info('no Redis configured (REDIS_URL / REDIS_HOST): using the embedded in-process store; nothing survives a restart');
+  if (store.kind === 'memory')
+    log.info('no Redis configured (REDIS_URL / REDIS_HOST): using the embedded in-process store; nothing survives a restart');
   else if (config.redis?.cluster) log.info({ nodes: config.redis.cluster.nodes.map((n) => `${n.host}:${n.port}`) }, 'using Redis Cluster');
-  else if (config.redis?.sentinel) log.info({ sentinels: config.redis.sentinel.sentinels.map((n) => `${n.host}:${n.port}`), name: config.redis.sentinel.name }, 'using Redis Sentinel');
+  else if (config.redis?.sentinel)
+    log.info(
+      { sentinels: config.redis.sentinel.sentinels.map((n) => `${n.host}:${n.port}`), name: config.redis.sentinel.name },
+      'using Redis Sentinel',
+    );
   else if (config.redis) log.info({ host: config.redis.host, port: config.redis.port }, 'using Redis');
 
   const runtime = new Runtime({ config, store, sandbox: createSandbox(config, log), log });
@@ -73,7 +78,8 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
     await runtime.start({ untilReady: true });
     if (config.compat) {
       const fn = await loadCompatFunction(config.compat);
-      if (runtime.has(fn.name)) await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
+      if (runtime.has(fn.name))
+        await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
       else await runtime.register(fn);
     }
     if (config.compat && config.watchFiles) watches.push(...watchCompatFiles(config.compat, runtime, log));
@@ -128,7 +134,11 @@ function watchCompatFiles(compat: CompatConfig, runtime: Runtime, log: Logger): 
     await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
     log.info({ function: fn.name, file }, 'function file changed: reloaded');
   };
-  const onError = (err: Error) => log.error({ function: compat.name, file, err: err.message }, 'function file changed but could not be reloaded; the previous code keeps running');
+  const onError = (err: Error) =>
+    log.error(
+      { function: compat.name, file, err: err.message },
+      'function file changed but could not be reloaded; the previous code keeps running',
+    );
   return [watchMountedFile(file, reload, { onError })];
 }
 
@@ -142,7 +152,8 @@ function createSandbox(config: RuntimeConfig, log: Logger): Sandbox {
     workers: config.sandbox.workers,
     onEvent: (e) => {
       if (e.type === 'worker-exit') log.error({ pid: e.pid, running: e.running }, `sandbox worker stopped (${e.reason}); restarting it`);
-      else if (e.type === 'function-dedicated') log.warn({ function: e.fn, crashes: e.crashes }, 'function keeps crashing its worker: moved to a worker of its own');
+      else if (e.type === 'function-dedicated')
+        log.warn({ function: e.fn, crashes: e.crashes }, 'function keeps crashing its worker: moved to a worker of its own');
       else if (e.type === 'reload-failed') log.error({ function: e.fn }, `could not reload after a worker restart: ${e.message}`);
       else log.debug({ pid: e.pid, dedicatedTo: e.dedicatedTo }, 'sandbox worker started');
     },

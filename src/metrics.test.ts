@@ -35,20 +35,34 @@ describe('/metrics', () => {
     const h = await harness();
     await h.store.set(h.key('in'), '{"fail":false}');
     const fn = (name: string, code: string, settings = {}) =>
-      h.runtime.register({ name, origin: 'api', source: { kind: 'file', filename: `${name}.js`, code }, settings: { inputKey: h.key('in'), period: 0.1, invokeOn: 'always', timeoutMs: 100, ...settings } });
+      h.runtime.register({
+        name,
+        origin: 'api',
+        source: { kind: 'file', filename: `${name}.js`, code },
+        settings: { inputKey: h.key('in'), period: 0.1, invokeOn: 'always', timeoutMs: 100, ...settings },
+      });
     await fn('ok', `export function handler() { return 1 }`);
     await fn('bad', `export function handler() { throw new Error('no') }`);
     await fn('slow', `export function handler() { for (;;) {} }`, { timeoutMs: 150 });
-    await waitFor(async () => {
-      const m = await scrape(h);
-      return (m.get('redlet_function_invocations_total{function="ok",outcome="success"}') ?? 0) >= 3 &&
-        (m.get('redlet_function_invocations_total{function="bad",outcome="error"}') ?? 0) >= 2 &&
-        (m.get('redlet_function_invocations_total{function="slow",outcome="timeout"}') ?? 0) >= 1;
-    }, 'counted outcomes', 8000, 50);
+    await waitFor(
+      async () => {
+        const m = await scrape(h);
+        return (
+          (m.get('redlet_function_invocations_total{function="ok",outcome="success"}') ?? 0) >= 3 &&
+          (m.get('redlet_function_invocations_total{function="bad",outcome="error"}') ?? 0) >= 2 &&
+          (m.get('redlet_function_invocations_total{function="slow",outcome="timeout"}') ?? 0) >= 1
+        );
+      },
+      'counted outcomes',
+      8000,
+      50,
+    );
     const m = await scrape(h);
     expect(m.get('redlet_function_invocations_total{function="ok",outcome="error"}')).toBe(0);
     expect(m.get('redlet_function_duration_seconds_count{function="ok"}')).toBeGreaterThanOrEqual(3);
-    expect(m.get('redlet_function_duration_seconds_bucket{le="+Inf",function="ok"}')).toBe(m.get('redlet_function_duration_seconds_count{function="ok"}'));
+    expect(m.get('redlet_function_duration_seconds_bucket{le="+Inf",function="ok"}')).toBe(
+      m.get('redlet_function_duration_seconds_count{function="ok"}'),
+    );
     expect(m.get('redlet_function_duration_seconds_sum{function="slow"}')).toBeGreaterThanOrEqual(0.1);
     // The 150 ms loop overlaps the 100 ms period: ticks skipped.
     await waitFor(async () => ((await scrape(h)).get('redlet_function_skipped_ticks_total{function="slow"}') ?? 0) > 0, 'skipped ticks');
@@ -62,17 +76,31 @@ describe('/metrics', () => {
 
   it('has series from registration on, and drops them all when the function is deleted', async () => {
     const h = await harness();
-    await h.request('/api/functions', { method: 'POST', json: { name: 'brief', source: 'export const handler = () => 1', inputKey: h.key('in'), period: 0.1, invokeOn: 'always' } });
+    await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'brief', source: 'export const handler = () => 1', inputKey: h.key('in'), period: 0.1, invokeOn: 'always' },
+    });
     const before = await scrape(h);
     expect(before.get('redlet_function_invocations_total{function="brief",outcome="success"}')).toBe(0);
     await h.store.set(h.key('in'), '{}');
-    await waitFor(async () => ((await scrape(h)).get('redlet_function_invocations_total{function="brief",outcome="success"}') ?? 0) > 0, 'a run');
+    await waitFor(
+      async () => ((await scrape(h)).get('redlet_function_invocations_total{function="brief",outcome="success"}') ?? 0) > 0,
+      'a run',
+    );
     expect((await h.request('/api/functions/brief', { method: 'DELETE' })).status).toBe(204);
     const after = await scrape(h);
     expect([...after.keys()].filter((k) => k.includes('"brief"'))).toEqual([]);
     // Deleted through the runtime directly (the pages do): gone at the next scrape.
-    await h.runtime.register({ name: 'other', origin: 'api', source: { kind: 'file', filename: 'o.js', code: 'export const handler = () => 1' }, settings: { inputKey: h.key('in'), period: 0.1, invokeOn: 'always' } });
-    await waitFor(async () => ((await scrape(h)).get('redlet_function_invocations_total{function="other",outcome="success"}') ?? 0) > 0, 'a run');
+    await h.runtime.register({
+      name: 'other',
+      origin: 'api',
+      source: { kind: 'file', filename: 'o.js', code: 'export const handler = () => 1' },
+      settings: { inputKey: h.key('in'), period: 0.1, invokeOn: 'always' },
+    });
+    await waitFor(
+      async () => ((await scrape(h)).get('redlet_function_invocations_total{function="other",outcome="success"}') ?? 0) > 0,
+      'a run',
+    );
     await h.runtime.remove('other');
     expect([...(await scrape(h)).keys()].filter((k) => k.includes('"other"'))).toEqual([]);
   });

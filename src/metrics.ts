@@ -43,7 +43,10 @@ export class Metrics {
   private readonly outcomes = new Map<string, Set<string>>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly runtime: Runtime, opts: MetricsOptions = {}) {
+  constructor(
+    private readonly runtime: Runtime,
+    opts: MetricsOptions = {},
+  ) {
     const registers = [this.registry];
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.invocations = new Counter({
@@ -59,13 +62,48 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.skipped = new Counter({ name: 'redlet_function_skipped_ticks_total', help: 'Ticks skipped because the previous invocation was still running', labelNames: ['function'], registers });
-    this.missed = new Counter({ name: 'redlet_function_missed_ticks_total', help: 'Ticks the scheduler could not fire on time (the process was busy)', labelNames: ['function'], registers });
-    this.restarts = new Counter({ name: 'redlet_function_isolate_restarts_total', help: 'Isolates replaced after dying (memory limit, runaway async work)', labelNames: ['function'], registers });
-    this.heapUsed = new Gauge({ name: 'redlet_function_heap_used_bytes', help: "Heap used by the function's isolate", labelNames: ['function'], registers });
-    this.heapLimit = new Gauge({ name: 'redlet_function_heap_limit_bytes', help: "Memory limit of the function's isolate", labelNames: ['function'], registers });
-    this.state = new Gauge({ name: 'redlet_function_state', help: "1 for the function's current state, 0 for the others", labelNames: ['function', 'state'], registers });
-    this.functions = new Gauge({ name: 'redlet_functions', help: 'Registered functions by origin (api, config)', labelNames: ['origin'], registers });
+    this.skipped = new Counter({
+      name: 'redlet_function_skipped_ticks_total',
+      help: 'Ticks skipped because the previous invocation was still running',
+      labelNames: ['function'],
+      registers,
+    });
+    this.missed = new Counter({
+      name: 'redlet_function_missed_ticks_total',
+      help: 'Ticks the scheduler could not fire on time (the process was busy)',
+      labelNames: ['function'],
+      registers,
+    });
+    this.restarts = new Counter({
+      name: 'redlet_function_isolate_restarts_total',
+      help: 'Isolates replaced after dying (memory limit, runaway async work)',
+      labelNames: ['function'],
+      registers,
+    });
+    this.heapUsed = new Gauge({
+      name: 'redlet_function_heap_used_bytes',
+      help: "Heap used by the function's isolate",
+      labelNames: ['function'],
+      registers,
+    });
+    this.heapLimit = new Gauge({
+      name: 'redlet_function_heap_limit_bytes',
+      help: "Memory limit of the function's isolate",
+      labelNames: ['function'],
+      registers,
+    });
+    this.state = new Gauge({
+      name: 'redlet_function_state',
+      help: "1 for the function's current state, 0 for the others",
+      labelNames: ['function', 'state'],
+      registers,
+    });
+    this.functions = new Gauge({
+      name: 'redlet_functions',
+      help: 'Registered functions by origin (api, config)',
+      labelNames: ['origin'],
+      registers,
+    });
     this.owner = new Gauge({
       name: 'redlet_function_owner',
       help: 'Which replica runs each function of the cluster (1 on the owner label; no series while no replica has it)',
@@ -92,7 +130,8 @@ export class Metrics {
     const live = new Set(views.map((v) => v.definition.name));
     for (const name of [...this.outcomes.keys()]) if (!live.has(name)) this.forget(name);
 
-    for (const m of [this.skipped, this.missed, this.restarts, this.heapUsed, this.heapLimit, this.state, this.functions, this.owner]) m.reset();
+    for (const m of [this.skipped, this.missed, this.restarts, this.heapUsed, this.heapLimit, this.state, this.functions, this.owner])
+      m.reset();
     const byOrigin: Record<string, number> = { api: 0, config: 0 };
     for (const { definition: d, status, sandbox, owner } of views) {
       const fn = { function: d.name };

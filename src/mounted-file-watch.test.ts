@@ -44,7 +44,12 @@ describe('watchMountedFile', () => {
   it('sees each kubelet-style `..data` swap of a ConfigMap directory once, and not an unrelated write', async () => {
     kubeletUpdate({ 'usermodule.js': 'v1', 'other.txt': 'a' });
     const seen: string[] = [];
-    watches.push(watchMountedFile(join(dir, 'usermodule.js'), () => void seen.push(readFileSync(join(dir, 'usermodule.js'), 'utf8')), { settleMs: 50, pollMs: 60_000 }));
+    watches.push(
+      watchMountedFile(join(dir, 'usermodule.js'), () => void seen.push(readFileSync(join(dir, 'usermodule.js'), 'utf8')), {
+        settleMs: 50,
+        pollMs: 60_000,
+      }),
+    );
     // Give the initial read its turn before changing anything.
     await new Promise((r) => setTimeout(r, 100));
 

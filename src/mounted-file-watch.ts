@@ -31,7 +31,9 @@ export interface WatchOptions {
 
 async function digest(path: string): Promise<string | null> {
   try {
-    return createHash('sha256').update(await readFile(path)).digest('hex');
+    return createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
   } catch (err) {
     // Missing for a moment (a file replaced by delete + create): keep the last content.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;

@@ -78,7 +78,8 @@ export class Registry {
    */
   async save(def: FunctionDefinition, source: FunctionSource | null, state?: PersistedState): Promise<void> {
     const ops: Parameters<Store['exec']>[0] = [{ op: 'set', key: this.keys.definition(def.name), value: JSON.stringify(def) }];
-    if (source) ops.push({ op: 'set', key: this.keys.code(def.name), value: source.kind === 'zip' ? Buffer.from(source.data) : source.code });
+    if (source)
+      ops.push({ op: 'set', key: this.keys.code(def.name), value: source.kind === 'zip' ? Buffer.from(source.data) : source.code });
     if (state) ops.push({ op: 'set', key: this.keys.state(def.name), value: encodeState(state) });
     const join = { op: 'sadd', key: this.keys.functions(), member: def.name } as const;
     if (this.store.sameSlot([this.keys.definition(def.name), this.keys.functions()])) {
@@ -135,7 +136,9 @@ export class Registry {
 }
 
 function sourceOf(def: Pick<FunctionDefinition, 'sourceKind' | 'filename'>, code: Buffer): FunctionSource {
-  return def.sourceKind === 'zip' ? { kind: 'zip', filename: def.filename, data: new Uint8Array(code) } : { kind: 'file', filename: def.filename, code: code.toString('utf8') };
+  return def.sourceKind === 'zip'
+    ? { kind: 'zip', filename: def.filename, data: new Uint8Array(code) }
+    : { kind: 'file', filename: def.filename, code: code.toString('utf8') };
 }
 
 /**
@@ -189,7 +192,12 @@ export function validateStoredState(raw: string | null): PersistedState {
     const p = o.pending as Record<string, unknown>;
     if (typeof p !== 'object' || typeof p.key !== 'string' || typeof p.value !== 'string') throw refuse('pending is not {key, value}');
   }
-  if (o.lastExecution !== undefined && o.lastExecution !== null && (typeof o.lastExecution !== 'number' || !Number.isFinite(o.lastExecution))) throw refuse('lastExecution is not a number');
+  if (
+    o.lastExecution !== undefined &&
+    o.lastExecution !== null &&
+    (typeof o.lastExecution !== 'number' || !Number.isFinite(o.lastExecution))
+  )
+    throw refuse('lastExecution is not a number');
   const state = decodeState(raw);
   if (Buffer.byteLength(state.env, 'utf8') > MAX_STORED_ENV_BYTES) throw refuse(`env is over ${MAX_STORED_ENV_BYTES} bytes`);
   return state;

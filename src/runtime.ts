@@ -13,7 +13,15 @@ import { ClusterCoordinator, type ClusterMember } from './cluster.js';
 import { isPythonFilename, PYTHON_DEFAULT_MEMORY_MB } from './code-files.js';
 import type { RuntimeConfig } from './config.js';
 import { RedletError } from './errors.js';
-import { definitionRevision, validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type KeyPolicy, type Origin } from './function-definition.js';
+import {
+  definitionRevision,
+  validateName,
+  validateSettings,
+  type FunctionDefinition,
+  type FunctionSettings,
+  type KeyPolicy,
+  type Origin,
+} from './function-definition.js';
 import { FunctionRunner, EMPTY_STATE, type InvocationEvent, type ManualInvocation, type PersistedState } from './function-runner.js';
 import { FunctionViews, type FunctionView } from './function-views.js';
 import { DEFAULT_PREFIX, Keys } from './keys.js';
@@ -76,7 +84,10 @@ export class Runtime implements ClusterMember {
     this.log = deps.log ?? silentLogger();
     this.keys = new Keys(deps.config.prefix);
     const fk = deps.config.functionKeys;
-    this.keyPolicy = { reserved: [...new Set([deps.config.prefix, DEFAULT_PREFIX, ...(fk?.reserved ?? [])])], allowed: fk?.allowed ?? null };
+    this.keyPolicy = {
+      reserved: [...new Set([deps.config.prefix, DEFAULT_PREFIX, ...(fk?.reserved ?? [])])],
+      allowed: fk?.allowed ?? null,
+    };
     this.registry = new Registry(this.store, this.keys, this.keyPolicy);
     this.cluster = deps.config.cluster ? new ClusterCoordinator(this, this.store, this.keys, deps.config.cluster, this.log) : null;
     this.replicaId = deps.config.cluster?.replicaId ?? 'local';
@@ -85,7 +96,7 @@ export class Runtime implements ClusterMember {
 
   /** Why Redis cannot be reached now ("Redis unavailable at host:port (ECONNREFUSED)"); null while it answers. */
   outage(): string | null {
-    return this.store.available ? null : this.store.lastError ?? 'Redis unavailable';
+    return this.store.available ? null : (this.store.lastError ?? 'Redis unavailable');
   }
 
   /** Live replicas as last seen (1 without a cluster). */
@@ -134,14 +145,25 @@ export class Runtime implements ClusterMember {
   /** Settings of a new function; a Python file gets Python's larger memory default. */
   defaults(source?: FunctionSource): FunctionSettings {
     const d = this.config.defaults;
-    const memoryMb = source?.kind === 'file' && isPythonFilename(source.filename) ? Math.max(d.memoryMb, PYTHON_DEFAULT_MEMORY_MB) : d.memoryMb;
-    return { handler: 'handler', inputKey: 'metrics', outputKey: null, trigger: 'poll', period: d.periodSeconds, invokeOn: 'change', memoryMb, timeoutMs: d.timeoutMs };
+    const memoryMb =
+      source?.kind === 'file' && isPythonFilename(source.filename) ? Math.max(d.memoryMb, PYTHON_DEFAULT_MEMORY_MB) : d.memoryMb;
+    return {
+      handler: 'handler',
+      inputKey: 'metrics',
+      outputKey: null,
+      trigger: 'poll',
+      period: d.periodSeconds,
+      invokeOn: 'change',
+      memoryMb,
+      timeoutMs: d.timeoutMs,
+    };
   }
 
   async register(input: RegisterInput): Promise<FunctionView> {
     const name = validateName(input.name);
     return this.exclusive(name, async () => {
-      if (this.runners.has(name)) throw new RedletError('FUNCTION_EXISTS', `a function named '${name}' already exists; use PUT to replace it`);
+      if (this.runners.has(name))
+        throw new RedletError('FUNCTION_EXISTS', `a function named '${name}' already exists; use PUT to replace it`);
       const settings = validateSettings({ ...this.defaults(input.source), ...stripUndefined(input.settings) }, this.keyPolicy);
       const now = Date.now();
       const def: FunctionDefinition = {
@@ -181,7 +203,11 @@ export class Runtime implements ClusterMember {
   async update(name: string, input: UpdateInput): Promise<FunctionView> {
     return this.exclusive(name, async () => {
       const runner = this.mustGet(name);
-      if (runner.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`);
+      if (runner.quarantined !== null)
+        throw new RedletError(
+          'FUNCTION_QUARANTINED',
+          `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`,
+        );
       const old = runner.def;
       const settings = validateSettings({ ...pickSettings(old), ...stripUndefined(input.settings ?? {}) }, this.keyPolicy);
       const source = input.source ?? this.sources.get(name)!;
@@ -191,7 +217,7 @@ export class Runtime implements ClusterMember {
         ...settings,
         filename: source.filename,
         sourceKind: source.kind,
-        codeUpdatedAt: input.source ? input.codeUpdatedAt ?? now : old.codeUpdatedAt,
+        codeUpdatedAt: input.source ? (input.codeUpdatedAt ?? now) : old.codeUpdatedAt,
         updatedAt: now,
       };
       const local = this.runsHere(name);
@@ -230,7 +256,12 @@ export class Runtime implements ClusterMember {
       this.views.forget(name);
       await this.sandbox.dispose(name);
       await this.registry.remove(name);
-      await this.store.exec([{ op: 'del', key: this.keys.status(name) }, { op: 'del', key: this.keys.history(name) }]).catch(() => {});
+      await this.store
+        .exec([
+          { op: 'del', key: this.keys.status(name) },
+          { op: 'del', key: this.keys.history(name) },
+        ])
+        .catch(() => {});
       this.log.info({ function: name }, 'function deleted');
       await this.cluster?.dropped(name);
       await this.cluster?.announce(name);
@@ -266,7 +297,11 @@ export class Runtime implements ClusterMember {
     // progress finishes first, and then this one reads what it left.
     return this.exclusive(name, async () => {
       const runner = this.mustGet(name);
-      if (runner.quarantined !== null) throw new RedletError('FUNCTION_QUARANTINED', `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`);
+      if (runner.quarantined !== null)
+        throw new RedletError(
+          'FUNCTION_QUARANTINED',
+          `function '${name}' is quarantined (${runner.quarantined}); delete it and register it again`,
+        );
       const updatedAt = Date.now();
       // Stored first: a pause that could not be saved is not half applied.
       if (runner.def.origin !== 'config') await this.registry.save({ ...runner.def, paused, updatedAt }, null);
@@ -409,11 +444,24 @@ export class Runtime implements ClusterMember {
   }
 
   private async loadIntoSandbox(def: FunctionDefinition, source: FunctionSource, env: string): Promise<void> {
-    await this.sandbox.load(def.name, { source, handler: def.handler, memoryMb: def.memoryMb, timeoutMs: def.timeoutMs, env, name: def.name });
+    await this.sandbox.load(def.name, {
+      source,
+      handler: def.handler,
+      memoryMb: def.memoryMb,
+      timeoutMs: def.timeoutMs,
+      env,
+      name: def.name,
+    });
   }
 
   /** Installs a runner; resolves once its trigger is armed (when it starts here). */
-  private activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, previous?: FunctionRunner, run = true): Promise<void> {
+  private activate(
+    def: FunctionDefinition,
+    source: FunctionSource,
+    state: PersistedState,
+    previous?: FunctionRunner,
+    run = true,
+  ): Promise<void> {
     const runner = new FunctionRunner(
       def,
       {
@@ -457,11 +505,14 @@ export class Runtime implements ClusterMember {
   private activateQuarantined(def: FunctionDefinition, source: FunctionSource, reason: string, previous?: FunctionRunner): void {
     void this.activate(def, source, { ...EMPTY_STATE }, previous, false);
     this.runners.get(def.name)!.quarantine(reason);
-    this.log.error({ function: def.name, reason }, 'function quarantined: what Redis holds for it fails validation; it will not run (delete it, then register it again)');
+    this.log.error(
+      { function: def.name, reason },
+      'function quarantined: what Redis holds for it fails validation; it will not run (delete it, then register it again)',
+    );
   }
 
   private async restore(): Promise<void> {
-    let names: string[] = [];
+    let names: string[];
     for (let attempt = 0; ; attempt++) {
       try {
         names = await this.registry.names();
@@ -473,7 +524,9 @@ export class Runtime implements ClusterMember {
         if (!this.started) return;
       }
     }
-    await this.registry.migrateLegacy(names).catch((err: Error) => this.log.warn({ err: err.message }, 'could not move stored functions to the current key names'));
+    await this.registry
+      .migrateLegacy(names)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not move stored functions to the current key names'));
     for (const name of names) {
       if (this.runners.has(name)) continue;
       try {

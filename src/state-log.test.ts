@@ -22,7 +22,12 @@ function watched(shared?: { log: object; lines: Array<{ level: string; msg: stri
   return { s, lines, log };
 }
 
-const boom = { code: 'HANDLER_ERROR' as const, name: 'TypeError', message: 'x is undefined', stack: 'TypeError: x is undefined\n    at handler (avg.js:3:9)' };
+const boom = {
+  code: 'HANDLER_ERROR' as const,
+  name: 'TypeError',
+  message: 'x is undefined',
+  stack: 'TypeError: x is undefined\n    at handler (avg.js:3:9)',
+};
 
 describe('state-change logs', () => {
   it('logs the first error with the error, not every failing run, then the recovery', () => {
@@ -33,7 +38,11 @@ describe('state-change logs', () => {
       s.set('error', boom.message);
     }
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'function failing', fields: { function: 'avg', reason: 'HANDLER_ERROR: x is undefined' } });
+    expect(lines[0]).toMatchObject({
+      level: 'warn',
+      msg: 'function failing',
+      fields: { function: 'avg', reason: 'HANDLER_ERROR: x is undefined' },
+    });
     expect(lines[0]!.fields.stack).toContain('avg.js:3:9');
     s.recordSuccess(1, Date.now(), '{}');
     s.set('idle');

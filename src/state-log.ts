@@ -42,11 +42,19 @@ export function stateChangeLogger(log: Pick<Logger, 'info' | 'warn'>): (change: 
       // A string, not an `err` object: it stays on the event's one line in a terminal.
       const error = change.lastError ? `${change.lastError.code}: ${change.lastError.message}` : (change.detail ?? kind);
       if (kind === 'REDIS_UNAVAILABLE') {
-        if (redisDown.size === 0) log.warn({ function: fn, reason: error }, 'Redis lost: functions cannot read their input or write their output');
+        if (redisDown.size === 0)
+          log.warn({ function: fn, reason: error }, 'Redis lost: functions cannot read their input or write their output');
         redisDown.add(fn);
-      }
-      else if (kind === 'CRASH_LOOP_BACKOFF') log.warn({ function: fn, reason: error }, 'crash-loop backoff: the function crashed its worker repeatedly; waiting before the next run');
-      else log.warn({ function: fn, reason: error, ...(change.lastError?.stack ? { stack: change.lastError.stack } : {}) }, first ? 'function failing' : 'function failing differently');
+      } else if (kind === 'CRASH_LOOP_BACKOFF')
+        log.warn(
+          { function: fn, reason: error },
+          'crash-loop backoff: the function crashed its worker repeatedly; waiting before the next run',
+        );
+      else
+        log.warn(
+          { function: fn, reason: error, ...(change.lastError?.stack ? { stack: change.lastError.stack } : {}) },
+          first ? 'function failing' : 'function failing differently',
+        );
       return;
     }
     if (change.to === 'paused') {

@@ -60,6 +60,8 @@ describe('replicas sharing one Redis', () => {
 
   const api = async (r: Replica, path: string, init?: RequestInit) => {
     const res = await fetch(`${r.base}${path}`, init);
+    // The API's JSON, read field by field by the assertions below.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return { status: res.status, body: res.status === 204 ? null : ((await res.json()) as any) };
   };
   /** Owner of each function, from Redis leases. */
@@ -73,16 +75,23 @@ describe('replicas sharing one Redis', () => {
     return c;
   };
   /** Every function runs on the replica rendezvous hashing assigns it among `ids`. */
-  const assigned = (o: Map<string, string | null>, ids: string[]) => o.size === N && [...o].every(([n, owner]) => owner === assignOwner(n, ids));
+  const assigned = (o: Map<string, string | null>, ids: string[]) =>
+    o.size === N && [...o].every(([n, owner]) => owner === assignOwner(n, ids));
   /** Writes {v} to every input, then waits until every function has handled it. */
   const roundOf = async (v: number) => {
     await Promise.all(names.map((n) => redis.set(`${prefix}in-${n}`, JSON.stringify({ v }))));
-    await waitFor(async () => {
-      const states = await redis.mget(...names.map((n) => new Keys(ownPrefix(prefix)).state(n)));
-      return states.every((s) => s && (JSON.parse(s).env.seen as number[]).at(-1) === v);
-    }, `every function to handle v=${v}`, 15_000, 50);
+    await waitFor(
+      async () => {
+        const states = await redis.mget(...names.map((n) => new Keys(ownPrefix(prefix)).state(n)));
+        return states.every((s) => s && (JSON.parse(s).env.seen as number[]).at(-1) === v);
+      },
+      `every function to handle v=${v}`,
+      15_000,
+      50,
+    );
   };
-  const seenLists = async () => (await redis.mget(...names.map((n) => new Keys(ownPrefix(prefix)).state(n)))).map((s) => JSON.parse(s!).env.seen as number[]);
+  const seenLists = async () =>
+    (await redis.mget(...names.map((n) => new Keys(ownPrefix(prefix)).state(n)))).map((s) => JSON.parse(s!).env.seen as number[]);
 
   beforeAll(async () => {
     redis = redisClient();
@@ -104,7 +113,14 @@ describe('replicas sharing one Redis', () => {
       const r = await api(a, '/api/functions', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: n, source: SEEN, filename: `${n}.js`, inputKey: `${prefix}in-${n}`, outputKey: `${prefix}out-${n}`, period: 0.2 }),
+        body: JSON.stringify({
+          name: n,
+          source: SEEN,
+          filename: `${n}.js`,
+          inputKey: `${prefix}in-${n}`,
+          outputKey: `${prefix}out-${n}`,
+          period: 0.2,
+        }),
       });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
     }
@@ -127,10 +143,15 @@ describe('replicas sharing one Redis', () => {
     b.w.child.kill('SIGKILL');
     await b.w.exited;
     replicas.delete('b');
-    await waitFor(async () => {
-      const o = await owners();
-      return ofB.every((n) => o.get(n) === 'a' || o.get(n) === 'c');
-    }, "b's functions to be taken over", 2 * LEASE_MS + 2000, 20);
+    await waitFor(
+      async () => {
+        const o = await owners();
+        return ofB.every((n) => o.get(n) === 'a' || o.get(n) === 'c');
+      },
+      "b's functions to be taken over",
+      2 * LEASE_MS + 2000,
+      20,
+    );
     const failoverMs = Date.now() - killedAt;
     console.log(`failover: ${failoverMs} ms (lease ${LEASE_MS} ms)`);
     expect(failoverMs).toBeLessThanOrEqual(2 * LEASE_MS);
@@ -154,7 +175,14 @@ describe('replicas sharing one Redis', () => {
     const created = await api(a, '/api/functions', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'late', source: 'export const handler = (i) => ({ v: i.v, code: 1 })', filename: 'late.js', inputKey: `${prefix}in-late`, outputKey: `${prefix}out-late`, trigger: 'keyspace' }),
+      body: JSON.stringify({
+        name: 'late',
+        source: 'export const handler = (i) => ({ v: i.v, code: 1 })',
+        filename: 'late.js',
+        inputKey: `${prefix}in-late`,
+        outputKey: `${prefix}out-late`,
+        trigger: 'keyspace',
+      }),
     });
     expect(created.status).toBe(201);
     await waitFor(async () => (await api(c, '/api/functions/late')).status === 200, 'c to list it', 1000, 20);
@@ -165,13 +193,22 @@ describe('replicas sharing one Redis', () => {
     // Updated through a replica that is not its owner.
     const owner = await redis.get(new Keys(ownPrefix(prefix)).owner('late'));
     const other = [...replicas.values()].find((r) => r.id !== owner)!;
-    const put = await api(other, '/api/functions/late', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: 'export const handler = (i) => ({ v: i.v, code: 2 })', filename: 'late.js' }) });
+    const put = await api(other, '/api/functions/late', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'export const handler = (i) => ({ v: i.v, code: 2 })', filename: 'late.js' }),
+    });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const t0 = Date.now();
-    await waitFor(async () => {
-      await redis.set(`${prefix}in-late`, JSON.stringify({ v: Date.now() }));
-      return JSON.parse((await redis.get(`${prefix}out-late`)) ?? '{}').code === 2;
-    }, 'the new code to run on the owner', 1000, 50);
+    await waitFor(
+      async () => {
+        await redis.set(`${prefix}in-late`, JSON.stringify({ v: Date.now() }));
+        return JSON.parse((await redis.get(`${prefix}out-late`)) ?? '{}').code === 2;
+      },
+      'the new code to run on the owner',
+      1000,
+      50,
+    );
     expect(Date.now() - t0).toBeLessThan(1000);
 
     // Deleted through yet another replica: the owner stops it.
@@ -195,10 +232,15 @@ describe('replicas sharing one Redis', () => {
 
       const cutAt = Date.now();
       proxy.cut();
-      await waitFor(async () => {
-        const o = await owners();
-        return ofD.every((n) => o.get(n) !== null && o.get(n) !== 'd');
-      }, "d's functions to move", 2 * LEASE_MS + 2000, 20);
+      await waitFor(
+        async () => {
+          const o = await owners();
+          return ofD.every((n) => o.get(n) !== null && o.get(n) !== 'd');
+        },
+        "d's functions to move",
+        2 * LEASE_MS + 2000,
+        20,
+      );
       console.log(`takeover from a cut-off replica: ${Date.now() - cutAt} ms`);
       // d says what is wrong and runs nothing of its former functions.
       const ready = await fetch(`${d.base}/readyz`);

@@ -62,7 +62,13 @@ describe('compatibility mode (course env variables)', () => {
   const base = () => {
     prefix = testPrefix();
     prefixes.push(prefix);
-    return { REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix), REDIS_INPUT_KEY: `${prefix}metrics`, REDIS_OUTPUT_KEY: `${prefix}output`, MONITORING_PERIOD: '0.2' };
+    return {
+      REDIS_URL: redisUrl(),
+      REDLET_PREFIX: ownPrefix(prefix),
+      REDIS_INPUT_KEY: `${prefix}metrics`,
+      REDIS_OUTPUT_KEY: `${prefix}output`,
+      MONITORING_PERIOD: '0.2',
+    };
   };
 
   it('runs the course reference function in Python, named the course way (HANDLER_FUNCTION=handler_module.handler)', async () => {
@@ -83,7 +89,10 @@ describe('compatibility mode (course env variables)', () => {
     procs.push(p);
     const out = JSON.parse(await waitFor(() => redis.get(env.REDIS_OUTPUT_KEY), 'output key', 20_000));
     const s = JSON.parse(snapshot);
-    expect(out['percent-network-egress']).toBeCloseTo((s['net_io_counters_eth0-bytes_sent'] / (s['net_io_counters_eth0-bytes_sent'] + s['net_io_counters_eth0-bytes_recv'])) * 100, 9);
+    expect(out['percent-network-egress']).toBeCloseTo(
+      (s['net_io_counters_eth0-bytes_sent'] / (s['net_io_counters_eth0-bytes_sent'] + s['net_io_counters_eth0-bytes_recv'])) * 100,
+      9,
+    );
     expect(out['avg-util-cpu3-60sec']).toBe(57.1);
     // The function is listed as coming from configuration, and its env was saved.
     const state = JSON.parse((await waitFor(() => redis.get(new Keys(ownPrefix(prefix)).state('course-reference')), 'saved state', 5000))!);
@@ -131,7 +140,10 @@ describe('compatibility mode (course env variables)', () => {
   it.each([
     [{ MONITORING_PERIOD: 'soon', FUNCTION_FILE: 'x.js' }, /^redlet: MONITORING_PERIOD must be a number of seconds/],
     [{ INTERVAL: '0', FUNCTION_FILE: 'x.js' }, /^redlet: INTERVAL must be at least 0.1 seconds/],
-    [{ FUNCTION_FILE: '/nonexistent/usermodule.js' }, /^redlet: FUNCTION_FILE=\/nonexistent\/usermodule\.js: cannot read it \(no such file\)$/],
+    [
+      { FUNCTION_FILE: '/nonexistent/usermodule.js' },
+      /^redlet: FUNCTION_FILE=\/nonexistent\/usermodule\.js: cannot read it \(no such file\)$/,
+    ],
     [{ REDIS_INPUT_KEY: 'metrics' }, /^redlet: no function code: set FUNCTION_FILE/],
     [{ REDIS_PORT: 'http', REDIS_HOST: 'localhost', FUNCTION_FILE: 'x.js' }, /^redlet: REDIS_PORT must be a number/],
   ])('a bad setting %o prints one clear line and exits 1', async (env, message) => {

@@ -40,7 +40,11 @@ function fn(name: string, code: string, settings: RegisterInput['settings'] = {}
 
 beforeEach(async () => {
   prefix = testPrefix();
-  config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: { url: redisUrl(), host: '127.0.0.1', port: 6379 }, cluster: null };
+  config = {
+    ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }),
+    redis: { url: redisUrl(), host: '127.0.0.1', port: 6379 },
+    cluster: null,
+  };
   store = new RedisStore({ url: redisUrl() });
   admin ??= redisClient();
   await waitFor(() => store.available, 'redis ready');
@@ -61,10 +65,18 @@ describe('definition revision', () => {
   it('re-runs the current input once after the code, the handler or the output key changes', async () => {
     const rt = await newRuntime();
     await store.set(k('in'), '{"x":3}');
-    await rt.register(fn('rev', `export function handler(i) { return { v: 1, x: i.x } }\nexport function other(i) { return { v: 'other', x: i.x } }`));
+    await rt.register(
+      fn('rev', `export function handler(i) { return { v: 1, x: i.x } }\nexport function other(i) { return { v: 'other', x: i.x } }`),
+    );
     expect(await waitFor(() => store.get(k('out-rev')), 'first output')).toBe('{"v":1,"x":3}');
 
-    await rt.update('rev', { source: { kind: 'file', filename: 'rev.js', code: `export function handler(i) { return { v: 2, x: i.x } }\nexport function other(i) { return { v: 'other', x: i.x } }` } });
+    await rt.update('rev', {
+      source: {
+        kind: 'file',
+        filename: 'rev.js',
+        code: `export function handler(i) { return { v: 2, x: i.x } }\nexport function other(i) { return { v: 'other', x: i.x } }`,
+      },
+    });
     await waitFor(async () => (await store.get(k('out-rev'))) === '{"v":2,"x":3}', 'output of the new code');
 
     await rt.update('rev', { settings: { handler: 'other' } });

@@ -34,9 +34,14 @@ let dir: string;
 beforeAll(async () => {
   // Fail, never skip: a missing browser must not pass as a green suite.
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`the browser test needs Chromium at ${CHROMIUM}: install it with 'apt-get install -y chromium' (or set REDLET_CHROMIUM)`);
+    throw new Error(
+      `the browser test needs Chromium at ${CHROMIUM}: install it with 'apt-get install -y chromium' (or set REDLET_CHROMIUM)`,
+    );
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   dir = mkdtempSync(join(tmpdir(), 'redlet-e2e-'));
 });
 
@@ -85,7 +90,9 @@ describe('the dashboard in a browser', () => {
     const firstUpdate = await page.locator('#metrics-updated').textContent();
     const firstPoints = Number(await cpu0.getAttribute('data-points'));
     await expect.poll(() => page.locator('#metrics-updated').textContent(), { timeout: 10_000 }).not.toBe(firstUpdate);
-    await expect.poll(async () => Number(await page.locator('#metric-avg-util-cpu0-60sec').getAttribute('data-points')), { timeout: 10_000 }).toBeGreaterThan(firstPoints);
+    await expect
+      .poll(async () => Number(await page.locator('#metric-avg-util-cpu0-60sec').getAttribute('data-points')), { timeout: 10_000 })
+      .toBeGreaterThan(firstPoints);
     await expect.poll(() => page.locator('#row-course-reference .badge').textContent()).toMatch(/idle|running/);
 
     // Register through the form: first a broken file (the API's error shows inline)...
@@ -98,7 +105,10 @@ describe('the dashboard in a browser', () => {
 
     // ...then a good one: its row appears without a reload.
     const good = join(dir, 'double.js');
-    writeFileSync(good, "export function handler(input) {\n  console.log('doubling');\n  return { doubled: input['cpu_percent-0'] * 2, note: '<script>alert(1)</script>' };\n}\n");
+    writeFileSync(
+      good,
+      "export function handler(input) {\n  console.log('doubling');\n  return { doubled: input['cpu_percent-0'] * 2, note: '<script>alert(1)</script>' };\n}\n",
+    );
     await page.locator('#register-form input[name=code]').setInputFiles(good);
     await page.getByLabel('Name').fill('e2e-double');
     await page.getByLabel('Output key').fill('e2e-double-output');
@@ -166,92 +176,103 @@ describe('the dashboard in a browser', () => {
     await page.close();
   });
 
-  it('reads values on hover and tap, keeps the open function in the URL, fits 390 px, says why data is stale', { timeout: 120_000 }, async () => {
-    // The pages' clock can be moved ahead, so the data turns stale without waiting.
-    let ahead = 0;
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', REDLET_COLLECT: '0', REDLET_SANDBOX: 'inline' });
-    const r = await startRedlet(config, silentLogger(), { mountUi: (app, runtime) => mountUi(app, runtime, { clock: () => Date.now() + ahead }) });
-    running.push(r);
-    const base = `http://127.0.0.1:${r.port}`;
-    const sample = JSON.parse(readFileSync(join(packageRoot(), 'test', 'fixtures', 'metrics-example.json'), 'utf8')) as Record<string, number>;
-    for (let i = 0; i < 3; i++) {
-      await r.runtime.store.set('metrics', JSON.stringify({ ...sample, timestamp: `2026-01-01 00:00:0${i}.000000` }));
-      const n = i + 1;
-      await expect.poll(async () => (await r.runtime.view('course-reference')).status.invocations, { timeout: 10_000 }).toBeGreaterThanOrEqual(n);
-    }
-    const { page, errors } = await openPage();
-    await page.goto(base);
-    const cpu0 = page.locator('#metric-avg-util-cpu0-60sec');
-    await cpu0.waitFor({ timeout: 10_000 });
+  it(
+    'reads values on hover and tap, keeps the open function in the URL, fits 390 px, says why data is stale',
+    { timeout: 120_000 },
+    async () => {
+      // The pages' clock can be moved ahead, so the data turns stale without waiting.
+      let ahead = 0;
+      const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', REDLET_COLLECT: '0', REDLET_SANDBOX: 'inline' });
+      const r = await startRedlet(config, silentLogger(), {
+        mountUi: (app, runtime) => mountUi(app, runtime, { clock: () => Date.now() + ahead }),
+      });
+      running.push(r);
+      const base = `http://127.0.0.1:${r.port}`;
+      const sample = JSON.parse(readFileSync(join(packageRoot(), 'test', 'fixtures', 'metrics-example.json'), 'utf8')) as Record<
+        string,
+        number
+      >;
+      for (let i = 0; i < 3; i++) {
+        await r.runtime.store.set('metrics', JSON.stringify({ ...sample, timestamp: `2026-01-01 00:00:0${i}.000000` }));
+        const n = i + 1;
+        await expect
+          .poll(async () => (await r.runtime.view('course-reference')).status.invocations, { timeout: 10_000 })
+          .toBeGreaterThanOrEqual(n);
+      }
+      const { page, errors } = await openPage();
+      await page.goto(base);
+      const cpu0 = page.locator('#metric-avg-util-cpu0-60sec');
+      await cpu0.waitFor({ timeout: 10_000 });
 
-    // CPU charts share one fixed 0-100 % axis with ticks.
-    expect(await cpu0.locator('.y-ticks span').allTextContents()).toEqual(['100%', '50%', '0%']);
-    // Hover: the newest point's value and time under the pointer.
-    const frame = cpu0.locator('.chart-frame');
-    const box = (await frame.boundingBox())!;
-    await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2);
-    const tip = cpu0.locator('.chart-tip');
-    await expect.poll(() => tip.isVisible()).toBe(true);
-    const values = (await cpu0.getAttribute('data-v'))!.split(',');
-    const unit = (await cpu0.getAttribute('data-unit'))!;
-    expect(unit).toBe('%');
-    const read = /^([\d.]+)% at \d\d:\d\d:\d\d$/.exec((await tip.textContent()) ?? '');
-    expect(read, (await tip.textContent()) ?? '').not.toBeNull();
-    expect(Number(read![1])).toBeCloseTo(Number(values.at(-1)), 2);
-    await page.mouse.move(5, 5);
-    await expect.poll(() => tip.isVisible()).toBe(false);
+      // CPU charts share one fixed 0-100 % axis with ticks.
+      expect(await cpu0.locator('.y-ticks span').allTextContents()).toEqual(['100%', '50%', '0%']);
+      // Hover: the newest point's value and time under the pointer.
+      const frame = cpu0.locator('.chart-frame');
+      const box = (await frame.boundingBox())!;
+      await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2);
+      const tip = cpu0.locator('.chart-tip');
+      await expect.poll(() => tip.isVisible()).toBe(true);
+      const values = (await cpu0.getAttribute('data-v'))!.split(',');
+      const unit = (await cpu0.getAttribute('data-unit'))!;
+      expect(unit).toBe('%');
+      const read = /^([\d.]+)% at \d\d:\d\d:\d\d$/.exec((await tip.textContent()) ?? '');
+      expect(read, (await tip.textContent()) ?? '').not.toBeNull();
+      expect(Number(read![1])).toBeCloseTo(Number(values.at(-1)), 2);
+      await page.mouse.move(5, 5);
+      await expect.poll(() => tip.isVisible()).toBe(false);
 
-    // Clicking a function puts it in the URL; a reload opens the same detail.
-    await page.locator('#row-course-reference .fn-name').click();
-    await page.locator('#detail [data-function="course-reference"]').waitFor();
-    await expect.poll(() => new URL(page.url()).searchParams.get('fn')).toBe('course-reference');
-    expect(await page.locator('#row-course-reference').getAttribute('aria-selected')).toBe('true');
-    await page.reload();
-    await page.locator('#detail [data-function="course-reference"]').waitFor();
-    await expect.poll(() => page.locator('#row-course-reference').getAttribute('aria-selected')).toBe('true');
+      // Clicking a function puts it in the URL; a reload opens the same detail.
+      await page.locator('#row-course-reference .fn-name').click();
+      await page.locator('#detail [data-function="course-reference"]').waitFor();
+      await expect.poll(() => new URL(page.url()).searchParams.get('fn')).toBe('course-reference');
+      expect(await page.locator('#row-course-reference').getAttribute('aria-selected')).toBe('true');
+      await page.reload();
+      await page.locator('#detail [data-function="course-reference"]').waitFor();
+      await expect.poll(() => page.locator('#row-course-reference').getAttribute('aria-selected')).toBe('true');
 
-    // A phone (390 px): nothing scrolls sideways, chart labels are not cut, a tap shows a value.
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(300);
-    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
-    const cut = await page.evaluate(`[...document.querySelectorAll('.chart-label, .chart-axis span, .y-ticks span, .panel-head h2')]
+      // A phone (390 px): nothing scrolls sideways, chart labels are not cut, a tap shows a value.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
+      const cut = await page.evaluate(`[...document.querySelectorAll('.chart-label, .chart-axis span, .y-ticks span, .panel-head h2')]
       .filter((e) => e.offsetParent !== null && (e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > window.innerWidth))
       .map((e) => e.textContent)`);
-    expect(cut).toEqual([]);
-    const phoneFrame = page.locator('#metric-avg-util-cpu1-60sec .chart-frame');
-    await phoneFrame.scrollIntoViewIfNeeded();
-    const pbox = (await phoneFrame.boundingBox())!;
-    await page.mouse.click(pbox.x + pbox.width - 1, pbox.y + pbox.height / 2);
-    await expect.poll(() => page.locator('#metric-avg-util-cpu1-60sec .chart-tip').textContent()).toMatch(/% at \d\d:\d\d:\d\d$/);
+      expect(cut).toEqual([]);
+      const phoneFrame = page.locator('#metric-avg-util-cpu1-60sec .chart-frame');
+      await phoneFrame.scrollIntoViewIfNeeded();
+      const pbox = (await phoneFrame.boundingBox())!;
+      await page.mouse.click(pbox.x + pbox.width - 1, pbox.y + pbox.height / 2);
+      await expect.poll(() => page.locator('#metric-avg-util-cpu1-60sec .chart-tip').textContent()).toMatch(/% at \d\d:\d\d:\d\d$/);
 
-    // Stale: the input has not changed since the last run, and the banner says so.
-    await page.setViewportSize({ width: 1280, height: 1000 });
-    ahead = 120_000;
-    const stale = page.locator('#metrics .stale');
-    await stale.waitFor({ timeout: 10_000 });
-    expect(await stale.getAttribute('data-reason')).toBe('unchanged');
-    expect(await stale.textContent()).toMatch(/input unchanged since \d\d:\d\d:\d\d/);
-    // Paused: the reason follows.
-    await r.runtime.pause('course-reference');
-    await expect.poll(() => stale.getAttribute('data-reason'), { timeout: 10_000 }).toBe('paused');
-    await r.runtime.resume('course-reference');
-    ahead = 0;
+      // Stale: the input has not changed since the last run, and the banner says so.
+      await page.setViewportSize({ width: 1280, height: 1000 });
+      ahead = 120_000;
+      const stale = page.locator('#metrics .stale');
+      await stale.waitFor({ timeout: 10_000 });
+      expect(await stale.getAttribute('data-reason')).toBe('unchanged');
+      expect(await stale.textContent()).toMatch(/input unchanged since \d\d:\d\d:\d\d/);
+      // Paused: the reason follows.
+      await r.runtime.pause('course-reference');
+      await expect.poll(() => stale.getAttribute('data-reason'), { timeout: 10_000 }).toBe('paused');
+      await r.runtime.resume('course-reference');
+      ahead = 0;
 
-    // The "(N s ago)" clock keeps counting after the server is gone.
-    await page.close();
-    const { page: last, errors: lastErrors } = await openPage();
-    await last.goto(base);
-    const ago = last.locator('#metrics .ago');
-    await ago.waitFor();
-    await r.stop();
-    running.splice(running.indexOf(r), 1);
-    const before = await ago.textContent();
-    await expect.poll(() => ago.textContent(), { timeout: 5000 }).not.toBe(before);
-    expect(await ago.textContent()).toMatch(/^\d+ (s|min) ago$/);
-    await last.close();
-    expect(errors).toEqual([]);
-    expect(lastErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
-  });
+      // The "(N s ago)" clock keeps counting after the server is gone.
+      await page.close();
+      const { page: last, errors: lastErrors } = await openPage();
+      await last.goto(base);
+      const ago = last.locator('#metrics .ago');
+      await ago.waitFor();
+      await r.stop();
+      running.splice(running.indexOf(r), 1);
+      const before = await ago.textContent();
+      await expect.poll(() => ago.textContent(), { timeout: 5000 }).not.toBe(before);
+      expect(await ago.textContent()).toMatch(/^\d+ (s|min) ago$/);
+      await last.close();
+      expect(errors).toEqual([]);
+      expect(lastErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
+    },
+  );
 
   it('signs in with the API token and out again', { timeout: 60_000 }, async () => {
     const base = await redlet({ REDLET_DEMO: '0', REDLET_COLLECT: '0', REDLET_API_TOKEN: TOKEN });

@@ -25,12 +25,21 @@ describe('Dockerfile', () => {
     expect(runs(build)).toContain('npm run build');
   });
 
-  it('builds isolated-vm from source against the base image\'s own Node headers: no prebuilt binary, no header download', () => {
+  it("builds isolated-vm from source against the base image's own Node headers: no prebuilt binary, no header download", () => {
     const ci = build.instructions.findIndex((i) => i.op === 'RUN' && /^npm ci\b/.test(i.args));
-    const envBefore = Object.assign({}, ...build.instructions.slice(0, ci).filter((i) => i.op === 'ENV').map((i) => stageEnv({ ...build, instructions: [i] }))) as Record<string, string>;
+    const envBefore = Object.assign(
+      {},
+      ...build.instructions
+        .slice(0, ci)
+        .filter((i) => i.op === 'ENV')
+        .map((i) => stageEnv({ ...build, instructions: [i] })),
+    ) as Record<string, string>;
     // prebuild-install (isolated-vm's install script) skips its download for this package name.
     expect(envBefore.npm_config_build_from_source).toBe('isolated-vm');
-    const isolatedVm = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'isolated-vm', 'package.json'), 'utf8')) as { name: string; scripts: { install: string } };
+    const isolatedVm = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'isolated-vm', 'package.json'), 'utf8')) as {
+      name: string;
+      scripts: { install: string };
+    };
     expect(isolatedVm.name).toBe(envBefore.npm_config_build_from_source);
     expect(isolatedVm.scripts.install).toMatch(/^prebuild-install \|\| .*node-gyp rebuild/);
     // node-gyp uses the headers installed with the image's node (/usr/local/include/node) instead of downloading them.
@@ -49,7 +58,12 @@ describe('Dockerfile', () => {
   });
 
   it('labels the image the OCI way, with the package version', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; description: string; license: string };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+      description: string;
+      license: string;
+    };
     expect(stageLabels(runtime, df.args)).toMatchObject({
       'org.opencontainers.image.title': pkg.name,
       'org.opencontainers.image.description': pkg.description,
@@ -78,8 +92,16 @@ describe('Dockerfile', () => {
     expect(prune, 'npm prune --omit=dev in the build stage').toBeGreaterThan(buildRuns.indexOf('npm run build'));
     // The one RUN of the runtime stage removes the package managers the base image ships.
     expect(runs(runtime)).toHaveLength(1);
-    const removed = runs(runtime)[0]!.replace(/^rm -rf /, '').split(/\s+/);
-    expect(removed.sort()).toEqual(['/usr/local/bin/corepack', '/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/lib/node_modules/corepack', '/usr/local/lib/node_modules/npm']);
+    const removed = runs(runtime)[0]!
+      .replace(/^rm -rf /, '')
+      .split(/\s+/);
+    expect(removed.sort()).toEqual([
+      '/usr/local/bin/corepack',
+      '/usr/local/bin/npm',
+      '/usr/local/bin/npx',
+      '/usr/local/lib/node_modules/corepack',
+      '/usr/local/lib/node_modules/npm',
+    ]);
     const copies = runtime.instructions.filter((i) => i.op === 'COPY').map(parseCopy);
     const modules = copies.find((c) => c.sources.some((s) => s.endsWith('node_modules')))!;
     expect(modules.from).toBe('build');
@@ -115,7 +137,15 @@ describe('.dockerignore', () => {
   const ignored = dockerignore(join(ROOT, '.dockerignore'));
 
   it('keeps local builds, VCS data and env files out of the context', () => {
-    for (const p of ['node_modules', 'node_modules/isolated-vm/out/isolated_vm.node', 'dist/ui/entry.js', '.git/HEAD', 'examples/zip-stats/node_modules/x', '.env', 'src/config.test.ts']) {
+    for (const p of [
+      'node_modules',
+      'node_modules/isolated-vm/out/isolated_vm.node',
+      'dist/ui/entry.js',
+      '.git/HEAD',
+      'examples/zip-stats/node_modules/x',
+      '.env',
+      'src/config.test.ts',
+    ]) {
       expect(ignored(p), p).toBe(true);
     }
   });

@@ -31,7 +31,11 @@ const SEEN = `export function handler(input, context) {
 }`;
 
 async function register(base: string, body: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${base}/api/functions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/api/functions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
 }
 
@@ -59,8 +63,19 @@ describe('faults', () => {
     const env = { REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix) };
     const first = await startRedlet(env);
     procs.push(first.w);
-    for (const [name, trigger] of [['ks', 'keyspace'], ['poll', 'poll']] as const) {
-      await register(first.base, { name, source: SEEN, filename: `${name}.js`, inputKey: `${prefix}in`, outputKey: `${prefix}out-${name}`, trigger, period: 0.1 });
+    for (const [name, trigger] of [
+      ['ks', 'keyspace'],
+      ['poll', 'poll'],
+    ] as const) {
+      await register(first.base, {
+        name,
+        source: SEEN,
+        filename: `${name}.js`,
+        inputKey: `${prefix}in`,
+        outputKey: `${prefix}out-${name}`,
+        trigger,
+        period: 0.1,
+      });
     }
     let v = 0;
     const writeUntil = async (n: number) => {
@@ -73,7 +88,9 @@ describe('faults', () => {
     first.w.child.kill('SIGKILL');
     await first.w.exited;
 
-    const before = await Promise.all(['ks', 'poll'].map(async (n) => JSON.parse((await redis.get(new Keys(ownPrefix(prefix)).state(n)))!).env.seen as number[]));
+    const before = await Promise.all(
+      ['ks', 'poll'].map(async (n) => JSON.parse((await redis.get(new Keys(ownPrefix(prefix)).state(n)))!).env.seen as number[]),
+    );
     expect(before[0]!.length).toBeGreaterThan(10);
 
     const second = await startRedlet(env);
@@ -83,10 +100,14 @@ describe('faults', () => {
     await sleep(500); // the last input (v = 120) is already handled: it must not run again
     await writeUntil(150);
     for (const [i, n] of (['ks', 'poll'] as const).entries()) {
-      const seen = await waitFor(async () => {
-        const s = JSON.parse((await redis.get(new Keys(ownPrefix(prefix)).state(n)))!).env.seen as number[];
-        return s.at(-1) === 150 ? s : null;
-      }, `${n} to handle v=150`, 10_000);
+      const seen = await waitFor(
+        async () => {
+          const s = JSON.parse((await redis.get(new Keys(ownPrefix(prefix)).state(n)))!).env.seen as number[];
+          return s.at(-1) === 150 ? s : null;
+        },
+        `${n} to handle v=150`,
+        10_000,
+      );
       // env continued from where it was; every input at most once, in order.
       expect(seen.slice(0, before[i]!.length)).toEqual(before[i]);
       expect(new Set(seen).size).toBe(seen.length);
@@ -109,15 +130,23 @@ describe('faults', () => {
     await waitFor(async () => (await redis.get('out')) === '1', 'first output');
 
     await server.stop();
-    const down = await waitFor(async () => {
-      const r = await fetch(`${base}/readyz`);
-      return r.status === 503 ? ((await r.json()) as Record<string, unknown>) : null;
-    }, '/readyz to answer 503', 5000);
+    const down = await waitFor(
+      async () => {
+        const r = await fetch(`${base}/readyz`);
+        return r.status === 503 ? ((await r.json()) as Record<string, unknown>) : null;
+      },
+      '/readyz to answer 503',
+      5000,
+    );
     expect(JSON.stringify(down)).toMatch(/Redis unavailable/);
-    const status = await waitFor(async () => {
-      const f = (await (await fetch(`${base}/api/functions/counter`)).json()) as { status: { detail: string | null } };
-      return f.status.detail?.startsWith('Redis unavailable') ? f : null;
-    }, 'function status to say Redis unavailable', 5000);
+    const status = await waitFor(
+      async () => {
+        const f = (await (await fetch(`${base}/api/functions/counter`)).json()) as { status: { detail: string | null } };
+        return f.status.detail?.startsWith('Redis unavailable') ? f : null;
+      },
+      'function status to say Redis unavailable',
+      5000,
+    );
     expect(status).toBeTruthy();
     await sleep(10_000);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -126,8 +155,14 @@ describe('faults', () => {
     const restartedAt = Date.now();
     await server.start(); // EMPTY: no persistence
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, '/readyz to recover', 15_000, 100);
-    await waitFor(async () => (await redis.smembers(`${ownPrefix(prefix)}functions`)).includes('counter'), 'the registry written back', 10_000);
-    const state = JSON.parse((await waitFor(() => redis.get(new Keys(ownPrefix(prefix)).state('counter')), 'the state written back', 10_000))!);
+    await waitFor(
+      async () => (await redis.smembers(`${ownPrefix(prefix)}functions`)).includes('counter'),
+      'the registry written back',
+      10_000,
+    );
+    const state = JSON.parse(
+      (await waitFor(() => redis.get(new Keys(ownPrefix(prefix)).state('counter')), 'the state written back', 10_000))!,
+    );
     expect(state.env.seen).toEqual([1]);
     await redis.set('in', '{"v":2}');
     await waitFor(async () => (await redis.get('out')) === '2', 'output after recovery', 10_000);

@@ -11,7 +11,15 @@ import { deletePrefix, redisClient, testPrefix } from './helpers/redis.js';
 
 const root = resolve(import.meta.dirname, '..');
 
-function runCase(name: string, prefix: string, mode: 'process' | 'inline'): Promise<{ code: number | null; report: any; stderr: string }> {
+// The case's JSON report, read field by field by the assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Report = any;
+
+function runCase(
+  name: string,
+  prefix: string,
+  mode: 'process' | 'inline',
+): Promise<{ code: number | null; report: Report; stderr: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'test/hostile/run-case.ts', name, prefix], {
       cwd: root,
@@ -24,7 +32,7 @@ function runCase(name: string, prefix: string, mode: 'process' | 'inline'): Prom
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      let report: any = null;
+      let report: Report = null;
       try {
         report = JSON.parse(line);
       } catch {
@@ -47,53 +55,60 @@ describe('hostile functions', () => {
   });
 
   // Every case in worker processes (the default); the second round's classes inline too.
-  const runs = HOSTILE_CASES.flatMap((c) => [[`${c.name} (process)`, c, 'process'] as const, ...(c.bothModes ? [[`${c.name} (inline)`, c, 'inline'] as const] : [])]);
-  it.each(runs)('%s', async (_name, c, mode) => {
-    const prefix = testPrefix();
-    prefixes.push(prefix);
-    const { code, report, stderr } = await runCase(c.name, prefix, mode);
-    expect(report, `no report; stderr:\n${stderr.slice(-2000)}`).not.toBeNull();
-    // The runtime stayed up and stopped cleanly.
-    expect(code).toBe(0);
+  const runs = HOSTILE_CASES.flatMap((c) => [
+    [`${c.name} (process)`, c, 'process'] as const,
+    ...(c.bothModes ? [[`${c.name} (inline)`, c, 'inline'] as const] : []),
+  ]);
+  it.each(runs)(
+    '%s',
+    async (_name, c, mode) => {
+      const prefix = testPrefix();
+      prefixes.push(prefix);
+      const { code, report, stderr } = await runCase(c.name, prefix, mode);
+      expect(report, `no report; stderr:\n${stderr.slice(-2000)}`).not.toBeNull();
+      // The runtime stayed up and stopped cleanly.
+      expect(code).toBe(0);
 
-    if (c.rejectedAtLoad) {
-      expect(c.expect).toContain(report.loadError?.code);
-      if (/^(LOAD|HANDLER)_/.test(report.loadError.code)) expect(report.loadError.message).toMatch(/offender\.js:\d+/);
-      expect(report.offender).toBeNull();
-    } else {
-      expect(report.loadError).toBeNull();
-      expect(report.offender.state, JSON.stringify(report.offender)).toBe('error');
-      expect(c.expect, JSON.stringify(report.offender.lastError)).toContain(report.offender.lastError.code);
-      expect(report.offender.lastError.message.length).toBeGreaterThan(0);
-    }
+      if (c.rejectedAtLoad) {
+        expect(c.expect).toContain(report.loadError?.code);
+        if (/^(LOAD|HANDLER)_/.test(report.loadError.code)) expect(report.loadError.message).toMatch(/offender\.js:\d+/);
+        expect(report.offender).toBeNull();
+      } else {
+        expect(report.loadError).toBeNull();
+        expect(report.offender.state, JSON.stringify(report.offender)).toBe('error');
+        expect(c.expect, JSON.stringify(report.offender.lastError)).toContain(report.offender.lastError.code);
+        expect(report.offender.lastError.message.length).toBeGreaterThan(0);
+      }
 
-    // The neighbour kept its schedule, untouched.
-    const n = report.neighbour;
-    expect(n.errors, JSON.stringify(n)).toBe(0);
-    expect(n.invocations, JSON.stringify(n)).toBeGreaterThanOrEqual(Math.floor(n.expected * 0.6));
-    expect(n.maxGapMs, JSON.stringify(n)).toBeLessThan(1500);
-    expect(JSON.parse(n.lastOutput).polluted).toBeNull();
+      // The neighbour kept its schedule, untouched.
+      const n = report.neighbour;
+      expect(n.errors, JSON.stringify(n)).toBe(0);
+      expect(n.invocations, JSON.stringify(n)).toBeGreaterThanOrEqual(Math.floor(n.expected * 0.6));
+      expect(n.maxGapMs, JSON.stringify(n)).toBeLessThan(1500);
+      expect(JSON.parse(n.lastOutput).polluted).toBeNull();
 
-    // Nothing reached the host process, and it stayed responsive.
-    expect(report.host).toMatchObject({ envUnchanged: true, protoUnchanged: true, builtinsUnchanged: true, globalsUnchanged: true });
-    expect(report.host.lagMaxMs).toBeLessThan(500);
+      // Nothing reached the host process, and it stayed responsive.
+      expect(report.host).toMatchObject({ envUnchanged: true, protoUnchanged: true, builtinsUnchanged: true, globalsUnchanged: true });
+      expect(report.host.lagMaxMs).toBeLessThan(500);
 
-    if (c.name === 'console-flood') {
-      // Lines kept are capped and the rest counted.
-      expect(report.offender.logLines).toBeLessThanOrEqual(500);
-      expect(report.offender.droppedLogs).toBeGreaterThan(100_000);
-    }
-    if (c.name === 'replaced-builtins-flood') {
-      // The caps held although the prelude's built-ins were replaced: re-checked on the host.
-      expect(report.offender.logLines).toBeLessThanOrEqual(500);
-      expect(report.offender.maxLogChars).toBeLessThanOrEqual(4001);
-      expect(report.offender.lastError.message.length).toBeLessThanOrEqual(4001);
-    }
-    if (c.name === 'wasm-memory-bomb') expect(report.offender.lastError.message).toMatch(/memory limit|memory\.grow refused/);
-    if (c.name === 'spoofed-error-code' || c.name === 'proxy-thrown-value') expect(report.offender.sandbox?.crashes ?? 0).toBe(0);
-    if (c.name === 'global-search-for-host-objects') expect(report.offender.lastError.message).toBe('found: []');
-    if (c.name === 'function-constructor-escape') expect(report.offender.lastError.message).toMatch(/process is not defined/);
-    if (c.name === 'array-fill-bomb' && report.offender.sandbox.crashes > 0) expect(report.offender.sandbox.lastCrash).toMatch(/SIGABRT|exit/);
-  }, 60_000);
-
+      if (c.name === 'console-flood') {
+        // Lines kept are capped and the rest counted.
+        expect(report.offender.logLines).toBeLessThanOrEqual(500);
+        expect(report.offender.droppedLogs).toBeGreaterThan(100_000);
+      }
+      if (c.name === 'replaced-builtins-flood') {
+        // The caps held although the prelude's built-ins were replaced: re-checked on the host.
+        expect(report.offender.logLines).toBeLessThanOrEqual(500);
+        expect(report.offender.maxLogChars).toBeLessThanOrEqual(4001);
+        expect(report.offender.lastError.message.length).toBeLessThanOrEqual(4001);
+      }
+      if (c.name === 'wasm-memory-bomb') expect(report.offender.lastError.message).toMatch(/memory limit|memory\.grow refused/);
+      if (c.name === 'spoofed-error-code' || c.name === 'proxy-thrown-value') expect(report.offender.sandbox?.crashes ?? 0).toBe(0);
+      if (c.name === 'global-search-for-host-objects') expect(report.offender.lastError.message).toBe('found: []');
+      if (c.name === 'function-constructor-escape') expect(report.offender.lastError.message).toMatch(/process is not defined/);
+      if (c.name === 'array-fill-bomb' && report.offender.sandbox.crashes > 0)
+        expect(report.offender.sandbox.lastCrash).toMatch(/SIGABRT|exit/);
+    },
+    60_000,
+  );
 });

@@ -58,7 +58,9 @@ function fromManifests(kind: string, name: string, overrides: Record<string, str
   return { env, files: mountedFiles(rendered, pod, container), args: container.args };
 }
 
-async function startContainer(opts: Parameters<typeof runInImage>[1] & { port: number }): Promise<{ w: Watched; c: Container; base: string }> {
+async function startContainer(
+  opts: Parameters<typeof runInImage>[1] & { port: number },
+): Promise<{ w: Watched; c: Container; base: string }> {
   const c = runInImage(image, { ...opts, env: { ...opts.env, PORT: String(opts.port) } });
   const w = watch(c.process);
   running.push(w);
@@ -153,7 +155,12 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
     const port = await freePort();
     const closed = await freePort();
     const { env, files, args } = fromManifests('Deployment', 'redlet', { REDLET_PREFIX: ownPrefix(prefix) });
-    const { w, c, base } = await startContainer({ env: { ...env, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(closed) }, files, args, port });
+    const { w, c, base } = await startContainer({
+      env: { ...env, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(closed) },
+      files,
+      args,
+      port,
+    });
     await waitForStatus(w, `${base}/healthz`, 200, 30_000);
     expect((await get(`${base}/readyz`))?.status).toBe(503);
     await c.signal('SIGTERM');
@@ -186,7 +193,12 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
     const port = await freePort();
     const { w, c, base } = await startContainer({ port });
     const body = await waitForStatus(w, `${base}/readyz`, 200, 30_000);
-    await waitFor(async () => ((JSON.parse((await get(`${base}/readyz`))?.body ?? body) as { functions?: number }).functions ?? 0) >= 1, `the demo function; output:\n${w.output()}`, 20_000, 100);
+    await waitFor(
+      async () => ((JSON.parse((await get(`${base}/readyz`))?.body ?? body) as { functions?: number }).functions ?? 0) >= 1,
+      `the demo function; output:\n${w.output()}`,
+      20_000,
+      100,
+    );
     await pageAndAssets(base);
     await c.signal('SIGTERM');
     expect((await exitWithin(w, 15_000)).code, w.output()).toBe(0);
@@ -194,7 +206,10 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
   });
 
   it('runs `redlet collect` with the collector DaemonSet env: the metrics JSON lands in Redis', async () => {
-    const { env, args } = fromManifests('DaemonSet', 'redlet-collector', { REDLET_COLLECT_KEY: `${prefix}collected`, REDLET_COLLECT_INTERVAL: '0.2' });
+    const { env, args } = fromManifests('DaemonSet', 'redlet-collector', {
+      REDLET_COLLECT_KEY: `${prefix}collected`,
+      REDLET_COLLECT_INTERVAL: '0.2',
+    });
     expect(args).toEqual(['collect']);
     const c = runInImage(image, { args, env });
     const w = watch(c.process);

@@ -6,7 +6,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { ROOT, containerEnv, find, kustomize, kustomizeEdited, kustomizeWith, podSpec, typeCheck, validateSchema, workloadsSelected, type K8sObject, type LabelSelector } from './helpers/k8s.js';
+import {
+  ROOT,
+  containerEnv,
+  find,
+  kustomize,
+  kustomizeEdited,
+  kustomizeWith,
+  podSpec,
+  typeCheck,
+  validateSchema,
+  workloadsSelected,
+  type K8sObject,
+  type LabelSelector,
+} from './helpers/k8s.js';
 
 const K8S = join(ROOT, 'k8s');
 const COMPONENTS = join(K8S, 'components');
@@ -27,7 +40,10 @@ interface NetworkPolicy {
   spec: {
     podSelector: LabelSelector;
     policyTypes: string[];
-    ingress?: Array<{ from?: Array<{ podSelector?: LabelSelector; namespaceSelector?: LabelSelector; ipBlock?: object }>; ports?: Array<{ protocol?: string; port: number | string }> }>;
+    ingress?: Array<{
+      from?: Array<{ podSelector?: LabelSelector; namespaceSelector?: LabelSelector; ipBlock?: object }>;
+      ports?: Array<{ protocol?: string; port: number | string }>;
+    }>;
   };
 }
 
@@ -37,7 +53,9 @@ const policy = (objects: K8sObject[], name: string) => find(objects, 'NetworkPol
 function containerPort(objects: K8sObject[], workload: string, port: number | string): number | undefined {
   const [kind, name] = workload.split('/') as [string, string];
   const ports = podSpec(find(objects, kind, name)).containers.flatMap((c) => c.ports ?? []);
-  return typeof port === 'number' ? ports.find((p) => p.containerPort === port)?.containerPort : ports.find((p) => p.name === port)?.containerPort;
+  return typeof port === 'number'
+    ? ports.find((p) => p.containerPort === port)?.containerPort
+    : ports.find((p) => p.name === port)?.containerPort;
 }
 
 describe('Redis is reachable only by redlet, with a password', () => {
@@ -65,11 +83,18 @@ describe('Redis is reachable only by redlet, with a password', () => {
     const ports = p.spec.ingress![0]!.ports!;
     expect(ports).toHaveLength(1);
     const http = containerPort(rendered, 'Deployment/redlet', ports[0]!.port);
-    const cfg = loadConfig({ ...containerEnv(rendered, podSpec(find(rendered, 'Deployment', 'redlet')).containers[0]!), REDLET_API_TOKEN: undefined, REDIS_PASSWORD: undefined }, () => false);
+    const cfg = loadConfig(
+      {
+        ...containerEnv(rendered, podSpec(find(rendered, 'Deployment', 'redlet')).containers[0]!),
+        REDLET_API_TOKEN: undefined,
+        REDIS_PASSWORD: undefined,
+      },
+      () => false,
+    );
     expect(http).toBe(cfg.http.port);
   });
 
-  it("Redis runs with requirepass from the `redis-auth` Secret, and redlet and the collector send that same password", () => {
+  it('Redis runs with requirepass from the `redis-auth` Secret, and redlet and the collector send that same password', () => {
     const redis = podSpec(find(rendered, 'Deployment', 'redis')).containers[0]!;
     const args = (redis as { args?: string[] }).args ?? [];
     expect(args[args.indexOf('--requirepass') + 1]).toBe('$(REDIS_PASSWORD)');
@@ -78,7 +103,10 @@ describe('Redis is reachable only by redlet, with a password', () => {
     // The readiness probe's redis-cli authenticates through REDISCLI_AUTH.
     expect(ref(redis, 'REDISCLI_AUTH')).toEqual({ name: 'redis-auth', key: 'REDIS_PASSWORD' });
     const all = [...rendered, ...kustomizeCollector()];
-    for (const [kind, name] of [['Deployment', 'redlet'], ['DaemonSet', 'redlet-collector']] as const) {
+    for (const [kind, name] of [
+      ['Deployment', 'redlet'],
+      ['DaemonSet', 'redlet-collector'],
+    ] as const) {
       const c = podSpec(find(all, kind, name)).containers[0]!;
       expect(ref(c, 'REDIS_PASSWORD'), `${kind} ${name}`).toEqual({ name: 'redis-auth', key: 'REDIS_PASSWORD' });
     }
@@ -91,7 +119,8 @@ function kustomizeCollector(): K8sObject[] {
 }
 
 describe('the API is not public by default', () => {
-  const service = (objects: K8sObject[]) => find(objects, 'Service', 'redlet') as unknown as { spec: { type: string; ports: Array<{ port: number; nodePort?: number }> } };
+  const service = (objects: K8sObject[]) =>
+    find(objects, 'Service', 'redlet') as unknown as { spec: { type: string; ports: Array<{ port: number; nodePort?: number }> } };
 
   it('the Service is ClusterIP by default, and a NodePort with the course-nodeport component turned on in kustomization.yaml', () => {
     expect(service(rendered).spec.type).toBe('ClusterIP');
@@ -104,7 +133,10 @@ describe('the API is not public by default', () => {
   });
 
   it('the components render valid objects (Kubernetes schemas and API types)', async () => {
-    const all = kustomizeWith(K8S, readdirSync(COMPONENTS).map((c) => join(COMPONENTS, c)));
+    const all = kustomizeWith(
+      K8S,
+      readdirSync(COMPONENTS).map((c) => join(COMPONENTS, c)),
+    );
     expect(all.map((o) => o.kind)).toContain('DaemonSet');
     const checked = all.map((object) => ({ object, where: `${object.kind} ${object.metadata.name}` }));
     for (const { object, where } of checked) await expect(validateSchema(object), where).resolves.toBeUndefined();
@@ -115,11 +147,16 @@ describe('the API is not public by default', () => {
 describe('images', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const images = (objects: K8sObject[]) =>
-    objects.filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind)).flatMap((o) => podSpec(o).containers.map((c) => ({ where: `${o.kind}/${o.metadata.name}`, image: c.image })));
+    objects
+      .filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind))
+      .flatMap((o) => podSpec(o).containers.map((c) => ({ where: `${o.kind}/${o.metadata.name}`, image: c.image })));
   const tagOf = (image: string) => /^[^@]*?:([^/:@]+)(?:@.*)?$/.exec(image)?.[1] ?? null;
 
   it('no container runs `latest` or an untagged image; redlet and the collector run the package version', () => {
-    const all = kustomizeWith(K8S, readdirSync(COMPONENTS).map((c) => join(COMPONENTS, c)));
+    const all = kustomizeWith(
+      K8S,
+      readdirSync(COMPONENTS).map((c) => join(COMPONENTS, c)),
+    );
     const seen = images(all);
     expect(seen.map((s) => s.where)).toContain('DaemonSet/redlet-collector');
     for (const { where, image } of seen) {
@@ -139,7 +176,10 @@ describe('images', () => {
 
   it('pointing `images:` at a registry (what `kustomize edit set image` writes) reaches redlet and the collector', () => {
     const moved = kustomizeEdited(K8S, (k) =>
-      optIn(k, ['collector']).replace(/(- name: redlet\n\s+newName: )redlet(\n\s+newTag: )"[^"]*"/, '$1registry.example.com/you/redlet$2"0.2.0"'),
+      optIn(k, ['collector']).replace(
+        /(- name: redlet\n\s+newName: )redlet(\n\s+newTag: )"[^"]*"/,
+        '$1registry.example.com/you/redlet$2"0.2.0"',
+      ),
     );
     const redlet = images(moved).filter((s) => s.image.includes('redlet'));
     expect(redlet.map((s) => s.where).sort()).toEqual(['DaemonSet/redlet-collector', 'Deployment/redlet']);
@@ -149,7 +189,10 @@ describe('images', () => {
 
 describe('replicas survive disruptions', () => {
   it('a PodDisruptionBudget covers exactly the redlet pods, one at a time, never blocking a drain of a single replica', () => {
-    const budgets = rendered.filter((o) => o.kind === 'PodDisruptionBudget') as unknown as Array<{ metadata: { name: string }; spec: { selector: LabelSelector; maxUnavailable?: number; minAvailable?: number } }>;
+    const budgets = rendered.filter((o) => o.kind === 'PodDisruptionBudget') as unknown as Array<{
+      metadata: { name: string };
+      spec: { selector: LabelSelector; maxUnavailable?: number; minAvailable?: number };
+    }>;
     expect(budgets.map((b) => b.metadata.name)).toEqual(['redlet']);
     const pdb = budgets[0]!;
     expect(workloadsSelected(rendered, pdb.spec.selector)).toEqual(['Deployment/redlet']);
@@ -158,7 +201,15 @@ describe('replicas survive disruptions', () => {
   });
 
   it('redlet pods spread over nodes (and zones) without refusing to schedule on a single node', () => {
-    const pod = podSpec(find(rendered, 'Deployment', 'redlet')) as { topologySpreadConstraints?: Array<{ topologyKey: string; maxSkew: number; whenUnsatisfiable: string; labelSelector: LabelSelector; matchLabelKeys?: string[] }> };
+    const pod = podSpec(find(rendered, 'Deployment', 'redlet')) as {
+      topologySpreadConstraints?: Array<{
+        topologyKey: string;
+        maxSkew: number;
+        whenUnsatisfiable: string;
+        labelSelector: LabelSelector;
+        matchLabelKeys?: string[];
+      }>;
+    };
     const spread = pod.topologySpreadConstraints ?? [];
     expect(spread.map((c) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
     for (const c of spread) {
@@ -173,7 +224,11 @@ describe('replicas survive disruptions', () => {
     const deployment = find(rendered, 'Deployment', 'redlet');
     const pod = podSpec(deployment);
     const env = containerEnv(rendered, pod.containers[0]!);
-    const config = loadConfig({ ...env, REDLET_API_TOKEN: undefined, REDIS_PASSWORD: undefined }, () => true, () => '');
+    const config = loadConfig(
+      { ...env, REDLET_API_TOKEN: undefined, REDIS_PASSWORD: undefined },
+      () => true,
+      () => '',
+    );
     // Endpoint removal takes a few seconds to reach every node's proxy and load balancer.
     expect(config.shutdownDelayMs).toBeGreaterThanOrEqual(3000);
     expect(Math.max(config.shutdownDelayMs, config.drainMs) + 5000).toBeLessThan(pod.terminationGracePeriodSeconds! * 1000);
@@ -193,7 +248,10 @@ describe('Redis resources', () => {
   };
 
   it('maxmemory leaves room under the container limit for the AOF rewrite fork (copy-on-write may double it) and Redis itself', () => {
-    const redis = podSpec(find(rendered, 'Deployment', 'redis')).containers[0]! as { args?: string[]; resources?: { limits?: Record<string, string> } };
+    const redis = podSpec(find(rendered, 'Deployment', 'redis')).containers[0]! as {
+      args?: string[];
+      resources?: { limits?: Record<string, string> };
+    };
     const args = redis.args ?? [];
     const at = (flag: string) => args[args.indexOf(flag) + 1]!;
     expect(at('--appendonly')).toBe('yes');

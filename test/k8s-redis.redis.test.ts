@@ -20,12 +20,14 @@ let dir: string;
 let port: number;
 
 /** `$(NAME)` expanded from the env, as the kubelet does for `args`. */
-const expand = (arg: string, env: Record<string, string>) => arg.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string) => env[name] ?? m);
+const expand = (arg: string, env: Record<string, string>) =>
+  arg.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string) => env[name] ?? m);
 
 beforeAll(async () => {
   rendered = kustomize(join(ROOT, 'k8s'));
   // An operator's own password in the `redis-auth` Secret (redlet refuses the example).
-  (find(rendered, 'Secret', 'redis-auth') as unknown as { stringData: Record<string, string> }).stringData.REDIS_PASSWORD = 'an operator/own password';
+  (find(rendered, 'Secret', 'redis-auth') as unknown as { stringData: Record<string, string> }).stringData.REDIS_PASSWORD =
+    'an operator/own password';
   const redis = podSpec(find(rendered, 'Deployment', 'redis')).containers[0]!;
   const env = containerEnv(rendered, redis);
   const args = ((redis as { args?: string[] }).args ?? []).map((a) => expand(a, env));
@@ -69,7 +71,11 @@ describe('the Redis of k8s/redis.yaml', () => {
 
     const redletEnv = containerEnv(rendered, podSpec(find(rendered, 'Deployment', 'redlet')).containers[0]!);
     // Both read the same Secret; the example API token is replaced as the operator would.
-    const config = loadConfig({ ...redletEnv, REDLET_API_TOKEN: 'a-token-only-this-test-knows', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) }, () => true, () => '');
+    const config = loadConfig(
+      { ...redletEnv, REDLET_API_TOKEN: 'a-token-only-this-test-knows', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) },
+      () => true,
+      () => '',
+    );
     expect(config.redis!.url).toContain(encodeURIComponent(redletEnv.REDIS_PASSWORD!));
     const redlet = new Redis(config.redis!.url, { lazyConnect: true });
     redlet.on('error', () => {});

@@ -27,14 +27,16 @@ async function start(env: Record<string, string>, port?: number): Promise<Watche
 }
 
 describe('start-up with the shipped manifests', { timeout: 30_000 }, () => {
-  it("refuses the example API token and Redis password of k8s/secret.yaml: exit 1, one line saying how to make one", async () => {
+  it('refuses the example API token and Redis password of k8s/secret.yaml: exit 1, one line saying how to make one', async () => {
     const rendered = kustomize(join(ROOT, 'k8s'));
     const env = containerEnv(rendered, podSpec(find(rendered, 'Deployment', 'redlet')).containers[0]!);
     expect(env.REDLET_API_TOKEN).toBe('REPLACE-ME-example-token-not-secret');
     const w = await start(env);
     const exit = await exitWithin(w, 20_000);
     expect(exit.code, w.output()).toBe(1);
-    expect(w.output().trim()).toMatch(/^redlet: REDLET_API_TOKEN and REDIS_PASSWORD: these are the example values published with redlet, known to anyone; make your own \(e\.g\. `openssl rand -hex 32`/);
+    expect(w.output().trim()).toMatch(
+      /^redlet: REDLET_API_TOKEN and REDIS_PASSWORD: these are the example values published with redlet, known to anyone; make your own \(e\.g\. `openssl rand -hex 32`/,
+    );
     expect(w.output().trim().split('\n')).toHaveLength(1);
   });
 
@@ -53,7 +55,10 @@ describe('shutdown with the shipped delay', { timeout: 60_000 }, () => {
     // The embedded store, no function, isolates inline: only the shutdown sequence matters here.
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const w = await start({ REDLET_SHUTDOWN_DELAY_MS: delay, REDLET_DEMO: '0', REDLET_COLLECT: '0', REDLET_SANDBOX: 'inline', LOG_LEVEL: 'info' }, port);
+    const w = await start(
+      { REDLET_SHUTDOWN_DELAY_MS: delay, REDLET_DEMO: '0', REDLET_COLLECT: '0', REDLET_SANDBOX: 'inline', LOG_LEVEL: 'info' },
+      port,
+    );
     await waitForStatus(w, `${base}/readyz`, 200, 30_000);
     w.child.kill('SIGTERM');
     // The delay is seconds long; these requests come right after the signal.

@@ -50,14 +50,20 @@ function redletContainers(objects: K8sObject[]): Array<{ workload: K8sObject; co
     .filter(({ container }) => container.image.split(':')[0]!.split('/').pop() === 'redlet');
 }
 
-function configFor(kind: string, name: string, overrides: Record<string, string | undefined> = {}, objects = kind === 'DaemonSet' ? withCollector : rendered) {
+function configFor(
+  kind: string,
+  name: string,
+  overrides: Record<string, string | undefined> = {},
+  objects = kind === 'DaemonSet' ? withCollector : rendered,
+) {
   const workload = find(objects, kind, name);
   const pod = podSpec(workload);
   const container = pod.containers[0]!;
   const env: Record<string, string> = { ...containerEnv(objects, container) };
   // The shipped secrets are examples redlet refuses (test/k8s-start.test.ts); an
   // operator's own values stand in for them.
-  for (const [k, v] of Object.entries({ REDLET_API_TOKEN: OWN_TOKEN, REDIS_PASSWORD: 'an-operators-own-password' })) if (k in env) env[k] = v;
+  for (const [k, v] of Object.entries({ REDLET_API_TOKEN: OWN_TOKEN, REDIS_PASSWORD: 'an-operators-own-password' }))
+    if (k in env) env[k] = v;
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
@@ -78,7 +84,9 @@ function configFor(kind: string, name: string, overrides: Record<string, string 
 describe('k8s/ files', () => {
   it('every file parses, and every object validates against the Kubernetes schemas and the API types (no unknown fields)', async () => {
     const all: Array<{ object: K8sObject; where: string }> = [];
-    const componentFiles = readdirSync(join(K8S, 'components')).flatMap((c) => manifestFiles(join(K8S, 'components', c)).map((f) => join('components', c, f)));
+    const componentFiles = readdirSync(join(K8S, 'components')).flatMap((c) =>
+      manifestFiles(join(K8S, 'components', c)).map((f) => join('components', c, f)),
+    );
     for (const file of [...manifestFiles(K8S), ...componentFiles]) {
       const objects = parseManifests(readFileSync(join(K8S, file), 'utf8'), file);
       expect(objects.length, `${file} holds no object`).toBeGreaterThan(0);
@@ -101,7 +109,10 @@ describe('k8s/ files', () => {
   });
 
   it('kustomization.yaml lists every manifest file, and `kubectl kustomize k8s` renders all their objects', () => {
-    const kustomization = parse(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[]; images?: Array<{ name: string }> };
+    const kustomization = parse(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')) as {
+      resources: string[];
+      images?: Array<{ name: string }>;
+    };
     expect([...kustomization.resources].sort()).toEqual(manifestFiles(K8S));
     const fromFiles = manifestFiles(K8S)
       .flatMap((f) => parseManifests(readFileSync(join(K8S, f), 'utf8'), f))
@@ -149,10 +160,18 @@ describe('environment of the redlet containers', () => {
           return target[key];
         },
       });
-    const envs = [{}, ...redletContainers(withCollector).map(({ container }) => containerEnv(withCollector, container)), { REDIS_URL: 'redis://x:1', FUNCTION_ZIP: '/f.zip', REDLET_API_TOKEN_FILE: '/t' }];
+    const envs = [
+      {},
+      ...redletContainers(withCollector).map(({ container }) => containerEnv(withCollector, container)),
+      { REDIS_URL: 'redis://x:1', FUNCTION_ZIP: '/f.zip', REDLET_API_TOKEN_FILE: '/t' },
+    ];
     for (const env of envs) {
       try {
-        loadConfig(traced(env), () => true, () => 'a-token-of-sixteen-chars');
+        loadConfig(
+          traced(env),
+          () => true,
+          () => 'a-token-of-sixteen-chars',
+        );
       } catch {
         // Only the names read matter here.
       }
@@ -169,7 +188,12 @@ describe('environment of the redlet containers', () => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {
         const p = join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (/\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') && p !== CONFIG_TS) offenders.push(...processEnvReads(p).filter((r) => !passedToChildren.has(r.name)).map((r) => `${r.where} reads ${r.name}: read it in src/config.ts`));
+        else if (/\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') && p !== CONFIG_TS)
+          offenders.push(
+            ...processEnvReads(p)
+              .filter((r) => !passedToChildren.has(r.name))
+              .map((r) => `${r.where} reads ${r.name}: read it in src/config.ts`),
+          );
       }
     };
     for (const d of ['src', 'sandbox', 'ui']) walk(join(ROOT, d));
@@ -274,7 +298,10 @@ describe('workloads', () => {
     for (const { workload, container } of redletContainers(withCollector)) {
       const pod = podSpec(workload);
       const writable = (container.volumeMounts ?? []).filter((m) => !m.readOnly);
-      expect(writable.map((m) => m.mountPath), workload.metadata.name).toEqual(['/tmp']);
+      expect(
+        writable.map((m) => m.mountPath),
+        workload.metadata.name,
+      ).toEqual(['/tmp']);
       expect(pod.volumes!.find((v) => v.name === writable[0]!.name)?.emptyDir, workload.metadata.name).toBeDefined();
       // No `command`: the image's ENTRYPOINT (node --no-node-snapshot ..., test/dockerfile.test.ts) runs.
       if (container.command) expect(container.command).toContain('--no-node-snapshot');
@@ -288,9 +315,13 @@ describe('workloads', () => {
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.args).toEqual(['start']);
     expect(config.drainMs).toBeGreaterThan(0);
-    expect(Math.max(config.drainMs, config.shutdownDelayMs) + STOP_MARGIN_MS).toBeLessThan((pod.terminationGracePeriodSeconds ?? 30) * 1000);
+    expect(Math.max(config.drainMs, config.shutdownDelayMs) + STOP_MARGIN_MS).toBeLessThan(
+      (pod.terminationGracePeriodSeconds ?? 30) * 1000,
+    );
     // Replicas share functions through leases: a rolling update never leaves none running.
-    const spec = (workload as unknown as { spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable: number } } } }).spec;
+    const spec = (
+      workload as unknown as { spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable: number } } } }
+    ).spec;
     expect(spec.replicas).toBeGreaterThanOrEqual(1);
     expect(spec.strategy.type).toBe('RollingUpdate');
     expect(spec.strategy.rollingUpdate?.maxUnavailable).toBe(0);
@@ -298,8 +329,12 @@ describe('workloads', () => {
   });
 
   it('the Service exposes the dashboard and API inside the cluster (ClusterIP) on the pods of the redlet Deployment', () => {
-    const service = find(rendered, 'Service', 'redlet') as unknown as { spec: { type: string; selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> } };
-    const deployment = find(rendered, 'Deployment', 'redlet') as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+    const service = find(rendered, 'Service', 'redlet') as unknown as {
+      spec: { type: string; selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> };
+    };
+    const deployment = find(rendered, 'Deployment', 'redlet') as unknown as {
+      spec: { template: { metadata: { labels: Record<string, string> } } };
+    };
     expect(service.spec.type).toBe('ClusterIP');
     expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
     expect(service.spec.ports[0]!.targetPort).toBe('http');

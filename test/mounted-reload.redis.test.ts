@@ -70,11 +70,17 @@ describe('a mounted function file changes while redlet runs', { timeout: 90_000 
     });
     w = watch(child);
     await waitForStatus(w, `${base}/readyz`, 200, 40_000);
-    const output = async (n: number) => waitFor(async () => {
-      const raw = await admin.get(`${prefix}out`);
-      const out = raw ? (JSON.parse(raw) as { version: string; n: number }) : null;
-      return out?.n === n ? out : null;
-    }, `output for input ${n}; process output:\n${w!.output()}`, 20_000, 50);
+    const output = async (n: number) =>
+      waitFor(
+        async () => {
+          const raw = await admin.get(`${prefix}out`);
+          const out = raw ? (JSON.parse(raw) as { version: string; n: number }) : null;
+          return out?.n === n ? out : null;
+        },
+        `output for input ${n}; process output:\n${w!.output()}`,
+        20_000,
+        50,
+      );
 
     await admin.set(`${prefix}in`, JSON.stringify({ n: 1 }));
     expect((await output(1)).version).toBe('one');
@@ -85,7 +91,12 @@ describe('a mounted function file changes while redlet runs', { timeout: 90_000 
     expect((await output(2)).version).toBe('two');
 
     kubeletWrite('export function handler( {');
-    await waitFor(() => /could not be reloaded; the previous code keeps running/.test(w!.output()), `the refusal; output:\n${w.output()}`, 20_000, 50);
+    await waitFor(
+      () => /could not be reloaded; the previous code keeps running/.test(w!.output()),
+      `the refusal; output:\n${w.output()}`,
+      20_000,
+      50,
+    );
     await admin.set(`${prefix}in`, JSON.stringify({ n: 3 }));
     expect((await output(3)).version).toBe('two');
 

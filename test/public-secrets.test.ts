@@ -24,7 +24,8 @@ function files(dir: string, keep: (p: string) => boolean): string[] {
 
 /** Literal values next to a token or password name; `$VAR`, `$(cmd)`, `<...>` and `...` are placeholders. */
 function writtenSecrets(text: string): string[] {
-  const re = /(?:REDLET_API_TOKEN|REDIS_PASSWORD|REDISCLI_AUTH|requirepass|TOKEN|Bearer|--token|--password|-a)(?:\s*[:=]\s*|\s+)["']?([^\s"'`]{8,})/g;
+  const re =
+    /(?:REDLET_API_TOKEN|REDIS_PASSWORD|REDISCLI_AUTH|requirepass|TOKEN|Bearer|--token|--password|-a)(?:\s*[:=]\s*|\s+)["']?([^\s"'`]{8,})/g;
   return [...text.matchAll(re)].map((m) => m[1]!).filter((v) => !/^[$<]|\.\.\.|^\{|^\(/.test(v) && /\d|-/.test(v) && !/^[A-Z_]+$/.test(v));
 }
 
@@ -32,7 +33,8 @@ describe('published secret values', () => {
   it('every Secret value in the rendered manifests is a published example, refused at start', () => {
     const secrets = kustomize(join(ROOT, 'k8s')).filter((o) => o.kind === 'Secret');
     expect(secrets.length).toBeGreaterThan(0);
-    for (const s of secrets) for (const [k, v] of Object.entries(valuesOf(s))) expect(isPublicSecret(v), `Secret ${s.metadata.name} ${k}`).toBe(true);
+    for (const s of secrets)
+      for (const [k, v] of Object.entries(valuesOf(s))) expect(isPublicSecret(v), `Secret ${s.metadata.name} ${k}`).toBe(true);
   });
 
   it('every token or password written out in k8s/, the docs and the examples is on the list', () => {
@@ -42,7 +44,11 @@ describe('published secret values', () => {
       ...files(join(ROOT, 'examples'), (p) => /\.(js|ts|py|json|md|ya?ml)$/.test(p)),
     ];
     expect(sources.length).toBeGreaterThan(5);
-    const unlisted = sources.flatMap((f) => writtenSecrets(readFileSync(f, 'utf8')).filter((v) => !isPublicSecret(v)).map((v) => `${relative(ROOT, f)}: ${v}`));
+    const unlisted = sources.flatMap((f) =>
+      writtenSecrets(readFileSync(f, 'utf8'))
+        .filter((v) => !isPublicSecret(v))
+        .map((v) => `${relative(ROOT, f)}: ${v}`),
+    );
     expect(unlisted, 'add these to src/public-secrets.ts (or write a placeholder)').toEqual([]);
   });
 

@@ -35,7 +35,10 @@ describe('Python functions over the API', { timeout: 60_000 }, () => {
   it('registers a .py file with the Python memory default, runs it, logs print() and keeps env across a restart', async () => {
     const admin = adminClient();
     await admin.set(h.key('in'), '{"a": 1}');
-    const res = await h.request('/api/functions', { method: 'POST', json: { name: 'counter', filename: 'counter.py', source: COUNTER, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1 } });
+    const res = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'counter', filename: 'counter.py', source: COUNTER, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1 },
+    });
     expect(res.status, await res.clone().text()).toBe(201);
     expect(await res.json()).toMatchObject({ settings: { memoryMb: 128 }, source: { filename: 'counter.py', kind: 'file' } });
     expect(JSON.parse(await waitFor(() => admin.get(h.key('out')), 'output', 20_000))).toEqual({ n: 1, a: 1 });
@@ -50,7 +53,15 @@ describe('Python functions over the API', { timeout: 60_000 }, () => {
     try {
       await again.start();
       await admin.set(h.key('in'), '{"a": 2}');
-      expect(JSON.parse(await waitFor(async () => ((await admin.get(h.key('out')))?.includes('"a":2') ? admin.get(h.key('out')) : null), 'output after restart', 20_000))).toEqual({ n: 2, a: 2 });
+      expect(
+        JSON.parse(
+          await waitFor(
+            async () => ((await admin.get(h.key('out')))?.includes('"a":2') ? admin.get(h.key('out')) : null),
+            'output after restart',
+            20_000,
+          ),
+        ),
+      ).toEqual({ n: 2, a: 2 });
     } finally {
       await again.stop(1000);
       await store.close();
@@ -58,13 +69,23 @@ describe('Python functions over the API', { timeout: 60_000 }, () => {
   });
 
   it('registers a ZIP of modules through the form and refuses an unavailable import with file and line', async () => {
-    const data = await zipOf({ 'handler_module.py': 'from lib.calc import double\ndef handler(input, context):\n    return double(input["a"])\n', 'lib/__init__.py': '', 'lib/calc.py': 'def double(x):\n    return 2 * x\n' });
-    const ok = await h.request('/api/functions', { method: 'POST', body: form({ name: 'zipped', handler: 'handler_module.handler' }, { name: 'fn.zip', data }) });
+    const data = await zipOf({
+      'handler_module.py': 'from lib.calc import double\ndef handler(input, context):\n    return double(input["a"])\n',
+      'lib/__init__.py': '',
+      'lib/calc.py': 'def double(x):\n    return 2 * x\n',
+    });
+    const ok = await h.request('/api/functions', {
+      method: 'POST',
+      body: form({ name: 'zipped', handler: 'handler_module.handler' }, { name: 'fn.zip', data }),
+    });
     expect(ok.status, await ok.clone().text()).toBe(201);
     const run = await h.request('/api/functions/zipped/invoke', { method: 'POST', body: '{"a":21}' });
     expect(((await run.json()) as { output: unknown }).output).toBe(42);
 
-    const bad = await h.request('/api/functions', { method: 'POST', json: { name: 'numpy', filename: 'np.py', source: 'import json\nimport numpy\ndef handler(i, c):\n    return 1\n' } });
+    const bad = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'numpy', filename: 'np.py', source: 'import json\nimport numpy\ndef handler(i, c):\n    return 1\n' },
+    });
     expect(bad.status).toBe(422);
     const body = (await bad.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('LOAD_MODULE_NOT_FOUND');

@@ -23,9 +23,31 @@ export const REDLET_ACL = [
   '&redlet:events',
   '&__keyspace@0__:metrics*',
   '-@all',
-  '+get', '+set', '+mget', '+del', '+exists', '+sadd', '+srem', '+smembers', '+scan',
-  '+eval', '+evalsha', '+multi', '+exec', '+discard', '+zadd', '+zremrangebyscore', '+zrange',
-  '+publish', '+subscribe', '+unsubscribe', '+ping', '+info', '+select', '+client|setname', '+pexpire',
+  '+get',
+  '+set',
+  '+mget',
+  '+del',
+  '+exists',
+  '+sadd',
+  '+srem',
+  '+smembers',
+  '+scan',
+  '+eval',
+  '+evalsha',
+  '+multi',
+  '+exec',
+  '+discard',
+  '+zadd',
+  '+zremrangebyscore',
+  '+zrange',
+  '+publish',
+  '+subscribe',
+  '+unsubscribe',
+  '+ping',
+  '+info',
+  '+select',
+  '+client|setname',
+  '+pexpire',
 ];
 
 let server: PrivateRedis;
@@ -56,7 +78,11 @@ describe('redlet as a restricted ACL user', () => {
       await rt.register({
         name: 'avg',
         origin: 'api',
-        source: { kind: 'file', filename: 'avg.js', code: 'export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return { v: i.v, n: ctx.env.n } }' },
+        source: {
+          kind: 'file',
+          filename: 'avg.js',
+          code: 'export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return { v: i.v, n: ctx.env.n } }',
+        },
         settings: { inputKey: 'metrics', outputKey: 'avg-output', trigger: 'keyspace', invokeOn: 'always', period: 0.2 },
       });
       await waitFor(async () => (await admin.get('avg-output')) !== null, 'the first output', 10_000);
@@ -65,7 +91,11 @@ describe('redlet as a restricted ACL user', () => {
       expect(JSON.parse((await admin.get('redlet:state:avg'))!).env.n).toBeGreaterThan(0);
 
       // No CONFIG permission: the refusal is reported and the function polls at its period.
-      await waitFor(async () => /keyspace notifications unavailable, polling every 0.2 s/.test((await rt.view('avg')).status.detail ?? ''), 'the fallback reported', 10_000);
+      await waitFor(
+        async () => /keyspace notifications unavailable, polling every 0.2 s/.test((await rt.view('avg')).status.detail ?? ''),
+        'the fallback reported',
+        10_000,
+      );
       await admin.set('metrics', '{"v":2}');
       await waitFor(async () => JSON.parse((await admin.get('avg-output')) ?? '{}').v === 2, 'a run by polling', 10_000);
 

@@ -61,7 +61,8 @@ describe('RedisStore on Redis Cluster', () => {
     const heard = new Map<string, number>();
     for (const k of watched) store.watch(k, () => heard.set(k, (heard.get(k) ?? 0) + 1));
     await waitFor(() => store.keyspaceStatus().enabled, 'keyspace notifications enabled', 10_000, 50);
-    for (const n of cluster.nodes) expect(String(((await nodeCommand(n.port, 'CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1])).toMatch(/K/);
+    for (const n of cluster.nodes)
+      expect(String(((await nodeCommand(n.port, 'CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1])).toMatch(/K/);
     await Promise.all(watched.map((k) => admin.set(k, '1')));
     await waitFor(() => watched.every((k) => heard.has(k)), 'a notification from every shard', 5000, 20);
 
@@ -105,7 +106,12 @@ describe('RedisStore on a Redis Cluster with a node that refuses CONFIG', () => 
 
   it('names the node that refused in the keyspace status', async () => {
     store.watch('some-input', () => {});
-    const status = await waitFor(() => (store.keyspaceStatus().reason?.includes('on 127.0.0.1:') ? store.keyspaceStatus() : null), 'a refusal', 10_000, 50);
+    const status = await waitFor(
+      () => (store.keyspaceStatus().reason?.includes('on 127.0.0.1:') ? store.keyspaceStatus() : null),
+      'a refusal',
+      10_000,
+      50,
+    );
     expect(status.enabled).toBe(false);
     expect(status.reason).toContain(`could not enable Redis keyspace notifications on ${cluster.nodes[0]!.address} (`);
     for (const n of cluster.nodes.slice(1)) expect(status.reason).not.toContain(n.address);
@@ -119,7 +125,10 @@ describe('RedisStore on Redis Sentinel', () => {
 
   beforeAll(async () => {
     sentinel = await privateSentinel();
-    store = new RedisStore({ sentinel: { sentinels: hostPorts(sentinel.sentinels), name: sentinel.name, password: null }, maxBackoffMs: 200 });
+    store = new RedisStore({
+      sentinel: { sentinels: hostPorts(sentinel.sentinels), name: sentinel.name, password: null },
+      maxBackoffMs: 200,
+    });
     await waitFor(() => store.available, 'the sentinel client ready', 10_000);
   }, 60_000);
 
@@ -131,7 +140,10 @@ describe('RedisStore on Redis Sentinel', () => {
   it('commits with a replica acknowledgement, keeps them across a failover and hears the new primary', async () => {
     expect(store.sharded).toBe(false);
     await store.acquire('redlet:{f}:owner', 'r1', 60_000);
-    for (let i = 0; i < 20; i++) expect(await store.execIf({ key: 'redlet:{f}:owner', value: 'r1' }, [{ op: 'set', key: 'redlet:{f}:state', value: String(i) }])).toBe(true);
+    for (let i = 0; i < 20; i++)
+      expect(await store.execIf({ key: 'redlet:{f}:owner', value: 'r1' }, [{ op: 'set', key: 'redlet:{f}:state', value: String(i) }])).toBe(
+        true,
+      );
     expect(store.unacknowledgedCommits).toBe(0);
     let heard = 0;
     store.watch('input', () => heard++);

@@ -46,7 +46,16 @@ describe('Redis error codes', () => {
     await admin.config('SET', 'requirepass', 'pw');
     try {
       await withStore(server.url, async (s) => {
-        const err = await waitFor(async () => (await s.set('k', '1').then(() => null, (e) => e))?.code !== 'REDIS_UNAVAILABLE' && (await s.set('k', '1').catch((e) => e)), 'an auth error');
+        const err = await waitFor(
+          async () =>
+            (
+              await s.set('k', '1').then(
+                () => null,
+                (e) => e,
+              )
+            )?.code !== 'REDIS_UNAVAILABLE' && (await s.set('k', '1').catch((e) => e)),
+          'an auth error',
+        );
         expect(err).toMatchObject({ code: 'REDIS_NOAUTH' });
         expect(err.message).toMatch(/password/);
       });

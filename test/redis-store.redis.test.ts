@@ -96,7 +96,10 @@ describe('RedisStore', () => {
     servers.push(server);
     const store = open(server.url);
     await waitFor(() => store.available, 'ready');
-    const config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: { url: server.url, host: '127.0.0.1', port: server.port } };
+    const config = {
+      ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }),
+      redis: { url: server.url, host: '127.0.0.1', port: server.port },
+    };
     const rt = new Runtime({ config, store, sandbox: new InProcessSandbox() });
     await rt.start();
     await store.set(`${prefix}in`, '{"n":1}');

@@ -21,7 +21,14 @@ describe('DELETE in the middle of a long invocation', () => {
     // Runs for its whole 60 s limit: a DELETE that waited for it would outlast this test.
     const res = await h.request('/api/functions', {
       method: 'POST',
-      json: { name: 'long', source: 'export async function handler(i, ctx) { await null; ctx.env.n = 1; for (;;) {} }', inputKey: h.key('in'), outputKey: h.key('out'), timeoutMs: 60_000, period: 0.1 },
+      json: {
+        name: 'long',
+        source: 'export async function handler(i, ctx) { await null; ctx.env.n = 1; for (;;) {} }',
+        inputKey: h.key('in'),
+        outputKey: h.key('out'),
+        timeoutMs: 60_000,
+        period: 0.1,
+      },
     });
     expect(res.status).toBe(201);
     await waitFor(async () => (await h.runtime.view('long')).status.running, 'the invocation to start', 10_000);
@@ -48,7 +55,12 @@ describe('request bodies', () => {
   it('a deeply nested JSON invoke body is a 400, and a deeply nested output comes back as text', async () => {
     await h.request('/api/functions', {
       method: 'POST',
-      json: { name: 'deep', source: 'export function handler(i) { if (i.deep) { let a = []; for (let k = 0; k < 5000; k++) a = [a]; return a } return i }', inputKey: h.key('in'), period: 60 },
+      json: {
+        name: 'deep',
+        source: 'export function handler(i) { if (i.deep) { let a = []; for (let k = 0; k < 5000; k++) a = [a]; return a } return i }',
+        inputKey: h.key('in'),
+        period: 60,
+      },
     });
     const body = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const res = await h.request('/api/functions/deep/invoke', { method: 'POST', body, headers: { 'content-type': 'application/json' } });

@@ -53,7 +53,10 @@ describe('registration refuses redlet’s own keys', () => {
   ])('%s %s: 400 RESERVED_KEY and Redis untouched', async (field, key) => {
     await h.request('/api/functions', { method: 'POST', json: { name: 'victim', source: ECHO, inputKey: h.key('in') } });
     const before = await h.snapshot();
-    const res = await h.request('/api/functions', { method: 'POST', json: { name: 'thief', source: ECHO, inputKey: h.key('in'), [field]: key(h.own('')) } });
+    const res = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'thief', source: ECHO, inputKey: h.key('in'), [field]: key(h.own('')) },
+    });
     expect(await errorOf(res)).toMatchObject({ status: 400, code: 'RESERVED_KEY', details: { field } });
     const upd = await h.request('/api/functions/victim', { method: 'PUT', json: { [field]: key(h.own('')) } });
     expect(await errorOf(upd)).toMatchObject({ status: 400, code: 'RESERVED_KEY' });
@@ -61,13 +64,23 @@ describe('registration refuses redlet’s own keys', () => {
   });
 
   it('refuses it from the compat environment (origin config) as well', async () => {
-    await expect(h.runtime.register({ name: 'compat', source: { kind: 'file', filename: 'c.js', code: ECHO }, settings: { inputKey: 'metrics', outputKey: h.own('fn:x') }, origin: 'config' })).rejects.toMatchObject({
+    await expect(
+      h.runtime.register({
+        name: 'compat',
+        source: { kind: 'file', filename: 'c.js', code: ECHO },
+        settings: { inputKey: 'metrics', outputKey: h.own('fn:x') },
+        origin: 'config',
+      }),
+    ).rejects.toMatchObject({
       code: 'RESERVED_KEY',
     });
   });
 
   it('refuses a keyspace function writing its own input: 400 SELF_TRIGGER', async () => {
-    const res = await h.request('/api/functions', { method: 'POST', json: { name: 'loop', source: ECHO, trigger: 'keyspace', inputKey: h.key('k'), outputKey: h.key('k') } });
+    const res = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'loop', source: ECHO, trigger: 'keyspace', inputKey: h.key('k'), outputKey: h.key('k') },
+    });
     expect(await errorOf(res)).toMatchObject({ status: 400, code: 'SELF_TRIGGER', details: { field: 'outputKey' } });
   });
 });
@@ -76,9 +89,15 @@ describe('REDLET_FUNCTION_KEYS', () => {
   it('confines keys to the configured globs', async () => {
     await h.close();
     h = await apiHarness({ env: { REDLET_FUNCTION_KEYS: 'metrics*, *-output' } });
-    const ok = await h.request('/api/functions', { method: 'POST', json: { name: 'ok', source: ECHO, inputKey: 'metrics', outputKey: 'ok-output' } });
+    const ok = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'ok', source: ECHO, inputKey: 'metrics', outputKey: 'ok-output' },
+    });
     expect(ok.status).toBe(201);
-    const bad = await h.request('/api/functions', { method: 'POST', json: { name: 'bad', source: ECHO, inputKey: 'metrics', outputKey: 'somebody-else' } });
+    const bad = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'bad', source: ECHO, inputKey: 'metrics', outputKey: 'somebody-else' },
+    });
     expect(await errorOf(bad)).toMatchObject({ status: 400, code: 'KEY_NOT_ALLOWED', details: { field: 'outputKey' } });
   });
 });
@@ -86,7 +105,10 @@ describe('REDLET_FUNCTION_KEYS', () => {
 describe('the runner re-checks at commit time', () => {
   it('a definition that slipped through cannot write a reserved key', async () => {
     await adminClient().set(h.key('in'), '{"v":1}');
-    const res = await h.request('/api/functions', { method: 'POST', json: { name: 'sly', source: ECHO, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1 } });
+    const res = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'sly', source: ECHO, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1 },
+    });
     expect(res.status).toBe(201);
     const runner = h.runtime.runner('sly')!;
     await runner.stop();
@@ -106,7 +128,10 @@ describe('what Redis holds is validated when loaded', () => {
     ['a reserved output key', (d: Record<string, unknown>) => ({ ...d, outputKey: `{${h.own('').slice(0, -1)}}:owner:x` })],
   ])('%s: quarantined, visible with the reason, never run, deletable', async (_what, tamper) => {
     await adminClient().set(h.key('in'), '{"v":1}');
-    const res = await h.request('/api/functions', { method: 'POST', json: { name: 'tampered', source: ECHO, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1 } });
+    const res = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'tampered', source: ECHO, inputKey: h.key('in'), outputKey: h.key('out'), period: 0.1 },
+    });
     expect(res.status).toBe(201);
     // The first run (of the input already there) finishes before the pause: it cannot land after the delete below.
     await waitFor(() => adminClient().get(h.key('out')), 'the first output');
@@ -132,7 +157,10 @@ describe('what Redis holds is validated when loaded', () => {
   });
 
   it('a tampered state is quarantined too, and the API shows it', async () => {
-    const res = await h.request('/api/functions', { method: 'POST', json: { name: 'st', source: ECHO, inputKey: h.key('in'), period: 60 } });
+    const res = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'st', source: ECHO, inputKey: h.key('in'), period: 60 },
+    });
     expect(res.status).toBe(201);
     await adminClient().set(h.own('state:st'), JSON.stringify({ env: [], lastSeen: 5 }));
     const { rt, close } = await restarted();

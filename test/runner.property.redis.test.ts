@@ -114,7 +114,12 @@ describe('runner properties', () => {
           await waitFor(() => store.available, 'redis ready');
           await rt.start();
           await admin.set(input, JSON.stringify({ v: ++v }));
-          await rt.register({ name: NAME, origin: 'api', source: { kind: 'file', filename: 'p.js', code: code(rev) }, settings: { inputKey: input, outputKey: output, period: 0.1, timeoutMs: 500, memoryMb: 16 } });
+          await rt.register({
+            name: NAME,
+            origin: 'api',
+            source: { kind: 'file', filename: 'p.js', code: code(rev) },
+            settings: { inputKey: input, outputKey: output, period: 0.1, timeoutMs: 500, memoryMb: 16 },
+          });
           for (const c of cmds) {
             switch (c.kind) {
               case 'write':

@@ -41,7 +41,10 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
 
   beforeEach(async () => {
     prefix = testPrefix();
-    config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: kind === 'redis' ? { url: redisUrl(), host: '127.0.0.1', port: 6379 } : null };
+    config = {
+      ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }),
+      redis: kind === 'redis' ? { url: redisUrl(), host: '127.0.0.1', port: 6379 } : null,
+    };
     store = kind === 'redis' ? new RedisStore({ url: redisUrl() }) : new MemoryStore();
     if (kind === 'redis') {
       admin ??= redisClient();
@@ -83,7 +86,9 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     const rt = await newRuntime();
     await store.set(k('in'), '{"v":1}');
     await rt.register(fn('changed', `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n }`));
-    await rt.register(fn('always', `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n }`, { invokeOn: 'always' }));
+    await rt.register(
+      fn('always', `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n }`, { invokeOn: 'always' }),
+    );
     await waitFor(async () => Number(await store.get(k('out-always'))) >= 4, 'always to run 4 times');
     expect(await store.get(k('out-changed'))).toBe('1');
     expect((await rt.view('changed')).status.unchangedTicks).toBeGreaterThan(0);
@@ -115,7 +120,10 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     await store.set(k('in'), '{"fixed":true}');
     expect(await waitFor(() => store.get(k('out-strict')), 'output after the fix')).toBe('"ran"');
 
-    await store.exec([{ op: 'del', key: k('in') }, { op: 'sadd', key: k('in'), member: 'x' }]);
+    await store.exec([
+      { op: 'del', key: k('in') },
+      { op: 'sadd', key: k('in'), member: 'x' },
+    ]);
     const wrong = await waitFor(async () => {
       const v = await rt.view('strict');
       return v.status.lastError?.code === 'INPUT_WRONG_TYPE' ? v : null;
@@ -160,8 +168,12 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     const rt = await newRuntime();
     await store.set(k('in'), '{}');
     await rt.register(fn('loop', `export function handler() { for (;;) {} }`, { invokeOn: 'always', timeoutMs: 150 }));
-    await rt.register(fn('hang', `export async function handler() { await new Promise(() => {}) }`, { invokeOn: 'always', timeoutMs: 150 }));
-    await rt.register(fn('tick', `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n }`, { invokeOn: 'always' }));
+    await rt.register(
+      fn('hang', `export async function handler() { await new Promise(() => {}) }`, { invokeOn: 'always', timeoutMs: 150 }),
+    );
+    await rt.register(
+      fn('tick', `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n }`, { invokeOn: 'always' }),
+    );
     const t0 = Date.now();
     await sleep(1500);
     const elapsed = (Date.now() - t0) / 1000;

@@ -68,11 +68,16 @@ function scenario(name: string, makeBackend: () => Promise<Backend>) {
       await waitForStatus(r.w, `${r.base}/readyz`, 200, 90_000);
     }
 
-    const states = async () => Promise.all(names.map(async (n) => JSON.parse((await backend.client.get(keys.state(n))) ?? 'null') as { env: { seen?: number[] } } | null));
+    const states = async () =>
+      Promise.all(
+        names.map(async (n) => JSON.parse((await backend.client.get(keys.state(n))) ?? 'null') as { env: { seen?: number[] } } | null),
+      );
     /** Writes {v} to every input (retrying through a failover), then waits until every function handled it. */
     const roundOf = async (v: number, during?: () => Promise<void>) => {
       const writes = Promise.all(
-        names.map((n) => waitFor(() => backend.client.set(input(n), JSON.stringify({ v })).then(() => true), `writing ${input(n)}`, 30_000, 100)),
+        names.map((n) =>
+          waitFor(() => backend.client.set(input(n), JSON.stringify({ v })).then(() => true), `writing ${input(n)}`, 30_000, 100),
+        ),
       );
       await during?.();
       await writes;
@@ -82,7 +87,7 @@ function scenario(name: string, makeBackend: () => Promise<Backend>) {
     beforeAll(async () => {
       backend = await makeBackend();
       console.log(`${name}: backend up`);
-      for (const id of ["a", "b", "c"]) {
+      for (const id of ['a', 'b', 'c']) {
         await start(id);
         console.log(`${name}: replica ${id} ready`);
       }
@@ -101,14 +106,27 @@ function scenario(name: string, makeBackend: () => Promise<Backend>) {
         const res = await fetch(`${replicas[i % 3]!.base}/api/functions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: n, source: SEEN, filename: `${n}.js`, inputKey: input(n), outputKey: output(n), period: 0.2, trigger: i % 2 ? 'keyspace' : 'poll' }),
+          body: JSON.stringify({
+            name: n,
+            source: SEEN,
+            filename: `${n}.js`,
+            inputKey: input(n),
+            outputKey: output(n),
+            period: 0.2,
+            trigger: i % 2 ? 'keyspace' : 'poll',
+          }),
         });
         expect(res.status, await res.text()).toBe(201);
       }
-      await waitFor(async () => {
-        const owners = await Promise.all(names.map((n) => backend.client.get(keys.owner(n))));
-        return owners.every((o) => o !== null) && new Set(owners).size === 3;
-      }, 'every function owned, by all three replicas', 30_000, 100);
+      await waitFor(
+        async () => {
+          const owners = await Promise.all(names.map((n) => backend.client.get(keys.owner(n))));
+          return owners.every((o) => o !== null) && new Set(owners).size === 3;
+        },
+        'every function owned, by all three replicas',
+        30_000,
+        100,
+      );
       for (let v = 1; v <= 2; v++) await roundOf(v);
 
       let resumeMs = 0;
@@ -117,15 +135,22 @@ function scenario(name: string, makeBackend: () => Promise<Backend>) {
         await backend.failover();
         resumeMs = t0;
       });
-      console.log(`${name}: every function handled the round ${Date.now() - resumeMs} ms after the primary was killed (lease ${LEASE_MS} ms)`);
+      console.log(
+        `${name}: every function handled the round ${Date.now() - resumeMs} ms after the primary was killed (lease ${LEASE_MS} ms)`,
+      );
       for (let v = 4; v <= 5; v++) await roundOf(v);
 
       // Nothing lost, nothing doubled: env, state and output agree on exactly 1..5.
       for (const [i, s] of (await states()).entries()) expect(s?.env.seen, names[i]).toEqual([1, 2, 3, 4, 5]);
-      await waitFor(async () => {
-        const outs = await Promise.all(names.map((n) => backend.client.get(output(n))));
-        return outs.every((o) => o !== null && JSON.parse(o).v === 5 && JSON.parse(o).n === 5);
-      }, 'every output to hold the last result', 10_000, 100);
+      await waitFor(
+        async () => {
+          const outs = await Promise.all(names.map((n) => backend.client.get(output(n))));
+          return outs.every((o) => o !== null && JSON.parse(o).v === 5 && JSON.parse(o).n === 5);
+        },
+        'every output to hold the last result',
+        10_000,
+        100,
+      );
       // Every registration survived, seen through every replica.
       for (const r of replicas) {
         const list = (await (await fetch(`${r.base}/api/functions`)).json()) as { functions: Array<{ name: string }> };
@@ -159,7 +184,13 @@ scenario('Redis Cluster', async () => {
 scenario('Redis Sentinel', async () => {
   const sentinel: PrivateSentinel = await privateSentinel();
   const sentinels = sentinel.sentinels.split(',').map((s) => ({ host: '127.0.0.1', port: Number(s.split(':')[1]) }));
-  const client = new Redis({ sentinels, name: sentinel.name, maxRetriesPerRequest: 1, retryStrategy: () => 100, sentinelRetryStrategy: () => 100 });
+  const client = new Redis({
+    sentinels,
+    name: sentinel.name,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 100,
+    sentinelRetryStrategy: () => 100,
+  });
   client.on('error', () => {});
   return {
     env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name },

@@ -56,7 +56,15 @@ async function start(env: Record<string, string>, opts: { detached?: boolean } =
   const port = await freePort();
   const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), PORT: String(port), HOST: '127.0.0.1', REDLET_PREFIX: ownPrefix(prefix), LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: tmpdir(),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDLET_PREFIX: ownPrefix(prefix),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });
@@ -68,7 +76,12 @@ async function start(env: Record<string, string>, opts: { detached?: boolean } =
 /** Ready, with the configured function registered (readiness alone does not wait for it yet). */
 async function ready(w: Watched, base: string): Promise<void> {
   await waitForStatus(w, `${base}/readyz`, 200);
-  await waitFor(async () => ((JSON.parse((await get(`${base}/readyz`))?.body ?? '{}') as { functions?: number }).functions ?? 0) >= 1, `the function registered; output:\n${w.output()}`, 20_000, 50);
+  await waitFor(
+    async () => ((JSON.parse((await get(`${base}/readyz`))?.body ?? '{}') as { functions?: number }).functions ?? 0) >= 1,
+    `the function registered; output:\n${w.output()}`,
+    20_000,
+    50,
+  );
 }
 
 function functionEnv(file: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -94,7 +107,9 @@ async function drainsOn(signal: 'SIGTERM' | 'SIGINT', toGroup: boolean): Promise
   const exit = await exitWithin(w, 8000);
   expect(exit.code, w.output()).toBe(0);
   // Sandbox worker processes share the group: they must leave stopping to redlet.
-  expect(w.output(), 'a sandbox worker died of the signal itself, taking the invocation in flight with it').not.toMatch(/worker killed by SIG/);
+  expect(w.output(), 'a sandbox worker died of the signal itself, taking the invocation in flight with it').not.toMatch(
+    /worker killed by SIG/,
+  );
 
   const raw = await admin.get(`${prefix}out`);
   expect(raw, `no output was written; process output:\n${w.output()}`).not.toBeNull();
@@ -124,7 +139,12 @@ describe('graceful shutdown of `redlet start`', { timeout: 60_000 }, () => {
     await sleep(400);
     w.child.kill('SIGTERM');
     // Still answering while the 1.5 s invocation drains (so probes see it), no longer ready.
-    const during = await waitFor(async () => (await get(`${base}/readyz`))?.status === 503, `/readyz 503 during the drain; output:\n${w.output()}`, 1000, 20);
+    const during = await waitFor(
+      async () => (await get(`${base}/readyz`))?.status === 503,
+      `/readyz 503 during the drain; output:\n${w.output()}`,
+      1000,
+      20,
+    );
     expect(during).toBe(true);
     expect(w.child.exitCode).toBeNull();
     expect((await exitWithin(w, 8000)).code).toBe(0);

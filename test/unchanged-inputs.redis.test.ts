@@ -13,7 +13,12 @@ import { sleep, waitFor } from './helpers/wait.js';
 const BIG = JSON.stringify({ data: 'x'.repeat(300 * 1024) });
 
 /** One poll tick as the runner does it: true when the key had to be read. */
-async function tick(store: RedisStore, inputs: UnchangedInputs, key: string, last: string | null): Promise<{ read: boolean; marker: string | null }> {
+async function tick(
+  store: RedisStore,
+  inputs: UnchangedInputs,
+  key: string,
+  last: string | null,
+): Promise<{ read: boolean; marker: string | null }> {
   if (inputs.holds(key, last)) return { read: false, marker: last };
   const ticket = inputs.beforeRead(key);
   const raw = await store.get(key);
@@ -114,10 +119,15 @@ describe('UnchangedInputs', () => {
       await direct.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       await waitFor(() => !inputs.holds(key, last), 'the drop noticed');
       // Once it is back and a read happened under the new subscription, it is known again.
-      await waitFor(async () => {
-        last = (await tick(s, inputs, key, last)).marker;
-        return inputs.holds(key, last);
-      }, 'known again', 10_000, 50);
+      await waitFor(
+        async () => {
+          last = (await tick(s, inputs, key, last)).marker;
+          return inputs.holds(key, last);
+        },
+        'known again',
+        10_000,
+        50,
+      );
     } finally {
       direct.disconnect();
     }

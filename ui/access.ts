@@ -39,13 +39,21 @@ export function accessOf(c: Context, auth: AuthConfig): Access {
   const given = auth.token === null ? null : presentedToken(c);
   const signedIn = auth.token !== null && given !== null && tokensEqual(given, auth.token);
   const canWrite = isAuthorized(c, auth);
-  return { canWrite, canRead: !auth.protectReads || canWrite, tokenConfigured: auth.token !== null, signedIn, loopback, csrf: canWrite ? csrfToken(auth) : null };
+  return {
+    canWrite,
+    canRead: !auth.protectReads || canWrite,
+    tokenConfigured: auth.token !== null,
+    signedIn,
+    loopback,
+    csrf: canWrite ? csrfToken(auth) : null,
+  };
 }
 
 /** Pages' read routes: open, unless REDLET_PROTECT_READS is on. */
 export function readGuard(auth: AuthConfig): MiddlewareHandler {
   return async (c, next) => {
-    if (!accessOf(c, auth).canRead) throw new HTTPException(401, { message: 'sign in with the API token to see this page', cause: 'UNAUTHORIZED' });
+    if (!accessOf(c, auth).canRead)
+      throw new HTTPException(401, { message: 'sign in with the API token to see this page', cause: 'UNAUTHORIZED' });
     await next();
   };
 }
@@ -54,7 +62,10 @@ export function readGuard(auth: AuthConfig): MiddlewareHandler {
 export function mutationGuard(auth: AuthConfig): MiddlewareHandler {
   return async (c, next) => {
     if (!isOwnPageRequest(c)) {
-      throw new HTTPException(403, { message: 'this route only answers the dashboard pages (HX-Request header, same site)', cause: 'FORBIDDEN' });
+      throw new HTTPException(403, {
+        message: 'this route only answers the dashboard pages (HX-Request header, same site)',
+        cause: 'FORBIDDEN',
+      });
     }
     if (!accessOf(c, auth).canWrite) {
       const message =
@@ -74,4 +85,3 @@ export function isOwnPageRequest(c: Context): boolean {
   const site = c.req.header('sec-fetch-site');
   return site === undefined || site === 'same-origin' || site === 'none';
 }
-

@@ -41,7 +41,11 @@ describe('sign-in', () => {
 
   it('marks the cookie Secure behind https', async () => {
     const t = await harness();
-    const res = await t.page('/ui/sign-in', { method: 'POST', body: upload({ token: TEST_TOKEN }), headers: { 'x-forwarded-proto': 'https' } });
+    const res = await t.page('/ui/sign-in', {
+      method: 'POST',
+      body: upload({ token: TEST_TOKEN }),
+      headers: { 'x-forwarded-proto': 'https' },
+    });
     expect(res.headers.get('set-cookie')).toMatch(/Secure/);
   });
 
@@ -71,13 +75,28 @@ describe('the register form', () => {
     const res = await t.page('/ui/functions', {
       method: 'POST',
       cookie: TEST_TOKEN,
-      body: upload({ name: 'add', handler: '', inputKey: t.key('in'), outputKey: t.key('sum'), trigger: 'poll', period: '0.2', invokeOn: 'change', memoryMb: '', timeoutMs: '' }, ADD),
+      body: upload(
+        {
+          name: 'add',
+          handler: '',
+          inputKey: t.key('in'),
+          outputKey: t.key('sum'),
+          trigger: 'poll',
+          period: '0.2',
+          invokeOn: 'change',
+          memoryMb: '',
+          timeoutMs: '',
+        },
+        ADD,
+      ),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('hx-trigger')).toBe('functions-changed');
     const html = await res.text();
     expect(html).toContain('Registered add.');
-    expect(html).toContain('<form id="register-form" class="stack" hx-post="/ui/functions" hx-encoding="multipart/form-data" hx-target="#register-result" hx-swap="innerHTML" hx-swap-oob="true"');
+    expect(html).toContain(
+      '<form id="register-form" class="stack" hx-post="/ui/functions" hx-encoding="multipart/form-data" hx-target="#register-result" hx-swap="innerHTML" hx-swap-oob="true"',
+    );
     const view = await t.runtime.view('add');
     expect(view.definition).toMatchObject({ origin: 'api', period: 0.2, outputKey: t.key('sum'), handler: 'handler', memoryMb: 64 });
     expect(await t.html('/ui/functions')).toContain('id="row-add"');
@@ -91,7 +110,11 @@ describe('the register form', () => {
     const html = await bad.text();
     expect(html).toContain('<p class="form-error" role="alert" data-field="name">name: name must be a DNS label');
 
-    const syntax = await t.html('/ui/functions', { method: 'POST', cookie: TEST_TOKEN, body: upload({ name: 'broken' }, { name: 'broken.js', text: 'export function handler( {' }) });
+    const syntax = await t.html('/ui/functions', {
+      method: 'POST',
+      cookie: TEST_TOKEN,
+      body: upload({ name: 'broken' }, { name: 'broken.js', text: 'export function handler( {' }),
+    });
     expect(syntax).toContain('class="form-error"');
     expect(syntax).toContain('broken.js');
     expect(t.runtime.has('broken')).toBe(false);
@@ -128,8 +151,12 @@ describe('invoke now', () => {
   it('uses the input typed in, and says when it is not JSON', async () => {
     const t = await harness();
     await t.fn('add', ADD.text, { period: 60 });
-    expect(await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{"a":1,"b":2}' }) })).toContain('&quot;sum&quot;: 3');
-    expect(await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{oops' }) })).toContain('The input is not valid JSON');
+    expect(
+      await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{"a":1,"b":2}' }) }),
+    ).toContain('&quot;sum&quot;: 3');
+    expect(await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{oops' }) })).toContain(
+      'The input is not valid JSON',
+    );
   });
 
   it('shows a failure with its stack, and an empty input key as a message', async () => {
@@ -140,7 +167,9 @@ describe('invoke now', () => {
     expect(failed).toContain('HANDLER_ERROR: kaput');
     expect(failed).toContain('boom.js');
     await t.fn('idle', 'export const handler = () => 1', { inputKey: t.key('nothing'), period: 60 });
-    expect(await t.html('/ui/functions/idle/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({}) })).toContain(`input key &#39;${t.key('nothing')}&#39; is empty`);
+    expect(await t.html('/ui/functions/idle/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({}) })).toContain(
+      `input key &#39;${t.key('nothing')}&#39; is empty`,
+    );
   });
 });
 
@@ -185,7 +214,9 @@ describe('refusals', () => {
     expect((await t.page('/ui/functions/f/pause', { method: 'POST' })).status).toBe(401);
     expect((await t.page('/ui/functions/f/pause', { method: 'POST', cookie: 'wrong-token-wrong-token' })).status).toBe(401);
     expect((await t.page('/ui/functions/f/pause', { method: 'POST', cookie: TEST_TOKEN, htmx: false })).status).toBe(403);
-    expect((await t.page('/ui/functions/f/pause', { method: 'POST', cookie: TEST_TOKEN, headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect(
+      (await t.page('/ui/functions/f/pause', { method: 'POST', cookie: TEST_TOKEN, headers: { 'sec-fetch-site': 'cross-site' } })).status,
+    ).toBe(403);
     expect((await t.page('/ui/functions/f', { method: 'DELETE' })).status).toBe(401);
     expect((await t.page('/ui/functions/f/invoke', { method: 'POST' })).status).toBe(401);
     expect((await t.runtime.view('f')).definition.paused).toBe(false);
@@ -195,9 +226,17 @@ describe('refusals', () => {
     const t = await harness({ REDLET_API_TOKEN: '' });
     await t.fn('f', 'export const handler = () => 1');
     expect((await t.page('/ui/functions/f/pause', { method: 'POST', remote: '10.0.0.9' })).status).toBe(401);
-    expect((await t.page('/ui/functions/f/pause', { method: 'POST', remote: '127.0.0.1', headers: { host: 'evil.example:8080' } })).status).toBe(401);
-    expect((await t.page('/ui/functions/f/pause', { method: 'POST', remote: '127.0.0.1', headers: { host: 'localhost:8080' } })).status).toBe(200);
-    const registered = await t.html('/ui/functions', { method: 'POST', remote: '127.0.0.1', body: upload({ name: 'add', inputKey: t.key('in') }, ADD) });
+    expect(
+      (await t.page('/ui/functions/f/pause', { method: 'POST', remote: '127.0.0.1', headers: { host: 'evil.example:8080' } })).status,
+    ).toBe(401);
+    expect(
+      (await t.page('/ui/functions/f/pause', { method: 'POST', remote: '127.0.0.1', headers: { host: 'localhost:8080' } })).status,
+    ).toBe(200);
+    const registered = await t.html('/ui/functions', {
+      method: 'POST',
+      remote: '127.0.0.1',
+      body: upload({ name: 'add', inputKey: t.key('in') }, ADD),
+    });
     expect(registered).toContain('Registered add.');
   });
 });

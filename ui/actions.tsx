@@ -125,7 +125,12 @@ export function mountActions(app: Hono, deps: PageDeps): void {
     const name = c.req.param('name');
     const runner = runtime.runner(name);
     if (runner?.def.origin === 'config') {
-      return c.html(<p class="form-error">{name} comes from redlet's configuration and would come back at the next start: change the configuration to remove it, or pause it.</p>);
+      return c.html(
+        <p class="form-error">
+          {name} comes from redlet's configuration and would come back at the next start: change the configuration to remove it, or pause
+          it.
+        </p>,
+      );
     }
     try {
       await runtime.remove(name);
@@ -143,7 +148,6 @@ export function mountActions(app: Hono, deps: PageDeps): void {
 }
 
 type ApiReply = { name: string } | { error: { code: string; message: string; details?: Record<string, unknown> } };
-
 
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';

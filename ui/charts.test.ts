@@ -70,7 +70,9 @@ describe('TimeSeries', () => {
   const times = [NOW - 20_000, NOW - 10_000, NOW];
 
   it('renders the latest value, the point count and an accessible summary', () => {
-    const out = html(TimeSeries({ id: 'c1', label: 'Memory cache', unit: '%', times, values: [1, 2, 3.456], now: NOW, windowMs: 600_000, percent: true }));
+    const out = html(
+      TimeSeries({ id: 'c1', label: 'Memory cache', unit: '%', times, values: [1, 2, 3.456], now: NOW, windowMs: 600_000, percent: true }),
+    );
     expect(out).toContain('id="c1"');
     expect(out).toContain('data-points="3"');
     expect(out).toContain('3.46%');
@@ -81,7 +83,19 @@ describe('TimeSeries', () => {
   });
 
   it('keeps a fixed domain (CPU charts share 0-100 %)', () => {
-    const out = html(TimeSeries({ id: 'c', label: 'CPU 0', unit: '%', times, values: [1, 2, 3], now: NOW, windowMs: 600_000, percent: true, domain: [0, 100] }));
+    const out = html(
+      TimeSeries({
+        id: 'c',
+        label: 'CPU 0',
+        unit: '%',
+        times,
+        values: [1, 2, 3],
+        now: NOW,
+        windowMs: 600_000,
+        percent: true,
+        domain: [0, 100],
+      }),
+    );
     expect(out).toContain('<span>100%</span><span>50%</span><span>0%</span>');
     expect(out).toContain('data-lo="0" data-hi="100"');
   });
@@ -93,7 +107,9 @@ describe('TimeSeries', () => {
   });
 
   it('escapes labels', () => {
-    const out = html(TimeSeries({ id: 'c', label: '<script>alert(1)</script>', unit: '', times, values: [1, 2, 3], now: NOW, windowMs: 600_000 }));
+    const out = html(
+      TimeSeries({ id: 'c', label: '<script>alert(1)</script>', unit: '', times, values: [1, 2, 3], now: NOW, windowMs: 600_000 }),
+    );
     expect(out).not.toContain('<script>');
     expect(out).toContain('&lt;script&gt;');
   });

@@ -36,7 +36,11 @@ describe('CSRF token in the pages', () => {
   ])('%s %s: 403 without the CSRF token or from another origin', async (method, path) => {
     h = await uiHarness();
     await h.fn('f', CODE, { period: 60 });
-    const variants: PageRequest[] = [{ csrf: false }, { headers: { 'sec-fetch-site': 'same-site' } }, { headers: { origin: 'http://localhost:1234', host: 'localhost:8080' } }];
+    const variants: PageRequest[] = [
+      { csrf: false },
+      { headers: { 'sec-fetch-site': 'same-site' } },
+      { headers: { origin: 'http://localhost:1234', host: 'localhost:8080' } },
+    ];
     for (const extra of variants) {
       const res = await h.page(path, { method, cookie: TEST_TOKEN, ...extra });
       expect(res.status, JSON.stringify(extra)).toBe(403);
@@ -48,9 +52,18 @@ describe('CSRF token in the pages', () => {
   it('no-token loopback mode: a mutation without the CSRF token is refused', async () => {
     h = await uiHarness({ REDLET_API_TOKEN: '' });
     await h.fn('f', CODE, { period: 60 });
-    const res = await h.page('/ui/functions/f/pause', { method: 'POST', remote: '127.0.0.1', csrf: false, headers: { host: 'localhost:8080', origin: 'http://localhost:8080' } });
+    const res = await h.page('/ui/functions/f/pause', {
+      method: 'POST',
+      remote: '127.0.0.1',
+      csrf: false,
+      headers: { host: 'localhost:8080', origin: 'http://localhost:8080' },
+    });
     expect(res.status).toBe(403);
-    const ok = await h.page('/ui/functions/f/pause', { method: 'POST', remote: '127.0.0.1', headers: { host: 'localhost:8080', origin: 'http://localhost:8080' } });
+    const ok = await h.page('/ui/functions/f/pause', {
+      method: 'POST',
+      remote: '127.0.0.1',
+      headers: { host: 'localhost:8080', origin: 'http://localhost:8080' },
+    });
     expect(ok.status).toBe(200);
   });
 });

@@ -57,7 +57,12 @@ export function FunctionDetail(p: { data: DetailData; access: Access }) {
 export function FunctionActions(p: { view: FunctionView; access: Access }) {
   const d = p.view.definition;
   if (!p.access.canWrite) {
-    return <p class="notice">Read-only: {p.access.tokenConfigured ? 'sign in with the API token' : 'open this page on the machine redlet runs on'} to invoke, pause or delete.</p>;
+    return (
+      <p class="notice">
+        Read-only: {p.access.tokenConfigured ? 'sign in with the API token' : 'open this page on the machine redlet runs on'} to invoke,
+        pause or delete.
+      </p>
+    );
   }
   const base = `/ui/functions/${d.name}`;
   return (
@@ -128,7 +133,9 @@ export function FunctionLive(p: { data: DetailData }) {
           {formatAgo(s.lastRunAt, now)} · {formatDuration(s.lastDurationMs)} (p50 {formatDuration(s.p50Ms)}, p99 {formatDuration(s.p99Ms)})
         </dd>
         <dt>heap</dt>
-        <dd>{sandbox ? `${formatBytes(sandbox.heapUsedBytes)} of ${formatBytes(sandbox.heapLimitBytes)}, ${sandbox.restarts} restarts` : '—'}</dd>
+        <dd>
+          {sandbox ? `${formatBytes(sandbox.heapUsedBytes)} of ${formatBytes(sandbox.heapLimitBytes)}, ${sandbox.restarts} restarts` : '—'}
+        </dd>
       </dl>
 
       <h3>Settings</h3>

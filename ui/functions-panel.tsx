@@ -97,7 +97,14 @@ export function FunctionList(p: { views: FunctionView[]; now: number; list: List
   const { list } = p;
   const query = { q: p.query.q, page: list.page };
   return (
-    <div id="fn-list" hx-get={listUrl(query)} hx-trigger={`${REFRESH}, functions-changed from:body`} hx-swap="outerHTML" data-matching={String(list.matching)} data-page={String(list.page)}>
+    <div
+      id="fn-list"
+      hx-get={listUrl(query)}
+      hx-trigger={`${REFRESH}, functions-changed from:body`}
+      hx-swap="outerHTML"
+      data-matching={String(list.matching)}
+      data-page={String(list.page)}
+    >
       <table class="functions">
         <thead>
           <tr>
@@ -132,10 +139,24 @@ export function FunctionList(p: { views: FunctionView[]; now: number; list: List
           </span>
           {list.pages > 1 ? (
             <span class="actions">
-              <button type="button" hx-get={listUrl({ ...query, page: list.page - 1 })} hx-target="#fn-list" hx-swap="outerHTML" disabled={list.page <= 1} rel="prev">
+              <button
+                type="button"
+                hx-get={listUrl({ ...query, page: list.page - 1 })}
+                hx-target="#fn-list"
+                hx-swap="outerHTML"
+                disabled={list.page <= 1}
+                rel="prev"
+              >
                 ‹ Previous
               </button>
-              <button type="button" hx-get={listUrl({ ...query, page: list.page + 1 })} hx-target="#fn-list" hx-swap="outerHTML" disabled={list.page >= list.pages} rel="next">
+              <button
+                type="button"
+                hx-get={listUrl({ ...query, page: list.page + 1 })}
+                hx-target="#fn-list"
+                hx-swap="outerHTML"
+                disabled={list.page >= list.pages}
+                rel="next"
+              >
                 Next ›
               </button>
             </span>
@@ -169,7 +190,14 @@ export function FunctionRows(p: { views: FunctionView[]; now: number }) {
 export function FunctionRow(p: { view: FunctionView; now: number }) {
   const { definition: d, status: s, sandbox } = p.view;
   return (
-    <tr id={`row-${d.name}`} data-name={d.name} hx-get={`/ui/functions/${d.name}`} hx-target="#detail" hx-swap="innerHTML" hx-trigger="click">
+    <tr
+      id={`row-${d.name}`}
+      data-name={d.name}
+      hx-get={`/ui/functions/${d.name}`}
+      hx-target="#detail"
+      hx-swap="innerHTML"
+      hx-trigger="click"
+    >
       <td data-label="Function">
         <button type="button" class="fn-name">
           {d.name}
@@ -201,7 +229,11 @@ export function FunctionRow(p: { view: FunctionView; now: number }) {
             <span>
               {formatBytes(sandbox.heapUsedBytes)} / {formatBytes(sandbox.heapLimitBytes)}
             </span>
-            <Meter value={sandbox.heapUsedBytes} max={sandbox.heapLimitBytes} label={`heap used: ${formatBytes(sandbox.heapUsedBytes)} of ${formatBytes(sandbox.heapLimitBytes)}`} />
+            <Meter
+              value={sandbox.heapUsedBytes}
+              max={sandbox.heapLimitBytes}
+              label={`heap used: ${formatBytes(sandbox.heapUsedBytes)} of ${formatBytes(sandbox.heapLimitBytes)}`}
+            />
           </div>
         ) : (
           '—'

@@ -66,7 +66,8 @@ export function staleReason(view: FunctionView): { kind: string; text: string } 
   if (view.owner === null) return { kind: 'no-owner', text: 'no replica owns it' };
   if (s.state === 'paused') return { kind: 'paused', text: 'the function is paused' };
   if (s.state === 'error' && s.lastError?.code === 'REDIS_UNAVAILABLE') return { kind: 'redis', text: 'Redis unavailable' };
-  if (s.state === 'error') return { kind: 'failing', text: `function failing: ${s.detail ?? s.lastError?.message ?? 'see its last error'}` };
+  if (s.state === 'error')
+    return { kind: 'failing', text: `function failing: ${s.detail ?? s.lastError?.message ?? 'see its last error'}` };
   if (s.state === 'waiting') return { kind: 'waiting', text: s.detail ?? 'waiting for input' };
   if (s.unchangedTicks > 0 && view.definition.invokeOn === 'change' && s.lastRunAt !== null) {
     return { kind: 'unchanged', text: `input unchanged since ${formatClock(s.lastRunAt)}` };
@@ -92,7 +93,8 @@ export function MetricsPanel(p: MetricsPanelProps) {
       <div class="metrics-body" data-state="missing">
         <PanelHead name={p.name} />
         <p class="banner banner-warn">
-          No function named <code>{p.name}</code> is registered. This panel shows the output of the function named by REDLET_DASHBOARD_FUNCTION.
+          No function named <code>{p.name}</code> is registered. This panel shows the output of the function named by
+          REDLET_DASHBOARD_FUNCTION.
         </p>
       </div>
     );
@@ -191,6 +193,9 @@ export function domId(key: string): string {
   // Anything else gets a readable part and a hash, so two keys never share an id.
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  const safe = key.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').slice(0, 40);
+  const safe = key
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .slice(0, 40);
   return `f-${safe}-${(h >>> 0).toString(36)}`;
 }

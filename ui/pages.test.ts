@@ -140,7 +140,10 @@ describe('the functions panel', () => {
 describe('the function detail', () => {
   it('shows settings, last output, logs, env and charts of numeric fields', async () => {
     const t = await harness();
-    await t.fn('calc', `export function handler(input, context) { context.env.n = (context.env.n ?? 0) + 1; console.log('run', context.env.n); return { n: context.env.n, label: 'x' }; }`);
+    await t.fn(
+      'calc',
+      `export function handler(input, context) { context.env.n = (context.env.n ?? 0) + 1; console.log('run', context.env.n); return { n: context.env.n, label: 'x' }; }`,
+    );
     await t.invocations('calc', 2);
     const html = await t.html('/ui/functions/calc');
     expect(html).toContain('data-function="calc"');
@@ -288,11 +291,21 @@ describe('the functions list: filter and pages', () => {
 describe('stale reasons', () => {
   it('say why the output stopped: failing, Redis, no owner, input unchanged', async () => {
     const base = { definition: { invokeOn: 'change' }, owner: 'local' } as unknown as FunctionView;
-    const st = (s: Partial<FunctionView['status']>) => ({ ...base, status: { unchangedTicks: 0, lastRunAt: null, lastError: null, detail: null, ...s } }) as FunctionView;
-    expect(staleReason(st({ state: 'error', detail: 'TypeError: boom' }))).toEqual({ kind: 'failing', text: 'function failing: TypeError: boom' });
-    expect(staleReason(st({ state: 'error', lastError: { code: 'REDIS_UNAVAILABLE', name: 'x', message: 'down', at: 0 } }))).toMatchObject({ kind: 'redis', text: 'Redis unavailable' });
+    const st = (s: Partial<FunctionView['status']>) =>
+      ({ ...base, status: { unchangedTicks: 0, lastRunAt: null, lastError: null, detail: null, ...s } }) as FunctionView;
+    expect(staleReason(st({ state: 'error', detail: 'TypeError: boom' }))).toEqual({
+      kind: 'failing',
+      text: 'function failing: TypeError: boom',
+    });
+    expect(staleReason(st({ state: 'error', lastError: { code: 'REDIS_UNAVAILABLE', name: 'x', message: 'down', at: 0 } }))).toMatchObject({
+      kind: 'redis',
+      text: 'Redis unavailable',
+    });
     expect(staleReason({ ...st({ state: 'idle' }), owner: null })).toMatchObject({ kind: 'no-owner', text: 'no replica owns it' });
     const at = new Date(2026, 0, 1, 14, 3, 15).getTime();
-    expect(staleReason(st({ state: 'idle', unchangedTicks: 4, lastRunAt: at }))).toEqual({ kind: 'unchanged', text: 'input unchanged since 14:03:15' });
+    expect(staleReason(st({ state: 'idle', unchangedTicks: 4, lastRunAt: at }))).toEqual({
+      kind: 'unchanged',
+      text: 'input unchanged since 14:03:15',
+    });
   });
 });

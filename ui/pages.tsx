@@ -37,7 +37,10 @@ export function mountPages(app: Hono, deps: PageDeps): void {
 
   app.get('/', async (c) => {
     const access = accessOf(c, auth);
-    const subtitle = runtime.store.kind === 'memory' ? 'embedded store (no Redis configured)' : `Redis ${runtime.config.redis?.host ?? ''}:${runtime.config.redis?.port ?? ''}`;
+    const subtitle =
+      runtime.store.kind === 'memory'
+        ? 'embedded store (no Redis configured)'
+        : `Redis ${runtime.config.redis?.host ?? ''}:${runtime.config.redis?.port ?? ''}`;
     if (!access.canRead) {
       return c.html(
         <Layout title="redlet" csrf={access.csrf} outage={runtime.outage()} header={<AuthStatus access={access} />}>
@@ -52,15 +55,29 @@ export function mountPages(app: Hono, deps: PageDeps): void {
     const query = listQuery(c.req.query('q'), c.req.query('page'));
     const list = pageOf(runtime.names(), query);
     const views = await viewsOf(list.names);
-    const dashboardView = runtime.has(runtime.config.dashboardFunction) ? await runtime.view(runtime.config.dashboardFunction).catch(() => null) : null;
+    const dashboardView = runtime.has(runtime.config.dashboardFunction)
+      ? await runtime.view(runtime.config.dashboardFunction).catch(() => null)
+      : null;
     const dashboard = runtime.config.dashboardFunction;
     const selected = c.req.query('fn');
     const detail = selected ? await detailData(selected) : null;
     return c.html(
-      <Layout title="redlet dashboard" subtitle={subtitle} csrf={access.csrf} outage={runtime.outage()} header={<AuthStatus access={access} />}>
+      <Layout
+        title="redlet dashboard"
+        subtitle={subtitle}
+        csrf={access.csrf}
+        outage={runtime.outage()}
+        header={<AuthStatus access={access} />}
+      >
         <section id="metrics" class="panel" aria-label="Host metrics">
           <div id="metrics-panel" hx-get="/ui/metrics" hx-trigger="every 3s" hx-swap="innerHTML">
-            <MetricsPanel name={dashboard} view={dashboardView} series={await history.series(dashboard)} now={now} windowMs={history.windowMs} />
+            <MetricsPanel
+              name={dashboard}
+              view={dashboardView}
+              series={await history.series(dashboard)}
+              now={now}
+              windowMs={history.windowMs}
+            />
           </div>
         </section>
         <section id="functions" class="panel" aria-label="Functions">
@@ -119,7 +136,14 @@ export function mountPages(app: Hono, deps: PageDeps): void {
     // Deleted between the check and the read: treat as gone.
     const view = await runtime.view(name).catch(() => null);
     if (!view) return null;
-    return { view, series: await history.series(name), logs: runner.status.recentLogs(MAX_LOG_LINES), env: runner.persisted.env, now: clock(), windowMs: history.windowMs };
+    return {
+      view,
+      series: await history.series(name),
+      logs: runner.status.recentLogs(MAX_LOG_LINES),
+      env: runner.persisted.env,
+      now: clock(),
+      windowMs: history.windowMs,
+    };
   }
 }
 

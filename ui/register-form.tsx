@@ -27,7 +27,10 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
     >
       <fieldset disabled={disabled} class="plain">
         {disabled ? (
-          <p class="notice">Read-only: {p.access.tokenConfigured ? 'sign in with the API token' : 'open this page on the machine redlet runs on'} to register functions.</p>
+          <p class="notice">
+            Read-only: {p.access.tokenConfigured ? 'sign in with the API token' : 'open this page on the machine redlet runs on'} to
+            register functions.
+          </p>
         ) : null}
         <div class="fields">
           <label>
@@ -38,7 +41,15 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
           <label>
             Name
             <span class="hint">lowercase letters, digits, '-'</span>
-            <input type="text" name="name" required maxlength={63} pattern="[a-z0-9]([\-a-z0-9]*[a-z0-9])?" autocomplete="off" placeholder="my-function" />
+            <input
+              type="text"
+              name="name"
+              required
+              maxlength={63}
+              pattern="[a-z0-9]([\-a-z0-9]*[a-z0-9])?"
+              autocomplete="off"
+              placeholder="my-function"
+            />
           </label>
           <label>
             Handler

@@ -16,7 +16,9 @@ export function AuthStatus(p: { access: Access; error?: string }) {
   if (!a.tokenConfigured) {
     return (
       <div id="auth" class="access" data-can-write={String(a.canWrite)}>
-        {a.canWrite ? 'read-write from this machine only (no token configured)' : 'read-only: no API token is configured, so only this machine’s own clients may change functions'}
+        {a.canWrite
+          ? 'read-write from this machine only (no token configured)'
+          : 'read-only: no API token is configured, so only this machine’s own clients may change functions'}
       </div>
     );
   }

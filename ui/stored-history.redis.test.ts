@@ -30,7 +30,13 @@ async function redisStore(): Promise<Store> {
 
 describe.each([
   ['Redis', async () => [await redisStore(), await redisStore()] as const],
-  ['the embedded store', async () => { const m = new MemoryStore(); return [m, m] as const; }],
+  [
+    'the embedded store',
+    async () => {
+      const m = new MemoryStore();
+      return [m, m] as const;
+    },
+  ],
 ])('StoredHistory on %s', (_label, makeStores) => {
   it('writes on one replica and reads the same series on another; non-numeric outputs add nothing', async () => {
     const [a, b] = await makeStores();

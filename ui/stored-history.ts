@@ -53,7 +53,10 @@ export class StoredHistory implements ChartHistory {
     const numbers = numericFields(output);
     if (numbers.size === 0) return;
     try {
-      await this.store.appendCapped(this.keyOf(name), JSON.stringify(Object.fromEntries(numbers)), { maxLen: this.shape.maxPoints, minTime: at - this.windowMs });
+      await this.store.appendCapped(this.keyOf(name), JSON.stringify(Object.fromEntries(numbers)), {
+        maxLen: this.shape.maxPoints,
+        minTime: at - this.windowMs,
+      });
     } catch {
       // The chart shows a gap; the function's own status reports Redis being down.
     }
@@ -67,7 +70,12 @@ export class StoredHistory implements ChartHistory {
     } catch {
       return null;
     }
-    const h = new OutputHistory({ windowMs: this.shape.windowMs, maxPoints: this.shape.maxPoints, maxFields: this.shape.maxFields, maxOutputChars: this.shape.maxOutputChars });
+    const h = new OutputHistory({
+      windowMs: this.shape.windowMs,
+      maxPoints: this.shape.maxPoints,
+      maxFields: this.shape.maxFields,
+      maxOutputChars: this.shape.maxOutputChars,
+    });
     for (const e of entries) h.record(name, e.value, e.at);
     return h.series(name);
   }

@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 const BINARY = fileURLToPath(new URL('../../node_modules/.bin/workerd', import.meta.url));
 
 /** The same transformation redlet's echo function does: parse the input, return it as JSON. */
-export const WORKERD_ECHO = 'export default { async fetch(req) { const input = await req.json(); return new Response(JSON.stringify(input)); } };\n';
+export const WORKERD_ECHO =
+  'export default { async fetch(req) { const input = await req.json(); return new Response(JSON.stringify(input)); } };\n';
 
 // Creates (or reuses, by id) a worker from code and forwards the request to it.
 const LOADER = `export default { async fetch(req, env) {
@@ -35,11 +36,15 @@ const LOADER = `export default { async fetch(req, env) {
 /** `n` free loopback ports (bound together, then released for workerd to take). */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -48,7 +53,10 @@ async function freePorts(n: number): Promise<number[]> {
 
 function config(n: number, ports: number[]): string {
   const services = [...Array.from({ length: n }, (_, i) => `(name = "w${i}", worker = .echo)`), '(name = "loader", worker = .loader)'];
-  const sockets = [...Array.from({ length: n }, (_, i) => `(name = "s${i}", address = "127.0.0.1:${ports[i]}", http = (), service = "w${i}")`), `(name = "sl", address = "127.0.0.1:${ports[n]}", http = (), service = "loader")`];
+  const sockets = [
+    ...Array.from({ length: n }, (_, i) => `(name = "s${i}", address = "127.0.0.1:${ports[i]}", http = (), service = "w${i}")`),
+    `(name = "sl", address = "127.0.0.1:${ports[n]}", http = (), service = "loader")`,
+  ];
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [ ${services.join(', ')} ],

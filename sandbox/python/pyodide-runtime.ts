@@ -22,6 +22,9 @@ const require = createRequire(import.meta.url);
 const PKG_DIR = dirname(require.resolve('pyodide/package.json'));
 const GUEST = (name: string) => readFileSync(new URL(`./guest/${name}`, import.meta.url), 'utf8');
 
+// isolated-vm's Reference is generic over the guest value's type, which the host never
+// knows (nor reads): `any` keeps apply() callable on it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ref = ivm.Reference<any>;
 
 /** The interpreter's own isolate heap (JavaScript side of Pyodide), on top of the function's memory. */
@@ -113,7 +116,13 @@ export function setSnapshotDir(dir: string): void {
 }
 
 function snapshotPath(a: Assets): string {
-  const digest = require('node:crypto').createHash('sha256').update(a.sources.runner).update(a.sources.boot).update(a.sources.shims).digest('hex').slice(0, 16);
+  const digest = require('node:crypto')
+    .createHash('sha256')
+    .update(a.sources.runner)
+    .update(a.sources.boot)
+    .update(a.sources.shims)
+    .digest('hex')
+    .slice(0, 16);
   return join(snapshotDir, `pyodide-${a.version}-${digest}.snap`);
 }
 
@@ -122,7 +131,7 @@ export function getSnapshot(): Promise<SharedArrayBuffer> {
   snapshot ??= (async () => {
     const a = await loadAssets();
     const path = snapshotPath(a);
-    let bytes: Uint8Array | null = null;
+    let bytes: Uint8Array;
     try {
       bytes = readFileSync(path);
     } catch {
@@ -149,10 +158,14 @@ export function getSnapshot(): Promise<SharedArrayBuffer> {
 async function makeSnapshot(a: Assets): Promise<Uint8Array> {
   const { isolate, boot } = await prepare(a, 512, 1024, undefined);
   try {
-    const r = (await boot.apply(undefined, [{ lockInfo: a.lockInfo, makeSnapshot: true, runner: a.sources.runner, limits: '{}' }, null, null], {
-      arguments: { copy: true },
-      result: { promise: true, copy: true },
-    })) as { snapshot: Uint8Array; output: string[] };
+    const r = (await boot.apply(
+      undefined,
+      [{ lockInfo: a.lockInfo, makeSnapshot: true, runner: a.sources.runner, limits: '{}' }, null, null],
+      {
+        arguments: { copy: true },
+        result: { promise: true, copy: true },
+      },
+    )) as { snapshot: Uint8Array; output: string[] };
     return r.snapshot;
   } finally {
     isolate.dispose();
@@ -164,15 +177,33 @@ async function prepare(a: Assets, heapMb: number, wasmMb: number, onCatastrophic
   const isolate = new ivm.Isolate({ memoryLimit: heapMb, ...(onCatastrophicError ? { onCatastrophicError } : {}) });
   try {
     const context = await isolate.createContext();
-    const shims: Ref = await (await isolate.compileScript(a.sources.shims, { filename: 'redlet://python/shims.js' })).run(context, { reference: true });
+    const shims: Ref = await (
+      await isolate.compileScript(a.sources.shims, { filename: 'redlet://python/shims.js' })
+    ).run(context, { reference: true });
     // The only host function the isolate gets, kept in the shims' closure: random bytes.
     const random = new ivm.Callback((n: number) => randomBytes(Math.max(0, Math.min(Number(n) || 0, 65536))).toString('base64'));
-    await shims.apply(undefined, [new ivm.ExternalCopy({ 'python_stdlib.zip': a.stdlib.copy() }).copyInto({ release: true }), random, a.wasm.copyInto(), wasmMb * 1024 * 1024], {});
+    await shims.apply(
+      undefined,
+      [
+        new ivm.ExternalCopy({ 'python_stdlib.zip': a.stdlib.copy() }).copyInto({ release: true }),
+        random,
+        a.wasm.copyInto(),
+        wasmMb * 1024 * 1024,
+      ],
+      {},
+    );
     shims.release();
     const modules = new Map<string, ivm.Module>();
-    for (const [name, src] of [['pyodide.asm.mjs', a.sources.asm], ['pyodide.mjs', a.sources.pyodide], ['boot.mjs', a.sources.boot]] as const) {
+    for (const [name, src] of [
+      ['pyodide.asm.mjs', a.sources.asm],
+      ['pyodide.mjs', a.sources.pyodide],
+      ['boot.mjs', a.sources.boot],
+    ] as const) {
       const cachedData = a.cached.get(name);
-      const m = await isolate.compileModule(src, { filename: `redlet://python/${name}`, ...(cachedData ? { cachedData } : { produceCachedData: true }) });
+      const m = await isolate.compileModule(src, {
+        filename: `redlet://python/${name}`,
+        ...(cachedData ? { cachedData } : { produceCachedData: true }),
+      });
       const produced = (m as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
       if (!cachedData && produced) a.cached.set(name, produced);
       modules.set(name, m);
@@ -208,7 +239,9 @@ export async function createInterpreter(opts: InterpreterOptions): Promise<{ int
     const api: Ref = await boot.apply(
       undefined,
       [
-        new ivm.ExternalCopy({ lockInfo: a.lockInfo, makeSnapshot: false, runner: '', limits: JSON.stringify(opts.limits) }).copyInto({ release: true }),
+        new ivm.ExternalCopy({ lockInfo: a.lockInfo, makeSnapshot: false, runner: '', limits: JSON.stringify(opts.limits) }).copyInto({
+          release: true,
+        }),
         new ivm.ExternalCopy(snap).copyInto({ release: true }),
         new ivm.ExternalCopy(interruptBuffer).copyInto({ release: true }),
       ],
@@ -218,7 +251,12 @@ export async function createInterpreter(opts: InterpreterOptions): Promise<{ int
     const [writeFiles, load, setEnv, invoke, takeLogs] = await Promise.all(['writeFiles', 'load', 'setEnv', 'invoke', 'takeLogs'].map(get));
     api.release();
     return {
-      interp: { isolate, context, interrupt: new Int32Array(interruptBuffer), refs: { writeFiles: writeFiles!, load: load!, setEnv: setEnv!, invoke: invoke!, takeLogs: takeLogs! } },
+      interp: {
+        isolate,
+        context,
+        interrupt: new Int32Array(interruptBuffer),
+        refs: { writeFiles: writeFiles!, load: load!, setEnv: setEnv!, invoke: invoke!, takeLogs: takeLogs! },
+      },
       timings: { isolateMs: t1 - t0, modulesMs: t2 - t1, restoreMs: performance.now() - t2 },
     };
   } catch (err) {

@@ -48,13 +48,20 @@ export function resolvePythonEntry(files: SourceFiles, spec: string): PythonEntr
   const colon = text.lastIndexOf(':');
   const cut = colon >= 0 ? colon : text.lastIndexOf('.');
   const exportName = cut >= 0 ? text.slice(cut + 1) : text;
-  if (!IDENTIFIER.test(exportName)) throw invalid(spec, exportName === '' ? 'the function name after the last separator is missing' : `'${exportName}' is not a Python identifier`);
+  if (!IDENTIFIER.test(exportName))
+    throw invalid(
+      spec,
+      exportName === '' ? 'the function name after the last separator is missing' : `'${exportName}' is not a Python identifier`,
+    );
   const pyFiles = [...files.keys()].filter(isPythonFile).sort();
   const only = pyFiles.length === 1 && !pyFiles[0]!.includes('/') ? pyFiles[0]! : null;
   if (cut < 0) {
     if (only) return entryFor(only, exportName);
     for (const name of DEFAULT_MODULES) if (files.has(`${name}.py`)) return entryFor(`${name}.py`, exportName);
-    throw new RedletError('HANDLER_MODULE_NOT_FOUND', `Handler '${spec}' names no module and there is no main.py or handler.py to take it from. Name the module: 'module.${exportName}' or 'package.module.${exportName}'. Python files: ${list(pyFiles)}.`);
+    throw new RedletError(
+      'HANDLER_MODULE_NOT_FOUND',
+      `Handler '${spec}' names no module and there is no main.py or handler.py to take it from. Name the module: 'module.${exportName}' or 'package.module.${exportName}'. Python files: ${list(pyFiles)}.`,
+    );
   }
   const raw = text.slice(0, cut);
   if (raw.startsWith('/') || raw.split(/[./]/).includes('..')) throw invalid(spec, `module '${raw}' must be inside the function`);
@@ -63,7 +70,11 @@ export function resolvePythonEntry(files: SourceFiles, spec: string): PythonEntr
   // The course mounts the student's `handler_module.py` as /opt/usermodule.py and still
   // names `handler_module.handler`: a single-file function is that module, whatever its name.
   if (only) return entryFor(only, exportName);
-  throw new RedletError('HANDLER_MODULE_NOT_FOUND', `Handler '${spec}' names module '${raw}', which is not among the function's files (tried ${path}.py and ${path}/__init__.py). Python files: ${list(pyFiles)}.`, { details: { module: raw } });
+  throw new RedletError(
+    'HANDLER_MODULE_NOT_FOUND',
+    `Handler '${spec}' names module '${raw}', which is not among the function's files (tried ${path}.py and ${path}/__init__.py). Python files: ${list(pyFiles)}.`,
+    { details: { module: raw } },
+  );
 }
 
 function entryFor(file: string, exportName: string): PythonEntry {
@@ -72,7 +83,10 @@ function entryFor(file: string, exportName: string): PythonEntry {
 }
 
 function invalid(spec: string, why: string): RedletError {
-  return new RedletError('HANDLER_INVALID', `Handler '${spec}' is not valid: ${why}. Use 'handler', 'module.handler', 'package.module.handler' or 'path/to/file.py:handler'.`);
+  return new RedletError(
+    'HANDLER_INVALID',
+    `Handler '${spec}' is not valid: ${why}. Use 'handler', 'module.handler', 'package.module.handler' or 'path/to/file.py:handler'.`,
+  );
 }
 
 function list(paths: string[]): string {

@@ -77,10 +77,22 @@ def handler(input, context):
     expect(first.ok).toBe(true);
     const out = JSON.parse(first.output!);
     expect(out.input).toEqual({ a: 1 });
-    expect(out.types).toEqual({ host: 'str', port: 'int', input_key: 'str', output_key: 'NoneType', function_getmtime: 'str', last_execution: 'NoneType', env: 'dict' });
+    expect(out.types).toEqual({
+      host: 'str',
+      port: 'int',
+      input_key: 'str',
+      output_key: 'NoneType',
+      function_getmtime: 'str',
+      last_execution: 'NoneType',
+      env: 'dict',
+    });
     expect(out).toMatchObject({ host: 'redis.local', port: 6380, mtime: '2024-11-20 14:03:15', last: null, calls: 1 });
     expect(first.env).toBe('{"calls":1}');
-    const second = await box.invoke(id, { input: '{}', context: { ...context, last_execution: Date.UTC(2024, 10, 20, 14, 3, 20), output_key: 'out' }, maxOutputBytes: 1 << 20 });
+    const second = await box.invoke(id, {
+      input: '{}',
+      context: { ...context, last_execution: Date.UTC(2024, 10, 20, 14, 3, 20), output_key: 'out' },
+      maxOutputBytes: 1 << 20,
+    });
     const out2 = JSON.parse(second.output!);
     expect(out2.types.last_execution).toBe('datetime');
     expect(out2.types.output_key).toBe('str');
@@ -88,13 +100,16 @@ def handler(input, context):
   });
 
   it('starts from a saved env (a restart) and rolls env back when the handler fails', async () => {
-    const { id } = await load(`
+    const { id } = await load(
+      `
 def handler(input, context):
     context.env['n'] = context.env['n'] + 1
     if input.get('fail'):
         raise ValueError('boom')
     return context.env['n']
-`, { env: '{"n": 41}' });
+`,
+      { env: '{"n": 41}' },
+    );
     expect((await call(id)).output).toBe('42');
     expect((await call(id, { fail: true })).ok).toBe(false);
     expect((await call(id)).output).toBe('43');
@@ -118,7 +133,12 @@ def handler(input, context):
     const none = await call(id, { kind: 'none' });
     expect(none.ok).toBe(true);
     expect(none.output).toBeNull();
-    for (const [kind, text] of [['nan', "result['x'] is nan"], ['set', "result['s'] is a set"], ['dt', 'result[0] is a datetime'], ['bytes', 'result is a bytes']]) {
+    for (const [kind, text] of [
+      ['nan', "result['x'] is nan"],
+      ['set', "result['s'] is a set"],
+      ['dt', 'result[0] is a datetime'],
+      ['bytes', 'result is a bytes'],
+    ]) {
       const r = await call(id, { kind });
       expect(r.ok).toBe(false);
       expect(r.error?.code).toBe('OUTPUT_NOT_SERIALIZABLE');
@@ -150,13 +170,20 @@ def handler(input, context):
     const syntax = await loadError('def handler(input, context)\n    return 1\n');
     expect(syntax.code).toBe('LOAD_SYNTAX');
     expect(syntax.message).toMatch(/^handler_module\.py:1: SyntaxError/);
-    const missing = await loadError(await zip({ 'main.py': 'import helpers\ndef handler(i, c):\n    return helpers.f()\n', 'helpers.py': 'import json\n\nimport numpy as np\ndef f():\n    return 1\n' }));
+    const missing = await loadError(
+      await zip({
+        'main.py': 'import helpers\ndef handler(i, c):\n    return helpers.f()\n',
+        'helpers.py': 'import json\n\nimport numpy as np\ndef f():\n    return 1\n',
+      }),
+    );
     expect(missing.code).toBe('LOAD_MODULE_NOT_FOUND');
     expect(missing.message).toContain("helpers.py:3: imports 'numpy', which is not available");
     expect(missing.message).toContain('standard library');
     expect(missing.message).toContain('(helpers, main)');
     // An import guarded by `except ImportError` is the program's own business.
-    const { id } = await load('try:\n    import requests\nexcept ImportError:\n    requests = None\ndef handler(i, c):\n    return requests is None\n');
+    const { id } = await load(
+      'try:\n    import requests\nexcept ImportError:\n    requests = None\ndef handler(i, c):\n    return requests is None\n',
+    );
     expect((await call(id)).output).toBe('true');
   });
 
@@ -165,7 +192,8 @@ def handler(input, context):
       'app/__init__.py': '',
       'app/stats/__init__.py': 'from .mean import mean\n',
       'app/stats/mean.py': 'def mean(xs):\n    return sum(xs) / len(xs)\n',
-      'app/main.py': 'import os\nfrom app.stats import mean\nimport tinyvendor\nHERE = os.path.dirname(__file__)\ndef run(input, context):\n    with open(os.path.join(HERE, "data", "weights.txt")) as f:\n        w = [float(x) for x in f.read().split()]\n    return {"mean": mean(w), "v": tinyvendor.VERSION, "cwd_read": open("app/data/weights.txt").read().strip()}\n',
+      'app/main.py':
+        'import os\nfrom app.stats import mean\nimport tinyvendor\nHERE = os.path.dirname(__file__)\ndef run(input, context):\n    with open(os.path.join(HERE, "data", "weights.txt")) as f:\n        w = [float(x) for x in f.read().split()]\n    return {"mean": mean(w), "v": tinyvendor.VERSION, "cwd_read": open("app/data/weights.txt").read().strip()}\n',
       'app/data/weights.txt': '1 2 3\n',
       'tinyvendor/__init__.py': 'VERSION = "1.0"\n',
     });
@@ -180,7 +208,8 @@ def handler(input, context):
 
   it('stops while True and deep recursion at the time limit; the next call gets a working interpreter; a neighbour is unaffected', async () => {
     const neighbour = await load('def handler(i, c):\n    c.env["n"] = c.env.get("n", 0) + 1\n    return c.env["n"]\n');
-    const { id } = await load(`
+    const { id } = await load(
+      `
 import sys
 def handler(input, context):
     if input.get('loop'):
@@ -196,7 +225,9 @@ def handler(input, context):
         def f(n): return f(n + 1) + 1
         return f(0)
     return 'fine'
-`, { timeoutMs: 300 });
+`,
+      { timeoutMs: 300 },
+    );
     expect((await call(neighbour.id)).output).toBe('1');
     const loop = await call(id, { loop: true });
     expect(loop.error?.code).toBe('TIMEOUT');
@@ -211,7 +242,8 @@ def handler(input, context):
   });
 
   it('after many short runs (the synchronous fast path), a long run still completes exactly once', async () => {
-    const { id } = await load(`
+    const { id } = await load(
+      `
 import time
 def handler(input, context):
     context.env['n'] = context.env.get('n', 0) + 1
@@ -222,7 +254,9 @@ def handler(input, context):
     if input.get('loop'):
         while True: pass
     return context.env['n']
-`, { timeoutMs: 1000 });
+`,
+      { timeoutMs: 1000 },
+    );
     for (let i = 1; i <= 12; i++) expect((await call(id)).output).toBe(String(i));
     // Past the synchronous budget: stopped, rolled back, and run again on the slow path.
     expect((await call(id, { slow: true })).output).toBe('13');
@@ -232,7 +266,8 @@ def handler(input, context):
   });
 
   it('stops memory bombs at the memory limit (WebAssembly memory included)', async () => {
-    const { id } = await load(`
+    const { id } = await load(
+      `
 def handler(input, context):
     if input.get('huge'):
         return len('x' * 10**10)
@@ -243,7 +278,9 @@ def handler(input, context):
         while True:
             xs.append('y' * 100000)
     return 'fine'
-`, { memoryMb: 96, timeoutMs: 5000 });
+`,
+      { memoryMb: 96, timeoutMs: 5000 },
+    );
     // Past what a 32-bit interpreter can even address: a clean OverflowError.
     const huge = await call(id, { huge: true });
     expect(huge.error?.name).toBe('OverflowError');

@@ -69,14 +69,31 @@ export class PythonFunctions {
 
   async load(id: string, req: LoadRequest, files: SourceFiles, bundleMs: number): Promise<LoadInfo> {
     const entry = resolvePythonEntry(files, req.handler);
-    const fn: LoadedPython = { id, req, files: Object.fromEntries(files), entry, interp: null, env: req.env, restarts: 0, pendingLogs: [], envDirty: false, starting: null, fast: false, shortRuns: 0 };
+    const fn: LoadedPython = {
+      id,
+      req,
+      files: Object.fromEntries(files),
+      entry,
+      interp: null,
+      env: req.env,
+      restarts: 0,
+      pendingLogs: [],
+      envDirty: false,
+      starting: null,
+      fast: false,
+      shortRuns: 0,
+    };
     const t1 = performance.now();
     const { interp, evaluateMs } = await this.start(fn);
     fn.interp = interp;
     const old = this.functions.get(id);
     this.functions.set(id, fn);
     if (old?.interp) dispose(old.interp);
-    return { entry: entry.entry, exportName: entry.exportName, timings: { bundleMs, isolateMs: performance.now() - t1 - evaluateMs, evaluateMs } };
+    return {
+      entry: entry.entry,
+      exportName: entry.exportName,
+      timings: { bundleMs, isolateMs: performance.now() - t1 - evaluateMs, evaluateMs },
+    };
   }
 
   async invoke(id: string, req: InvokeRequest): Promise<InvokeResult> {
@@ -105,7 +122,11 @@ export class PythonFunctions {
     } catch (err) {
       if (fn.interp) dispose(fn.interp);
       fn.interp = null;
-      return failure(err instanceof RedletError ? { code: err.code, name: err.name, message: err.message } : sandboxError(err), performance.now() - started, logs);
+      return failure(
+        err instanceof RedletError ? { code: err.code, name: err.name, message: err.message } : sandboxError(err),
+        performance.now() - started,
+        logs,
+      );
     }
     return this.run(fn, interp, req, started, logs);
   }
@@ -125,7 +146,12 @@ export class PythonFunctions {
     if (!interp || interp.isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
     try {
       const heap = await interp.isolate.getHeapStatistics();
-      return { heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: Number(interp.isolate.cpuTime) / 1e6 };
+      return {
+        heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
+        heapLimitBytes: limit,
+        restarts: fn.restarts,
+        cpuTimeMs: Number(interp.isolate.cpuTime) / 1e6,
+      };
     } catch {
       return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
     }
@@ -147,7 +173,8 @@ export class PythonFunctions {
         fn.fast = false;
         fn.shortRuns = 0;
         const timedOut = /timed out/i.test(messageOf(err));
-        if (!timedOut || fn.req.timeoutMs <= SYNC_BUDGET_MS) return failure(timedOut ? timeoutError(fn) : sandboxError(err), performance.now() - started, logs);
+        if (!timedOut || fn.req.timeoutMs <= SYNC_BUDGET_MS)
+          return failure(timedOut ? timeoutError(fn) : sandboxError(err), performance.now() - started, logs);
         // Longer than the budget, not necessarily stuck: run it again, on a fresh interpreter, on the slow path.
         if (fn.starting) await fn.starting;
         if (!fn.interp) return this.invoke(fn.id, req);
@@ -176,10 +203,13 @@ export class PythonFunctions {
       softStopped = true;
       Atomics.store(interp.interrupt, 0, 2);
     }, timeoutMs);
-    const hard = setTimeout(() => {
-      hardStopped = true;
-      dispose(interp);
-    }, timeoutMs + HARD_STOP_AFTER_MS + this.limits.watchdogGraceMs);
+    const hard = setTimeout(
+      () => {
+        hardStopped = true;
+        dispose(interp);
+      },
+      timeoutMs + HARD_STOP_AFTER_MS + this.limits.watchdogGraceMs,
+    );
     let raw: unknown;
     try {
       raw = await interp.refs.invoke.apply(undefined, args, { timeout: timeoutMs + HARD_STOP_AFTER_MS, result: { copy: true } });
@@ -198,7 +228,15 @@ export class PythonFunctions {
   }
 
   /** The guest's answer, checked (it is guest-controlled data). */
-  private finish(fn: LoadedPython, interp: Interpreter, raw: unknown, softStopped: boolean, started: number, logs: LogLine[], maxOutputBytes: number): InvokeResult {
+  private finish(
+    fn: LoadedPython,
+    interp: Interpreter,
+    raw: unknown,
+    softStopped: boolean,
+    started: number,
+    logs: LogLine[],
+    maxOutputBytes: number,
+  ): InvokeResult {
     const r = parseResult(raw);
     const durationMs = performance.now() - started;
     const capped = capLogs(r.logs, this.limits);
@@ -208,7 +246,11 @@ export class PythonFunctions {
       let error = r.error ?? { code: 'HANDLER_ERROR', name: 'Error', message: 'the function failed' };
       if (error.name === 'KeyboardInterrupt' && softStopped) error = timeoutError(fn);
       else if (error.name === 'MemoryError') {
-        error = { ...error, code: 'MEMORY_LIMIT', message: `the function exceeded its memory limit of ${wasmCapMb(fn.req)} MB (MemoryError); its interpreter was replaced` };
+        error = {
+          ...error,
+          code: 'MEMORY_LIMIT',
+          message: `the function exceeded its memory limit of ${wasmCapMb(fn.req)} MB (MemoryError); its interpreter was replaced`,
+        };
         // WebAssembly memory never shrinks: a fresh interpreter gives the memory back.
         this.replace(fn, interp);
       }
@@ -245,15 +287,24 @@ export class PythonFunctions {
 
   /** A fresh interpreter with the function's files, its module imported and its env set. */
   private async start(fn: LoadedPython): Promise<{ interp: Interpreter; evaluateMs: number }> {
-    const { interp } = await createInterpreter({ memoryMb: wasmCapMb(fn.req), limits: this.limits, onCatastrophicError: this.onCatastrophicError });
+    const { interp } = await createInterpreter({
+      memoryMb: wasmCapMb(fn.req),
+      limits: this.limits,
+      onCatastrophicError: this.onCatastrophicError,
+    });
     try {
       const te = performance.now();
       await interp.refs.writeFiles.apply(undefined, [new ivm.ExternalCopy(fn.files).copyInto({ release: true })], {});
       let raw: unknown;
       try {
-        raw = await interp.refs.load.apply(undefined, [fn.entry.module, fn.entry.exportName], { timeout: Math.max(fn.req.timeoutMs, MIN_LOAD_TIMEOUT_MS), result: { copy: true } });
+        raw = await interp.refs.load.apply(undefined, [fn.entry.module, fn.entry.exportName], {
+          timeout: Math.max(fn.req.timeoutMs, MIN_LOAD_TIMEOUT_MS),
+          result: { copy: true },
+        });
       } catch (err) {
-        const why = /timed out/i.test(messageOf(err)) ? `its top-level code ran past the ${Math.max(fn.req.timeoutMs, MIN_LOAD_TIMEOUT_MS)} ms load limit` : messageOf(err);
+        const why = /timed out/i.test(messageOf(err))
+          ? `its top-level code ran past the ${Math.max(fn.req.timeoutMs, MIN_LOAD_TIMEOUT_MS)} ms load limit`
+          : messageOf(err);
         throw new RedletError('LOAD_EVALUATION', `${fn.entry.entry} failed while loading: ${why}`, { kind: 'user', cause: err });
       }
       const loaded = parseJson(raw) as { ok?: boolean; code?: string; message?: string } | null;
@@ -305,14 +356,26 @@ function parseResult(raw: unknown): ParsedResult {
   const logs = Array.isArray(r.logs)
     ? (r.logs as Array<Record<string, unknown>>)
         .filter((l) => l && typeof l === 'object' && typeof l.msg === 'string')
-        .map((l) => ({ t: Number(l.t) || Date.now(), level: (LEVELS.has(String(l.level)) ? l.level : 'log') as LogLine['level'], msg: l.msg as string }))
+        .map((l) => ({
+          t: Number(l.t) || Date.now(),
+          level: (LEVELS.has(String(l.level)) ? l.level : 'log') as LogLine['level'],
+          msg: l.msg as string,
+        }))
     : [];
   const e = r.error as Record<string, unknown> | null | undefined;
   return {
     ok: r.ok === true,
     output: str(r.output),
     env: str(r.env),
-    error: e && typeof e === 'object' ? { code: guestCode(e.code), name: String(e.name ?? 'Error'), message: String(e.message ?? ''), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}) } : null,
+    error:
+      e && typeof e === 'object'
+        ? {
+            code: guestCode(e.code),
+            name: String(e.name ?? 'Error'),
+            message: String(e.message ?? ''),
+            ...(typeof e.stack === 'string' ? { stack: e.stack } : {}),
+          }
+        : null,
     logs,
     dropped: Number(r.dropped) || 0,
   };
@@ -348,13 +411,23 @@ function isJson(text: string): boolean {
 }
 
 function timeoutError(fn: LoadedPython): GuestError {
-  return { code: 'TIMEOUT', name: 'TimeoutError', message: `the function ran past its time limit of ${fn.req.timeoutMs} ms and was stopped` };
+  return {
+    code: 'TIMEOUT',
+    name: 'TimeoutError',
+    message: `the function ran past its time limit of ${fn.req.timeoutMs} ms and was stopped`,
+  };
 }
 
 function sandboxError(err: unknown): GuestError {
   const message = messageOf(err);
-  if (/memory limit/i.test(message)) return { code: 'MEMORY_LIMIT', name: 'MemoryError', message: 'the function exceeded its memory limit; its interpreter was replaced' };
-  if (/call stack|recursion/i.test(message)) return { code: 'STACK_OVERFLOW', name: 'RecursionError', message: 'the function recursed too deeply and overflowed the interpreter\'s stack; its interpreter was replaced' };
+  if (/memory limit/i.test(message))
+    return { code: 'MEMORY_LIMIT', name: 'MemoryError', message: 'the function exceeded its memory limit; its interpreter was replaced' };
+  if (/call stack|recursion/i.test(message))
+    return {
+      code: 'STACK_OVERFLOW',
+      name: 'RecursionError',
+      message: "the function recursed too deeply and overflowed the interpreter's stack; its interpreter was replaced",
+    };
   return { code: 'SANDBOX_ERROR', name: 'Error', message: `the Python interpreter failed and was replaced: ${message.slice(0, 500)}` };
 }
 

@@ -4,10 +4,35 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ContextFields, LoadRequest } from '../types.js';
 import { WorkerPoolSandbox, type PoolStats } from '../worker-pool.js';
 
-const context: ContextFields = { host: 'h', port: 1, input_key: 'in', output_key: 'out', function_getmtime: '2024-01-01 00:00:00', last_execution: null, function_name: 'f' };
+const context: ContextFields = {
+  host: 'h',
+  port: 1,
+  input_key: 'in',
+  output_key: 'out',
+  function_getmtime: '2024-01-01 00:00:00',
+  last_execution: null,
+  function_name: 'f',
+};
 const base = { handler: 'handler', memoryMb: 128, timeoutMs: 5000, env: '{}' };
-const PY: LoadRequest = { ...base, name: 'py', source: { kind: 'file', filename: 'counter.py', code: 'import os\ndef handler(i, c):\n    c.env["n"] = c.env.get("n", 0) + 1\n    return [c.env["n"], os.getpid()]\n' } };
-const FATAL: LoadRequest = { ...base, memoryMb: 32, name: 'js', source: { kind: 'file', filename: 'f.js', code: `export function handler(i) { if (i.boom) { const a = new Array(1e8).fill(1.1); return a.length } return 'fine' }` } };
+const PY: LoadRequest = {
+  ...base,
+  name: 'py',
+  source: {
+    kind: 'file',
+    filename: 'counter.py',
+    code: 'import os\ndef handler(i, c):\n    c.env["n"] = c.env.get("n", 0) + 1\n    return [c.env["n"], os.getpid()]\n',
+  },
+};
+const FATAL: LoadRequest = {
+  ...base,
+  memoryMb: 32,
+  name: 'js',
+  source: {
+    kind: 'file',
+    filename: 'f.js',
+    code: `export function handler(i) { if (i.boom) { const a = new Array(1e8).fill(1.1); return a.length } return 'fine' }`,
+  },
+};
 
 let box: WorkerPoolSandbox | null = null;
 afterEach(async () => {

@@ -136,10 +136,7 @@ describe('readHostMetrics on a fixture /proc', () => {
   it('numbers CPUs by position and matches prev by kernel id when one goes offline', async () => {
     const first = await read(null);
     // cpu1 and cpu3 offline; cpu2 +100 user +100 idle: busy 100 of 200 -> 50.0
-    await writeFile(
-      path.join(proc, 'stat'),
-      STAT_1.replace(/^cpu[13] .*\n/gm, '').replace('cpu2 49 0 0 351', 'cpu2 149 0 0 451'),
-    );
+    await writeFile(path.join(proc, 'stat'), STAT_1.replace(/^cpu[13] .*\n/gm, '').replace('cpu2 49 0 0 351', 'cpu2 149 0 0 451'));
     const { metrics } = await read(first.sample);
     expect(Object.keys(metrics).filter((k) => k.startsWith('cpu_percent-'))).toEqual(['cpu_percent-0', 'cpu_percent-1']);
     expect(metrics['cpu_percent-0']).toBe(0);
@@ -174,10 +171,7 @@ describe('readHostMetrics on a fixture /proc', () => {
   });
 
   it('follows psutil without MemAvailable and when used would be negative (containers)', async () => {
-    await writeFile(
-      path.join(proc, 'meminfo'),
-      'MemTotal: 1000 kB\nMemFree: 600 kB\nBuffers: 300 kB\nCached: 200 kB\n',
-    );
+    await writeFile(path.join(proc, 'meminfo'), 'MemTotal: 1000 kB\nMemFree: 600 kB\nBuffers: 300 kB\nCached: 200 kB\n');
     const { metrics } = await read(null);
     // used 1000-600-300-200 = -100 < 0 -> total - free = 400 kB = 409600
     expect(metrics['virtual_memory-used']).toBe(409600);

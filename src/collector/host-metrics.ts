@@ -184,7 +184,11 @@ function parseNetDev(text: string): Map<string, NetCounters> {
     // Big counters can touch the colon ("eth0:123456"), so split on it, as psutil does.
     const colon = line.lastIndexOf(':');
     if (colon < 0) continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     const at = (i: number): number => f[i] ?? 0;
     result.set(line.slice(0, colon).trim(), {
       bytes_sent: at(8),

@@ -13,7 +13,12 @@ const harnesses: ApiHarness[] = [];
 async function harness(env: Record<string, string> = {}, log?: ReturnType<typeof createLogger>): Promise<ApiHarness> {
   const h = await apiHarness({ store: 'memory', env, ...(log ? { log } : {}) });
   harnesses.push(h);
-  await h.runtime.register({ name: 'fn', origin: 'api', source: { kind: 'file', filename: 'fn.js', code: CODE }, settings: { period: 60 } });
+  await h.runtime.register({
+    name: 'fn',
+    origin: 'api',
+    source: { kind: 'file', filename: 'fn.js', code: CODE },
+    settings: { period: 60 },
+  });
   return h;
 }
 
@@ -40,7 +45,9 @@ describe('with REDLET_API_TOKEN set', () => {
     const h = await harness();
     const none = await h.request(path(p), { method, token: null, ...init() });
     expect(none.status).toBe(401);
-    expect(await none.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: 'this request changes redlet: send the API token as "Authorization: Bearer <token>"' } });
+    expect(await none.json()).toEqual({
+      error: { code: 'UNAUTHORIZED', message: 'this request changes redlet: send the API token as "Authorization: Bearer <token>"' },
+    });
     // Loopback does not replace the token once one is configured.
     expect((await h.request(path(p), { method, token: null, remote: '127.0.0.1', ...init() })).status).toBe(401);
     const wrong = await h.request(path(p), { method, token: `${TEST_TOKEN}x`, ...init() });
@@ -52,10 +59,14 @@ describe('with REDLET_API_TOKEN set', () => {
     expect(right.status, await right.clone().text()).toBeLessThan(300);
   });
 
-  it('accepts the token from the pages\' cookie, with the pages\' CSRF token', async () => {
+  it("accepts the token from the pages' cookie, with the pages' CSRF token", async () => {
     const h = await harness();
     const csrf = csrfToken(h.config.auth);
-    const res = await h.request('/api/functions/fn/pause', { method: 'POST', token: null, headers: { cookie: `redlet_token=${TEST_TOKEN}`, 'x-redlet-csrf': csrf } });
+    const res = await h.request('/api/functions/fn/pause', {
+      method: 'POST',
+      token: null,
+      headers: { cookie: `redlet_token=${TEST_TOKEN}`, 'x-redlet-csrf': csrf },
+    });
     expect(res.status).toBe(200);
   });
 
@@ -63,7 +74,12 @@ describe('with REDLET_API_TOKEN set', () => {
     const h = await harness({ REDLET_MAX_BODY_BYTES: '1024' });
     const big = await h.request('/api/functions', { method: 'POST', token: null, json: { name: 'x', source: 'x'.repeat(5000) } });
     expect(big.status).toBe(401);
-    const bad = await h.request('/api/functions', { method: 'POST', token: 'nope', body: '{', headers: { 'content-type': 'application/json' } });
+    const bad = await h.request('/api/functions', {
+      method: 'POST',
+      token: 'nope',
+      body: '{',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(bad.status).toBe(401);
   });
 
@@ -73,7 +89,10 @@ describe('with REDLET_API_TOKEN set', () => {
       expect((await h.request(p, { token: null })).status, p).toBe(401);
       expect((await h.request(p)).status, p).toBe(200);
       // A signed-in browser reads with its cookie (no CSRF token needed to read).
-      expect((await h.request(p, { token: null, headers: { cookie: `redlet_token=${TEST_TOKEN}`, 'sec-fetch-site': 'none' } })).status, p).toBe(200);
+      expect(
+        (await h.request(p, { token: null, headers: { cookie: `redlet_token=${TEST_TOKEN}`, 'sec-fetch-site': 'none' } })).status,
+        p,
+      ).toBe(200);
     }
     for (const p of ['/healthz', '/readyz']) expect((await h.request(p, { token: null })).status, p).toBe(200);
   });
@@ -122,9 +141,19 @@ describe('with no token configured', () => {
 
   it('refuses a loopback connection whose Host is not this machine (DNS rebinding)', async () => {
     const h = await harness({ REDLET_API_TOKEN: '' });
-    const res = await h.request('/api/functions/fn/pause', { method: 'POST', token: null, remote: '127.0.0.1', headers: { host: 'evil.example:8080' } });
+    const res = await h.request('/api/functions/fn/pause', {
+      method: 'POST',
+      token: null,
+      remote: '127.0.0.1',
+      headers: { host: 'evil.example:8080' },
+    });
     expect(res.status).toBe(401);
-    const ok = await h.request('/api/functions/fn/pause', { method: 'POST', token: null, remote: '127.0.0.1', headers: { host: '127.0.0.1:8080' } });
+    const ok = await h.request('/api/functions/fn/pause', {
+      method: 'POST',
+      token: null,
+      remote: '127.0.0.1',
+      headers: { host: '127.0.0.1:8080' },
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -183,17 +212,37 @@ describe('cross-site requests (CSRF)', () => {
   it('loopback mode: a browser page of another origin cannot act; curl and the CLI can', async () => {
     const h = await harness({ REDLET_API_TOKEN: '' });
     const local = { remote: '127.0.0.1', token: null } as const;
-    const cross = await h.request('/api/functions', { method: 'POST', ...local, headers: { host: 'localhost:8080', origin: 'http://localhost:3000', 'sec-fetch-site': 'same-site' }, json: { name: 'evil', source: CODE } });
+    const cross = await h.request('/api/functions', {
+      method: 'POST',
+      ...local,
+      headers: { host: 'localhost:8080', origin: 'http://localhost:3000', 'sec-fetch-site': 'same-site' },
+      json: { name: 'evil', source: CODE },
+    });
     expect(cross.status).toBe(403);
-    const noToken = await h.request('/api/functions', { method: 'POST', ...local, headers: { host: 'localhost:8080', origin: 'http://localhost:8080', 'sec-fetch-site': 'same-origin' }, json: { name: 'evil', source: CODE } });
+    const noToken = await h.request('/api/functions', {
+      method: 'POST',
+      ...local,
+      headers: { host: 'localhost:8080', origin: 'http://localhost:8080', 'sec-fetch-site': 'same-origin' },
+      json: { name: 'evil', source: CODE },
+    });
     expect(noToken.status).toBe(403);
-    const simpleForm = await h.request('/api/functions', { method: 'POST', ...local, headers: { host: 'localhost:8080', origin: 'http://attacker.example' }, body: form({ name: 'evil' }, { name: 'x.js', data: CODE }) });
+    const simpleForm = await h.request('/api/functions', {
+      method: 'POST',
+      ...local,
+      headers: { host: 'localhost:8080', origin: 'http://attacker.example' },
+      body: form({ name: 'evil' }, { name: 'x.js', data: CODE }),
+    });
     expect(simpleForm.status).toBe(403);
     expect(h.runtime.names()).toEqual(['fn']);
     const page = await h.request('/api/functions', {
       method: 'POST',
       ...local,
-      headers: { host: 'localhost:8080', origin: 'http://localhost:8080', 'sec-fetch-site': 'same-origin', 'x-redlet-csrf': csrfToken(h.config.auth) },
+      headers: {
+        host: 'localhost:8080',
+        origin: 'http://localhost:8080',
+        'sec-fetch-site': 'same-origin',
+        'x-redlet-csrf': csrfToken(h.config.auth),
+      },
       json: { name: 'mine', source: CODE },
     });
     expect(page.status).toBe(201);

@@ -39,14 +39,26 @@ async function errorOf(res: Response): Promise<{ status: number; code: string; m
 
 describe('POST /api/functions', () => {
   it('registers JSON source: 201, the description, Location, and the code stored in Redis', async () => {
-    const res = await h.request('/api/functions', { method: 'POST', json: { name: 'add', source: ADD, inputKey: h.key('in'), outputKey: h.key('out') } });
+    const res = await h.request('/api/functions', {
+      method: 'POST',
+      json: { name: 'add', source: ADD, inputKey: h.key('in'), outputKey: h.key('out') },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe('/api/functions/add');
     const d = (await res.json()) as FunctionDescription;
     expect(d).toMatchObject({
       name: 'add',
       origin: 'api',
-      settings: { handler: 'handler', inputKey: h.key('in'), outputKey: h.key('out'), trigger: 'poll', period: 5, invokeOn: 'change', memoryMb: 64, timeoutMs: 5000 },
+      settings: {
+        handler: 'handler',
+        inputKey: h.key('in'),
+        outputKey: h.key('out'),
+        trigger: 'poll',
+        period: 5,
+        invokeOn: 'change',
+        memoryMb: 64,
+        timeoutMs: 5000,
+      },
       source: { filename: 'add.js', kind: 'file' },
       paused: false,
       sandbox: { heapLimitBytes: 64 * 1024 * 1024, restarts: 0 },
@@ -62,13 +74,32 @@ describe('POST /api/functions', () => {
 
   it('registers a multipart upload with every setting as a text field', async () => {
     const body = form(
-      { name: 'typed', handler: 'typed.run', inputKey: h.key('in'), outputKey: h.key('out'), trigger: 'keyspace', period: '2.5', invokeOn: 'always', memoryMb: '32', timeoutMs: '1500' },
+      {
+        name: 'typed',
+        handler: 'typed.run',
+        inputKey: h.key('in'),
+        outputKey: h.key('out'),
+        trigger: 'keyspace',
+        period: '2.5',
+        invokeOn: 'always',
+        memoryMb: '32',
+        timeoutMs: '1500',
+      },
       { name: 'typed.ts', data: 'export function run(i: { a: number }): number { return i.a * 2 }' },
     );
     const res = await h.request('/api/functions', { method: 'POST', body });
     expect(res.status, await res.clone().text()).toBe(201);
     const d = (await res.json()) as FunctionDescription;
-    expect(d.settings).toEqual({ handler: 'typed.run', inputKey: h.key('in'), outputKey: h.key('out'), trigger: 'keyspace', period: 2.5, invokeOn: 'always', memoryMb: 32, timeoutMs: 1500 });
+    expect(d.settings).toEqual({
+      handler: 'typed.run',
+      inputKey: h.key('in'),
+      outputKey: h.key('out'),
+      trigger: 'keyspace',
+      period: 2.5,
+      invokeOn: 'always',
+      memoryMb: 32,
+      timeoutMs: 1500,
+    });
     expect(d.source).toEqual({ filename: 'typed.ts', kind: 'file' });
     const inv = await h.request('/api/functions/typed/invoke', { method: 'POST', body: '{"a":21}' });
     expect(((await inv.json()) as { output: unknown }).output).toBe(42);
@@ -76,7 +107,10 @@ describe('POST /api/functions', () => {
 
   it('registers a multi-module ZIP, as a multipart file and as zipBase64', async () => {
     const zip = await zipFolder(join(packageRoot(), 'examples', 'zip-stats'));
-    const multipart = await h.request('/api/functions', { method: 'POST', body: form({ name: 'stats-a' }, { name: 'zip-stats.zip', data: zip }) });
+    const multipart = await h.request('/api/functions', {
+      method: 'POST',
+      body: form({ name: 'stats-a' }, { name: 'zip-stats.zip', data: zip }),
+    });
     expect(multipart.status, await multipart.clone().text()).toBe(201);
     expect(((await multipart.json()) as FunctionDescription).source).toEqual({ filename: 'zip-stats.zip', kind: 'zip' });
     const b64 = await register({ name: 'stats-b', zipBase64: zip.toString('base64') });
@@ -84,7 +118,12 @@ describe('POST /api/functions', () => {
     const input = { 'cpu_percent-0': 10, 'cpu_percent-1': 30, 'virtual_memory-used': 1, 'virtual_memory-total': 4 };
     for (const name of ['stats-a', 'stats-b']) {
       const res = await h.request(`/api/functions/${name}/invoke`, { method: 'POST', json: input });
-      expect(((await res.json()) as { output: unknown }).output).toMatchObject({ cpu_count: 2, cpu_mean_percent: 20, memory_used_percent: 25, function: name });
+      expect(((await res.json()) as { output: unknown }).output).toMatchObject({
+        cpu_count: 2,
+        cpu_mean_percent: 20,
+        memory_used_percent: 25,
+        function: name,
+      });
     }
     expect(Buffer.from((await adminClient().getBuffer(h.own('code:stats-b')))!)).toEqual(zip);
   });
@@ -119,38 +158,163 @@ describe('rejected registrations leave nothing behind', () => {
     ['timeoutMs of 0', async () => ({ json: { ...js('t', ADD), timeoutMs: 0 } }), 400, 'INVALID_SETTINGS', /timeoutMs must be at least 1/],
     ['timeoutMs over 60 s', async () => ({ json: { ...js('t', ADD), timeoutMs: 60_001 } }), 400, 'INVALID_SETTINGS', /at most 60000/],
     ['period under 0.1 s', async () => ({ json: { ...js('p', ADD), period: 0.05 } }), 400, 'INVALID_SETTINGS', /at least 0.1/],
-    ['a period that is not a number', async () => ({ body: form({ name: 'p', period: 'soon' }, { name: 'p.js', data: ADD }) }), 400, 'INVALID_SETTINGS', /period/],
+    [
+      'a period that is not a number',
+      async () => ({ body: form({ name: 'p', period: 'soon' }, { name: 'p.js', data: ADD }) }),
+      400,
+      'INVALID_SETTINGS',
+      /period/,
+    ],
     ['an unknown trigger', async () => ({ json: { ...js('t', ADD), trigger: 'cron' } }), 400, 'INVALID_SETTINGS', /poll.*keyspace/],
     ['an unknown invokeOn', async () => ({ json: { ...js('t', ADD), invokeOn: 'sometimes' } }), 400, 'INVALID_SETTINGS', /change.*always/],
-    ['a setting of the wrong JSON type', async () => ({ json: { ...js('t', ADD), handler: ['x'] } }), 400, 'INVALID_FIELD', /handler must be a string/],
-    ['an unknown field (a typo)', async () => ({ json: { ...js('t', ADD), inputkey: 'x' } }), 400, 'UNKNOWN_FIELD', /unknown field "inputkey"/],
+    [
+      'a setting of the wrong JSON type',
+      async () => ({ json: { ...js('t', ADD), handler: ['x'] } }),
+      400,
+      'INVALID_FIELD',
+      /handler must be a string/,
+    ],
+    [
+      'an unknown field (a typo)',
+      async () => ({ json: { ...js('t', ADD), inputkey: 'x' } }),
+      400,
+      'UNKNOWN_FIELD',
+      /unknown field "inputkey"/,
+    ],
     ['resetEnv on create', async () => ({ json: { ...js('t', ADD), resetEnv: true } }), 400, 'UNKNOWN_FIELD', /PUT/],
     ['a syntax error', async () => ({ json: js('syntax', 'export function handler( {') }), 422, 'LOAD_SYNTAX', /syntax\.js:1:\d+/],
-    ['no such handler export', async () => ({ json: { ...js('nohandler', 'export function other() {}'), handler: 'handler' } }), 422, 'HANDLER_NOT_FOUND', /no export 'handler'.*other/],
-    ['a missing module', async () => ({ json: js('nomod', `import x from './nowhere.js'; export const handler = () => x`) }), 422, 'LOAD_MODULE_NOT_FOUND', /nowhere/],
+    [
+      'no such handler export',
+      async () => ({ json: { ...js('nohandler', 'export function other() {}'), handler: 'handler' } }),
+      422,
+      'HANDLER_NOT_FOUND',
+      /no export 'handler'.*other/,
+    ],
+    [
+      'a missing module',
+      async () => ({ json: js('nomod', `import x from './nowhere.js'; export const handler = () => x`) }),
+      422,
+      'LOAD_MODULE_NOT_FOUND',
+      /nowhere/,
+    ],
     ['a Node built-in', async () => ({ json: js('fs', `import fs from 'node:fs'; export const handler = () => fs`) }), 422, 'LOAD_BUILTIN'],
-    ['top-level code that throws', async () => ({ json: js('boom', `throw new Error('config missing'); export const handler = () => 1`) }), 422, 'LOAD_EVALUATION', /config missing/],
-    ['an unsupported file type', async () => ({ body: form({ name: 'rb' }, { name: 'handler.rb', data: 'def handler; end' }) }), 400, 'UNSUPPORTED_FILE', /handler\.rb/],
+    [
+      'top-level code that throws',
+      async () => ({ json: js('boom', `throw new Error('config missing'); export const handler = () => 1`) }),
+      422,
+      'LOAD_EVALUATION',
+      /config missing/,
+    ],
+    [
+      'an unsupported file type',
+      async () => ({ body: form({ name: 'rb' }, { name: 'handler.rb', data: 'def handler; end' }) }),
+      400,
+      'UNSUPPORTED_FILE',
+      /handler\.rb/,
+    ],
     ['a file with no extension', async () => ({ json: { ...js('noext', ADD), filename: 'handler' } }), 400, 'UNSUPPORTED_FILE'],
-    ['code that is not UTF-8', async () => ({ body: form({ name: 'latin' }, { name: 'l.js', data: new Uint8Array([0x2f, 0x2f, 0xe9, 0xff, 0x0a]) }) }), 400, 'CODE_NOT_UTF8', /UTF-8/],
+    [
+      'code that is not UTF-8',
+      async () => ({ body: form({ name: 'latin' }, { name: 'l.js', data: new Uint8Array([0x2f, 0x2f, 0xe9, 0xff, 0x0a]) }) }),
+      400,
+      'CODE_NOT_UTF8',
+      /UTF-8/,
+    ],
     ['an empty file', async () => ({ body: form({ name: 'empty' }, { name: 'e.js', data: '' }) }), 400, 'CODE_EMPTY'],
     ['no code at all', async () => ({ json: { name: 'nocode' } }), 400, 'CODE_MISSING', /code/],
     ['code sent as a text field', async () => ({ body: form({ name: 'text', code: ADD }) }), 400, 'INVALID_FIELD', /file upload/],
-    ['both source and zipBase64', async () => ({ json: { name: 'both', source: ADD, zipBase64: 'UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==' } }), 400, 'INVALID_FIELD', /either/],
+    [
+      'both source and zipBase64',
+      async () => ({ json: { name: 'both', source: ADD, zipBase64: 'UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==' } }),
+      400,
+      'INVALID_FIELD',
+      /either/,
+    ],
     ['zipBase64 that is not base64', async () => ({ json: { name: 'b64', zipBase64: 'not base64!' } }), 400, 'INVALID_BASE64'],
-    ['bytes that are not a ZIP', async () => ({ json: { name: 'notzip', zipBase64: Buffer.from('hello').toString('base64') } }), 422, 'ZIP_CORRUPT', /not a readable ZIP/],
-    ['a ZIP entry escaping the archive (../)', async () => ({ json: await zipReq('trav', { '../evil.js': ADD, 'index.js': ADD }) }), 422, 'ZIP_UNSAFE_PATH', /\.\./],
-    ['a ZIP entry with an absolute path', async () => ({ json: await zipReq('abs', { '/etc/evil.js': ADD }) }), 422, 'ZIP_UNSAFE_PATH', /absolute/],
-    ['a symlink in the ZIP', async () => ({ json: await zipReq('link', { 'index.js': ADD, 'secret.js': '/etc/passwd' }, { unix: { 'index.js': 0o100644, 'secret.js': 0o120777 } }) }), 422, 'ZIP_SYMLINK'],
-    ['a ZIP bomb (one entry inflating past the limit)', async () => ({ json: await zipReq('bomb', { 'index.js': ADD, 'pad.bin': zeros }) }), 422, 'ZIP_TOO_LARGE', /larger than/],
+    [
+      'bytes that are not a ZIP',
+      async () => ({ json: { name: 'notzip', zipBase64: Buffer.from('hello').toString('base64') } }),
+      422,
+      'ZIP_CORRUPT',
+      /not a readable ZIP/,
+    ],
+    [
+      'a ZIP entry escaping the archive (../)',
+      async () => ({ json: await zipReq('trav', { '../evil.js': ADD, 'index.js': ADD }) }),
+      422,
+      'ZIP_UNSAFE_PATH',
+      /\.\./,
+    ],
+    [
+      'a ZIP entry with an absolute path',
+      async () => ({ json: await zipReq('abs', { '/etc/evil.js': ADD }) }),
+      422,
+      'ZIP_UNSAFE_PATH',
+      /absolute/,
+    ],
+    [
+      'a symlink in the ZIP',
+      async () => ({
+        json: await zipReq(
+          'link',
+          { 'index.js': ADD, 'secret.js': '/etc/passwd' },
+          { unix: { 'index.js': 0o100644, 'secret.js': 0o120777 } },
+        ),
+      }),
+      422,
+      'ZIP_SYMLINK',
+    ],
+    [
+      'a ZIP bomb (one entry inflating past the limit)',
+      async () => ({ json: await zipReq('bomb', { 'index.js': ADD, 'pad.bin': zeros }) }),
+      422,
+      'ZIP_TOO_LARGE',
+      /larger than/,
+    ],
     ['an empty ZIP', async () => ({ json: { name: 'empty-zip', zipBase64: 'UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==' } }), 422, 'ZIP_EMPTY'],
-    ['a ZIP without the handler module', async () => ({ json: { ...(await zipReq('nohandler-zip', { 'lib/util.js': ADD })), handler: 'main.handler' } }), 422, 'HANDLER_MODULE_NOT_FOUND', /main/],
-    ['a ZIP with no entry module', async () => ({ json: await zipReq('noentry-zip', { 'lib/util.js': ADD, 'src/other.js': ADD }) }), 422, 'HANDLER_MODULE_NOT_FOUND', /lib\/util\.js/],
-    ['a ZIP with a name that is not UTF-8', async () => ({ json: { name: 'latin-zip', zipBase64: Buffer.from(latin1Name(await zipOf({ 'caf_.js': ADD }))).toString('base64') } }), 422, 'ZIP_BAD_NAME', /UTF-8/],
-    ['a ZIP with too many entries', async () => ({ json: await zipReq('many', tooManyEntries) }), 422, 'ZIP_TOO_MANY_ENTRIES', /1001 entries/],
-    ['malformed JSON', async () => ({ body: '{"name": "x", ', headers: { 'content-type': 'application/json' } }), 400, 'INVALID_JSON', /not valid JSON/],
+    [
+      'a ZIP without the handler module',
+      async () => ({ json: { ...(await zipReq('nohandler-zip', { 'lib/util.js': ADD })), handler: 'main.handler' } }),
+      422,
+      'HANDLER_MODULE_NOT_FOUND',
+      /main/,
+    ],
+    [
+      'a ZIP with no entry module',
+      async () => ({ json: await zipReq('noentry-zip', { 'lib/util.js': ADD, 'src/other.js': ADD }) }),
+      422,
+      'HANDLER_MODULE_NOT_FOUND',
+      /lib\/util\.js/,
+    ],
+    [
+      'a ZIP with a name that is not UTF-8',
+      async () => ({ json: { name: 'latin-zip', zipBase64: Buffer.from(latin1Name(await zipOf({ 'caf_.js': ADD }))).toString('base64') } }),
+      422,
+      'ZIP_BAD_NAME',
+      /UTF-8/,
+    ],
+    [
+      'a ZIP with too many entries',
+      async () => ({ json: await zipReq('many', tooManyEntries) }),
+      422,
+      'ZIP_TOO_MANY_ENTRIES',
+      /1001 entries/,
+    ],
+    [
+      'malformed JSON',
+      async () => ({ body: '{"name": "x", ', headers: { 'content-type': 'application/json' } }),
+      400,
+      'INVALID_JSON',
+      /not valid JSON/,
+    ],
     ['a JSON array', async () => ({ json: [1, 2] }), 400, 'INVALID_JSON', /object/],
-    ['an unsupported content type', async () => ({ body: ADD, headers: { 'content-type': 'text/javascript' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', /multipart\/form-data/],
+    [
+      'an unsupported content type',
+      async () => ({ body: ADD, headers: { 'content-type': 'text/javascript' } }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      /multipart\/form-data/,
+    ],
   ];
 
   it.each(cases)('rejects %s', async (_what, make, status, code, message) => {
@@ -170,7 +334,10 @@ describe('rejected registrations leave nothing behind', () => {
     const small = await apiHarness({ env: { REDLET_MAX_BODY_BYTES: '2048' } });
     try {
       const before = await small.snapshot();
-      const res = await small.request('/api/functions', { method: 'POST', json: { name: 'big', source: `export const handler = () => '${'x'.repeat(4096)}'` } });
+      const res = await small.request('/api/functions', {
+        method: 'POST',
+        json: { name: 'big', source: `export const handler = () => '${'x'.repeat(4096)}'` },
+      });
       const e = await errorOf(res);
       expect(e).toMatchObject({ status: 413, code: 'BODY_TOO_LARGE' });
       expect(e.message).toMatch(/2048 bytes.*REDLET_MAX_BODY_BYTES/);
@@ -221,7 +388,9 @@ describe('PUT /api/functions/:name', () => {
     expect(d.source.filename).toBe('tune.mjs');
     expect(JSON.parse((await adminClient().get(h.own('fn:tune')))!)).toMatchObject({ period: 30, memoryMb: 16 });
     // outputKey: null clears it.
-    const cleared = (await (await h.request('/api/functions/tune', { method: 'PUT', json: { outputKey: null } })).json()) as FunctionDescription;
+    const cleared = (await (
+      await h.request('/api/functions/tune', { method: 'PUT', json: { outputKey: null } })
+    ).json()) as FunctionDescription;
     expect(cleared.settings.outputKey).toBeNull();
   });
 
@@ -272,7 +441,11 @@ describe('GET, DELETE, pause, resume, logs', () => {
     // The same shape on every route.
     expect(Object.keys(d).sort()).toEqual(Object.keys(list.functions[0]!).sort());
     expect(d).toMatchObject({ name: 'a-fn', settings: list.functions[0]!.settings, source: { filename: 'a-fn.js', kind: 'file' } });
-    expect(await errorOf(await h.request('/api/functions/nope'))).toMatchObject({ status: 404, code: 'FUNCTION_NOT_FOUND', message: "no function named 'nope'" });
+    expect(await errorOf(await h.request('/api/functions/nope'))).toMatchObject({
+      status: 404,
+      code: 'FUNCTION_NOT_FOUND',
+      message: "no function named 'nope'",
+    });
   });
 
   it('DELETE stops the function, frees its isolate and removes its keys: 204', async () => {
@@ -290,7 +463,10 @@ describe('GET, DELETE, pause, resume, logs', () => {
     const out = await h.store.get(h.key('out'));
     await sleep(300);
     expect(await h.store.get(h.key('out'))).toBe(out); // no more runs
-    expect(await errorOf(await h.request('/api/functions/gone', { method: 'DELETE' }))).toMatchObject({ status: 404, code: 'FUNCTION_NOT_FOUND' });
+    expect(await errorOf(await h.request('/api/functions/gone', { method: 'DELETE' }))).toMatchObject({
+      status: 404,
+      code: 'FUNCTION_NOT_FOUND',
+    });
     expect((await h.request('/api/functions/gone')).status).toBe(404);
   });
 
@@ -315,7 +491,11 @@ describe('GET, DELETE, pause, resume, logs', () => {
     await h.store.set(h.key('in'), '{}');
     await register({ name: 'talk', source: COUNTER, inputKey: h.key('in'), period: 0.1, invokeOn: 'always' });
     await waitFor(async () => (await h.runtime.view('talk')).status.invocations >= 3, 'three runs');
-    const all = (await (await h.request('/api/functions/talk/logs')).json()) as { name: string; logs: Array<{ msg: string; level: string; t: number }>; droppedLogs: number };
+    const all = (await (await h.request('/api/functions/talk/logs')).json()) as {
+      name: string;
+      logs: Array<{ msg: string; level: string; t: number }>;
+      droppedLogs: number;
+    };
     expect(all.name).toBe('talk');
     expect(all.logs.slice(0, 3).map((l) => l.msg)).toEqual(['run 1', 'run 2', 'run 3']);
     expect(all.logs[0]).toMatchObject({ level: 'log', t: expect.any(Number) });
@@ -345,14 +525,21 @@ describe('POST /api/functions/:name/invoke (a dry run)', () => {
 
   it('uses the input key when the body is empty; 409 when that key is empty', async () => {
     await register({ name: 'fromkey', source: ADD, inputKey: h.key('in'), period: 60 });
-    expect(await errorOf(await h.request('/api/functions/fromkey/invoke', { method: 'POST' }))).toMatchObject({ status: 409, code: 'INPUT_MISSING' });
+    expect(await errorOf(await h.request('/api/functions/fromkey/invoke', { method: 'POST' }))).toMatchObject({
+      status: 409,
+      code: 'INPUT_MISSING',
+    });
     await h.store.set(h.key('in'), '{"a":2,"b":3}');
     const r = (await (await h.request('/api/functions/fromkey/invoke', { method: 'POST' })).json()) as { output: unknown; input: unknown };
     expect(r).toMatchObject({ output: { sum: 5 }, input: { a: 2, b: 3 } });
   });
 
   it("reports the function's failure in the result (200), and bad input as 400", async () => {
-    await register({ name: 'fails', source: `export function handler(i) { if (i.boom) throw new TypeError('bad boom'); return 1 }`, period: 60 });
+    await register({
+      name: 'fails',
+      source: `export function handler(i) { if (i.boom) throw new TypeError('bad boom'); return 1 }`,
+      period: 60,
+    });
     const r = (await (await h.request('/api/functions/fails/invoke', { method: 'POST', json: { boom: true } })).json()) as {
       ok: boolean;
       output: unknown;
@@ -362,7 +549,9 @@ describe('POST /api/functions/:name/invoke (a dry run)', () => {
     expect(r.output).toBeNull();
     expect(r.error).toMatchObject({ name: 'TypeError', message: 'bad boom' });
     expect(r.error.stack).toContain('fails.js');
-    const bad = await errorOf(await h.request('/api/functions/fails/invoke', { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } }));
+    const bad = await errorOf(
+      await h.request('/api/functions/fails/invoke', { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } }),
+    );
     expect(bad).toMatchObject({ status: 400, code: 'INVALID_JSON' });
     expect(bad.message).toMatch(/input/);
     expect((await h.request('/api/functions/none/invoke', { method: 'POST', json: {} })).status).toBe(404);

@@ -42,7 +42,10 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
     bodyLimit({
       maxSize: opts.maxBodyBytes,
       onError: () => {
-        throw new RedletError('BODY_TOO_LARGE', `the request body is larger than ${sizeText(opts.maxBodyBytes)} (REDLET_MAX_BODY_BYTES); make the upload smaller (leave tests, docs and dev dependencies out of the ZIP)`);
+        throw new RedletError(
+          'BODY_TOO_LARGE',
+          `the request body is larger than ${sizeText(opts.maxBodyBytes)} (REDLET_MAX_BODY_BYTES); make the upload smaller (leave tests, docs and dev dependencies out of the ZIP)`,
+        );
       },
     }),
   );
@@ -62,9 +65,17 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
     const name = apiFunction(runtime, c, 'replace');
     const req = await readFunctionRequest(c, 'update');
     if (req.name !== undefined && req.name !== name) {
-      throw new RedletError('NAME_MISMATCH', `the body names '${String(req.name)}' but the URL names '${name}'; a function cannot be renamed (register it under the new name and delete the old one)`, { details: { field: 'name' } });
+      throw new RedletError(
+        'NAME_MISMATCH',
+        `the body names '${String(req.name)}' but the URL names '${name}'; a function cannot be renamed (register it under the new name and delete the old one)`,
+        { details: { field: 'name' } },
+      );
     }
-    const view = await runtime.update(name, { ...(req.source ? { source: req.source } : {}), settings: req.settings, resetEnv: req.resetEnv });
+    const view = await runtime.update(name, {
+      ...(req.source ? { source: req.source } : {}),
+      settings: req.settings,
+      resetEnv: req.resetEnv,
+    });
     return c.json(describeFunction(view));
   });
 
@@ -122,7 +133,8 @@ function apiFunction(runtime: Runtime, c: Context, action: 'replace' | 'delete')
 }
 
 function nameOf(name: unknown): string {
-  if (name !== undefined && typeof name !== 'string') throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
+  if (name !== undefined && typeof name !== 'string')
+    throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
   // undefined goes on to the runtime's check, which says the name is required.
   return name as string;
 }
@@ -146,7 +158,9 @@ function logLimit(raw: string | undefined): number {
   if (raw === undefined || raw === '') return MAX_LOG_LINES;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LINES) {
-    throw new RedletError('INVALID_QUERY', `limit must be a whole number from 1 to ${MAX_LOG_LINES} (got '${raw}')`, { details: { field: 'limit' } });
+    throw new RedletError('INVALID_QUERY', `limit must be a whole number from 1 to ${MAX_LOG_LINES} (got '${raw}')`, {
+      details: { field: 'limit' },
+    });
   }
   return n;
 }

@@ -39,7 +39,9 @@ export function createApp(runtime: Runtime, opts: AppOptions = {}): Hono {
   const log = opts.log ?? runtime.log;
   const { auth, http } = runtime.config;
   if (auth.token === null) {
-    log.warn('no API token is configured (REDLET_API_TOKEN or REDLET_API_TOKEN_FILE): changes through the API are accepted from this machine (loopback) only');
+    log.warn(
+      'no API token is configured (REDLET_API_TOKEN or REDLET_API_TOKEN_FILE): changes through the API are accepted from this machine (loopback) only',
+    );
   }
   const metrics = new Metrics(runtime, { processMetrics: opts.processMetrics ?? true });
   const app = new Hono();
@@ -47,7 +49,10 @@ export function createApp(runtime: Runtime, opts: AppOptions = {}): Hono {
   app.onError((err, c) => errorResponse(c, err, log));
   app.notFound((c) =>
     c.req.path.startsWith('/api/') || c.req.path === '/api'
-      ? c.json<ErrorBody>({ error: { code: 'NOT_FOUND', message: `no API route ${c.req.method} ${c.req.path}; see the README's HTTP API section` } }, 404)
+      ? c.json<ErrorBody>(
+          { error: { code: 'NOT_FOUND', message: `no API route ${c.req.method} ${c.req.path}; see the README's HTTP API section` } },
+          404,
+        )
       : c.text('404 Not Found', 404),
   );
   app.use(
@@ -55,7 +60,11 @@ export function createApp(runtime: Runtime, opts: AppOptions = {}): Hono {
     methodNotAllowed({
       app,
       onMethodNotAllowed: (c, methods) =>
-        c.json<ErrorBody>({ error: { code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(', ')}` } }, 405, { Allow: methods.join(', ') }),
+        c.json<ErrorBody>(
+          { error: { code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(', ')}` } },
+          405,
+          { Allow: methods.join(', ') },
+        ),
     }),
   );
 
@@ -69,7 +78,12 @@ export function createApp(runtime: Runtime, opts: AppOptions = {}): Hono {
     const body = {
       status: ready ? 'ready' : 'not ready',
       store: runtime.store.kind === 'memory' ? 'embedded' : 'redis',
-      redis: runtime.store.kind === 'memory' ? 'embedded' : reachable ? 'available' : `Redis unavailable: ${runtime.store.lastError ?? 'no answer to PING'}`,
+      redis:
+        runtime.store.kind === 'memory'
+          ? 'embedded'
+          : reachable
+            ? 'available'
+            : `Redis unavailable: ${runtime.store.lastError ?? 'no answer to PING'}`,
       functionsLoaded: runtime.ready,
       functions: runtime.names().length,
     };

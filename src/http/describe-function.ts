@@ -70,7 +70,11 @@ export function describeFunction(view: FunctionView): FunctionDescription {
 }
 
 function sandboxOf(s: NonNullable<FunctionView['sandbox']>): NonNullable<FunctionDescription['sandbox']> {
-  const out: NonNullable<FunctionDescription['sandbox']> = { heapUsedBytes: s.heapUsedBytes, heapLimitBytes: s.heapLimitBytes, restarts: s.restarts };
+  const out: NonNullable<FunctionDescription['sandbox']> = {
+    heapUsedBytes: s.heapUsedBytes,
+    heapLimitBytes: s.heapLimitBytes,
+    restarts: s.restarts,
+  };
   if (s.crashes !== undefined) {
     out.crashes = s.crashes;
     out.backoffUntil = s.backoffUntil ?? null;

@@ -59,7 +59,10 @@ async function start(): Promise<{ r: RunningRedlet; api: (path: string, init?: R
   const r = await startRedlet(config, silentLogger());
   running = r;
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(`http://127.0.0.1:${r.port}${path}`, { ...init, headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers } });
+    fetch(`http://127.0.0.1:${r.port}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    });
   return { r, api };
 }
 
@@ -71,7 +74,16 @@ describe('restart persistence', () => {
     const first = await start();
     const reg = await first.api('/api/functions', {
       method: 'POST',
-      body: JSON.stringify({ name: 'counter', source: COUNTER, filename: 'counter.mjs', inputKey: k('in'), outputKey: k('out'), period: 0.1, invokeOn: 'always', memoryMb: 24 }),
+      body: JSON.stringify({
+        name: 'counter',
+        source: COUNTER,
+        filename: 'counter.mjs',
+        inputKey: k('in'),
+        outputKey: k('out'),
+        period: 0.1,
+        invokeOn: 'always',
+        memoryMb: 24,
+      }),
     });
     expect(reg.status, await reg.clone().text()).toBe(201);
     await waitFor(async () => (await outN('out')) >= 3 && (await outN('out-compat')) >= 2, 'runs before the restart');
@@ -102,7 +114,9 @@ describe('restart persistence', () => {
     await sleep(200); // a tick in flight when the pause came finishes
     const stored = (JSON.parse((await adminClient().get(own('state:counter')))!) as { env: { n: number } }).env.n;
     expect(stored).toBeGreaterThan(nBefore);
-    const dry = (await (await second.api('/api/functions/counter/invoke', { method: 'POST', body: '{}' })).json()) as { output: { n: number } };
+    const dry = (await (await second.api('/api/functions/counter/invoke', { method: 'POST', body: '{}' })).json()) as {
+      output: { n: number };
+    };
     expect(dry.output.n).toBe(stored + 1);
   });
 

@@ -19,7 +19,14 @@ let base: string;
 beforeEach(async () => {
   prefix = testPrefix();
   // No token: mutations from loopback only, which is what this socket is.
-  const config = loadConfig({ REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix), PORT: '0', HOST: '127.0.0.1', REDLET_DEMO: '0', REDLET_COLLECT: '0' });
+  const config = loadConfig({
+    REDIS_URL: redisUrl(),
+    REDLET_PREFIX: ownPrefix(prefix),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDLET_DEMO: '0',
+    REDLET_COLLECT: '0',
+  });
   redlet = await startRedlet(config, silentLogger());
   base = `http://127.0.0.1:${redlet.port}`;
 });
@@ -69,7 +76,9 @@ describe('uploads through a real server', () => {
       const before = await keys();
       const r = await sendLarge(redlet.port, 50 * 1024 * 1024, chunked);
       expect(r.status).toBe(413);
-      expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'BODY_TOO_LARGE', message: expect.stringMatching(/10 MB.*REDLET_MAX_BODY_BYTES/) } });
+      expect(JSON.parse(r.body)).toMatchObject({
+        error: { code: 'BODY_TOO_LARGE', message: expect.stringMatching(/10 MB.*REDLET_MAX_BODY_BYTES/) },
+      });
       // The server answered after at most the limit (plus what sat in socket buffers), not 50 MB.
       expect(r.sentWhenAnswered).toBeLessThan(chunked ? 20 * 1024 * 1024 : 10 * 1024 * 1024);
       expect(await keys()).toEqual(before);

@@ -53,10 +53,17 @@ export async function readFunctionRequest(c: Context, mode: UploadMode): Promise
     );
   }
   if (mode === 'create' && !req.source) {
-    throw new RedletError('CODE_MISSING', 'no code: send a file in the multipart field "code" (curl -F code=@handler.js), or "source" (with "filename") or "zipBase64" in JSON', { details: { field: 'code' } });
+    throw new RedletError(
+      'CODE_MISSING',
+      'no code: send a file in the multipart field "code" (curl -F code=@handler.js), or "source" (with "filename") or "zipBase64" in JSON',
+      { details: { field: 'code' } },
+    );
   }
   if (mode === 'update' && !req.source && Object.keys(req.settings).length === 0 && !req.resetEnv) {
-    throw new RedletError('NOTHING_TO_UPDATE', 'the request changes nothing: send new code ("code", "source" or "zipBase64"), settings to change, or "resetEnv": true');
+    throw new RedletError(
+      'NOTHING_TO_UPDATE',
+      'the request changes nothing: send new code ("code", "source" or "zipBase64"), settings to change, or "resetEnv": true',
+    );
   }
   return req;
 }
@@ -77,7 +84,8 @@ async function readJsonBody(c: Context): Promise<unknown> {
  */
 export function parseJson(text: string, what = 'the request body'): unknown {
   const depth = jsonDepth(text);
-  if (depth > MAX_JSON_DEPTH) throw new RedletError('INVALID_JSON', `${what} nests arrays and objects ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted`);
+  if (depth > MAX_JSON_DEPTH)
+    throw new RedletError('INVALID_JSON', `${what} nests arrays and objects ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted`);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -115,7 +123,8 @@ const MAX_FORM_FIELDS = 64;
  */
 export async function limitFormFields(c: Context): Promise<void> {
   const fields = countFormFields(Buffer.from(await c.req.arrayBuffer()), c.req.header('content-type') ?? '');
-  if (fields > MAX_FORM_FIELDS) throw new RedletError('INVALID_MULTIPART', `the form has more than ${MAX_FORM_FIELDS} fields; send each field once`);
+  if (fields > MAX_FORM_FIELDS)
+    throw new RedletError('INVALID_MULTIPART', `the form has more than ${MAX_FORM_FIELDS} fields; send each field once`);
 }
 
 /** Counts the parts of a multipart body (or the pairs of a urlencoded one) without parsing it. */
@@ -130,7 +139,8 @@ function countFormFields(body: Buffer, contentType: string): number {
 
 function fromJson(body: unknown, mode: UploadMode): FunctionRequest {
   if (body === undefined) throw new RedletError('INVALID_JSON', 'the request body is empty; send a JSON object');
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RedletError('INVALID_JSON', 'the request body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new RedletError('INVALID_JSON', 'the request body must be a JSON object');
   const o = body as Record<string, unknown>;
   checkFields(Object.keys(o), JSON_FIELDS, mode);
   const settings: Partial<FunctionSettings> = {};
@@ -144,16 +154,23 @@ function fromJson(body: unknown, mode: UploadMode): FunctionRequest {
   if (o.resetEnv !== undefined && typeof o.resetEnv !== 'boolean') throw invalidField('resetEnv', 'resetEnv must be true or false');
   if (o.filename !== undefined && typeof o.filename !== 'string') throw invalidField('filename', 'filename must be a string');
   let source: FunctionSource | null = null;
-  if (o.source !== undefined && o.zipBase64 !== undefined) throw invalidField('source', 'send either "source" (code text) or "zipBase64", not both');
+  if (o.source !== undefined && o.zipBase64 !== undefined)
+    throw invalidField('source', 'send either "source" (code text) or "zipBase64", not both');
   if (o.source !== undefined) {
     if (typeof o.source !== 'string') throw invalidField('source', 'source must be the code as a string; send a ZIP as "zipBase64"');
     const filename = checkedFilename((o.filename as string | undefined) ?? defaultFilename(o.name));
-    if (kindOf(filename) !== 'file') throw invalidField('filename', `filename '${filename}' must end in ${CODE_EXTENSIONS.join(', ')} for "source"; send a ZIP as "zipBase64"`, 'UNSUPPORTED_FILE');
+    if (kindOf(filename) !== 'file')
+      throw invalidField(
+        'filename',
+        `filename '${filename}' must end in ${CODE_EXTENSIONS.join(', ')} for "source"; send a ZIP as "zipBase64"`,
+        'UNSUPPORTED_FILE',
+      );
     source = { kind: 'file', filename, code: nonEmpty(o.source, filename) };
   } else if (o.zipBase64 !== undefined) {
     if (typeof o.zipBase64 !== 'string') throw invalidField('zipBase64', 'zipBase64 must be a string of base64');
     const filename = checkedFilename((o.filename as string | undefined) ?? 'function.zip');
-    if (kindOf(filename) !== 'zip') throw invalidField('filename', `filename '${filename}' must end in .zip for "zipBase64"`, 'UNSUPPORTED_FILE');
+    if (kindOf(filename) !== 'zip')
+      throw invalidField('filename', `filename '${filename}' must end in .zip for "zipBase64"`, 'UNSUPPORTED_FILE');
     source = { kind: 'zip', filename, data: decodeBase64(o.zipBase64) };
   } else if (o.filename !== undefined) {
     throw invalidField('filename', '"filename" names the code in "source" or "zipBase64", and neither was sent');
@@ -167,7 +184,10 @@ async function fromForm(c: Context, mode: UploadMode): Promise<FunctionRequest> 
   try {
     form = await c.req.parseBody({ all: true });
   } catch (err) {
-    throw new RedletError('INVALID_MULTIPART', `the form data cannot be read (${(err as Error).message}); let your HTTP client build the multipart body (curl -F, FormData)`);
+    throw new RedletError(
+      'INVALID_MULTIPART',
+      `the form data cannot be read (${(err as Error).message}); let your HTTP client build the multipart body (curl -F, FormData)`,
+    );
   }
   checkFields(Object.keys(form), FORM_FIELDS, mode);
   const field = (key: string): string | File | undefined => {
@@ -195,7 +215,10 @@ async function fromForm(c: Context, mode: UploadMode): Promise<FunctionRequest> 
   if (code) {
     const filename = checkedFilename(text('filename') || code.name || '');
     const bytes = new Uint8Array(await code.arrayBuffer());
-    source = kindOf(filename) === 'zip' ? { kind: 'zip', filename, data: nonEmptyZip(bytes, filename) } : { kind: 'file', filename, code: decodeUtf8(bytes, filename) };
+    source =
+      kindOf(filename) === 'zip'
+        ? { kind: 'zip', filename, data: nonEmptyZip(bytes, filename) }
+        : { kind: 'file', filename, code: decodeUtf8(bytes, filename) };
   } else if (text('filename')) {
     throw invalidField('filename', '"filename" names the uploaded file, and no file was sent in "code"');
   }
@@ -204,9 +227,18 @@ async function fromForm(c: Context, mode: UploadMode): Promise<FunctionRequest> 
 
 function checkFields(keys: string[], allowed: Set<string>, mode: UploadMode): void {
   for (const key of keys) {
-    if (key === 'resetEnv' && mode === 'create') throw invalidField(key, '"resetEnv" applies to updates (PUT /api/functions/:name); a new function starts with an empty context.env', 'UNKNOWN_FIELD');
+    if (key === 'resetEnv' && mode === 'create')
+      throw invalidField(
+        key,
+        '"resetEnv" applies to updates (PUT /api/functions/:name); a new function starts with an empty context.env',
+        'UNKNOWN_FIELD',
+      );
     if (!allowed.has(key)) {
-      throw invalidField(key, `unknown field "${key}"; expected ${[...allowed].filter((k) => mode === 'update' || k !== 'resetEnv').join(', ')}`, 'UNKNOWN_FIELD');
+      throw invalidField(
+        key,
+        `unknown field "${key}"; expected ${[...allowed].filter((k) => mode === 'update' || k !== 'resetEnv').join(', ')}`,
+        'UNKNOWN_FIELD',
+      );
     }
   }
 }
@@ -237,10 +269,21 @@ function kindOf(filename: string): 'file' | 'zip' | null {
 /** The base name, checked: the sandbox names the module after it and the pages show it. */
 function checkedFilename(raw: string): string {
   const base = raw.replace(/\\/g, '/').split('/').pop()!.trim();
-  if (base === '') throw invalidField('filename', `the uploaded file has no name; name it with an extension: ${CODE_EXTENSIONS.join(', ')} or .zip`, 'UNSUPPORTED_FILE');
-  if (base.length > 255 || /[\u0000-\u001f]/.test(base)) throw invalidField('filename', 'the file name is too long or contains control characters; rename the file');
+  if (base === '')
+    throw invalidField(
+      'filename',
+      `the uploaded file has no name; name it with an extension: ${CODE_EXTENSIONS.join(', ')} or .zip`,
+      'UNSUPPORTED_FILE',
+    );
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  if (base.length > 255 || /[\u0000-\u001f]/.test(base))
+    throw invalidField('filename', 'the file name is too long or contains control characters; rename the file');
   if (kindOf(base) === null) {
-    throw invalidField('filename', `'${base}' is not a supported file: upload a ${CODE_EXTENSIONS.join(', ')} file or a .zip of the function's folder`, 'UNSUPPORTED_FILE');
+    throw invalidField(
+      'filename',
+      `'${base}' is not a supported file: upload a ${CODE_EXTENSIONS.join(', ')} file or a .zip of the function's folder`,
+      'UNSUPPORTED_FILE',
+    );
   }
   return base;
 }
@@ -254,7 +297,11 @@ function decodeUtf8(bytes: Uint8Array, filename: string): string {
   try {
     code = utf8.decode(bytes);
   } catch {
-    throw invalidField('code', `'${filename}' is not UTF-8 text; save it as UTF-8 (or, if it is a ZIP, give it a .zip name)`, 'CODE_NOT_UTF8');
+    throw invalidField(
+      'code',
+      `'${filename}' is not UTF-8 text; save it as UTF-8 (or, if it is a ZIP, give it a .zip name)`,
+      'CODE_NOT_UTF8',
+    );
   }
   return nonEmpty(code, filename);
 }

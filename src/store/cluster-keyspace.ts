@@ -98,7 +98,12 @@ export class ClusterKeyspace {
         this.subscribers.delete(key);
       }
       for (const key of primaries) if (!this.subscribers.has(key)) this.subscribers.set(key, this.listen(key));
-      await Promise.all(this.cluster.nodes('all').filter((n) => !this.configured.has(nodeKey(n))).map((n) => this.enable(n)));
+      await Promise.all(
+        this.cluster
+          .nodes('all')
+          .filter((n) => !this.configured.has(nodeKey(n)))
+          .map((n) => this.enable(n)),
+      );
     } finally {
       this.syncing = false;
       if (this.again) {

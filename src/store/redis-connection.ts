@@ -43,7 +43,8 @@ export type Mode = 'single' | 'sentinel' | 'cluster';
 /** The store options for a validated configuration. */
 export function redisStoreOptions(cfg: RedisConfig): RedisStoreOptions {
   if (cfg.cluster) return { cluster: cfg.cluster, username: cfg.username ?? null, password: cfg.password ?? null, tls: cfg.tls ?? false };
-  if (cfg.sentinel) return { sentinel: cfg.sentinel, username: cfg.username ?? null, password: cfg.password ?? null, tls: cfg.tls ?? false };
+  if (cfg.sentinel)
+    return { sentinel: cfg.sentinel, username: cfg.username ?? null, password: cfg.password ?? null, tls: cfg.tls ?? false };
   return { url: cfg.url };
 }
 

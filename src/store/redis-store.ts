@@ -118,7 +118,8 @@ export class RedisStore implements Store {
 
   async moveUnlessPresent(pairs: Array<[from: string, to: string]>): Promise<void> {
     if (pairs.length === 0) return;
-    if (this.mode === 'cluster') throw new RedletError('REDIS_UNAVAILABLE', 'moving keys is not available on Redis Cluster', { kind: 'system' });
+    if (this.mode === 'cluster')
+      throw new RedletError('REDIS_UNAVAILABLE', 'moving keys is not available on Redis Cluster', { kind: 'system' });
     const keys = pairs.flat();
     await this.run(keys[0]!, () => this.client.eval(MOVE_UNLESS_PRESENT, keys.length, ...keys));
   }
@@ -232,7 +233,10 @@ export class RedisStore implements Store {
       const keyspaceOn = this.listeners.size === 1 && this.up ? this.enableKeyspace() : Promise.resolve();
       // Resolves on the server's confirmation of SUBSCRIBE (queued while offline).
       const confirmed = this.subscribeKey(sub, key);
-      this.armed.set(key, Promise.all([keyspaceOn, confirmed]).then(() => undefined));
+      this.armed.set(
+        key,
+        Promise.all([keyspaceOn, confirmed]).then(() => undefined),
+      );
     }
     set.add(listener);
     const stop = () => {
@@ -254,7 +258,9 @@ export class RedisStore implements Store {
   }
 
   watchEpoch(key: string): number | null {
-    return this.keyspace.enabled && this.up && this.subscriber?.status === 'ready' && this.acked.get(key) === this.subEpoch ? this.subEpoch : null;
+    return this.keyspace.enabled && this.up && this.subscriber?.status === 'ready' && this.acked.get(key) === this.subEpoch
+      ? this.subEpoch
+      : null;
   }
 
   private subscribeKey(sub: Redis | Cluster, key: string): Promise<void> {
@@ -306,7 +312,8 @@ export class RedisStore implements Store {
     const keys = [guard.key, ...ops.map((o) => o.key)];
     const args: Array<string | Buffer> = [guard.value];
     for (const o of ops) args.push(o.op, o.op === 'set' ? o.value : o.op === 'del' ? '' : o.member);
-    if (this.waitReplicas === 0) return Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
+    if (this.waitReplicas === 0)
+      return Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
     // One round trip to the guard's primary: the script, then WAIT for a replica's copy.
     const results = await this.run(guard.key, () =>
       this.client
@@ -391,7 +398,13 @@ export class RedisStore implements Store {
   }
 
   private ensureClusterKeyspace(): ClusterKeyspace {
-    this.clusterKeyspace ??= new ClusterKeyspace(this.client as Cluster, nodeAuth(this.opts), this.flags, (key) => this.fire(key), backoffOf(this.opts));
+    this.clusterKeyspace ??= new ClusterKeyspace(
+      this.client as Cluster,
+      nodeAuth(this.opts),
+      this.flags,
+      (key) => this.fire(key),
+      backoffOf(this.opts),
+    );
     return this.clusterKeyspace;
   }
 
@@ -475,15 +488,35 @@ export class RedisStore implements Store {
     const word = message.split(' ', 1)[0];
     switch (word) {
       case 'NOPERM':
-        return new RedletError('REDIS_NOPERM', `Redis at ${at} refused access${key ? ` to '${key}'` : ''} (NOPERM): the ACL user redlet connects as lacks a key or command permission; grant it with ACL SETUSER, or connect as another user`, opts);
+        return new RedletError(
+          'REDIS_NOPERM',
+          `Redis at ${at} refused access${key ? ` to '${key}'` : ''} (NOPERM): the ACL user redlet connects as lacks a key or command permission; grant it with ACL SETUSER, or connect as another user`,
+          opts,
+        );
       case 'NOAUTH':
-        return new RedletError('REDIS_NOAUTH', `Redis at ${at} requires a password (NOAUTH): put it in REDIS_URL (redis://:password@host:port) or REDIS_PASSWORD`, opts);
+        return new RedletError(
+          'REDIS_NOAUTH',
+          `Redis at ${at} requires a password (NOAUTH): put it in REDIS_URL (redis://:password@host:port) or REDIS_PASSWORD`,
+          opts,
+        );
       case 'WRONGPASS':
-        return new RedletError('REDIS_NOAUTH', `Redis at ${at} rejected the user name or password (WRONGPASS): check the credentials in REDIS_URL or REDIS_PASSWORD`, opts);
+        return new RedletError(
+          'REDIS_NOAUTH',
+          `Redis at ${at} rejected the user name or password (WRONGPASS): check the credentials in REDIS_URL or REDIS_PASSWORD`,
+          opts,
+        );
       case 'READONLY':
-        return new RedletError('REDIS_READONLY', `Redis at ${at} is a read-only replica (READONLY): point redlet at the primary (master) instead`, opts);
+        return new RedletError(
+          'REDIS_READONLY',
+          `Redis at ${at} is a read-only replica (READONLY): point redlet at the primary (master) instead`,
+          opts,
+        );
       case 'OOM':
-        return new RedletError('REDIS_OOM', `Redis at ${at} is out of memory (OOM: maxmemory reached): raise maxmemory, set an eviction policy, or free memory`, opts);
+        return new RedletError(
+          'REDIS_OOM',
+          `Redis at ${at} is out of memory (OOM: maxmemory reached): raise maxmemory, set an eviction policy, or free memory`,
+          opts,
+        );
     }
     const code = (err as { code?: unknown })?.code;
     return this.unavailable(typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : message, err);

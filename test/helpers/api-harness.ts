@@ -89,7 +89,11 @@ export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness>
       if (token !== null && !h.has('authorization')) h.set('authorization', `Bearer ${token}`);
       if (json !== undefined) h.set('content-type', 'application/json');
       const payload = json !== undefined ? JSON.stringify(json) : body;
-      return app.request(path, { ...init, headers: h, ...(payload !== undefined ? { body: payload } : {}) }, remote ? { remoteAddress: remote } : undefined);
+      return app.request(
+        path,
+        { ...init, headers: h, ...(payload !== undefined ? { body: payload } : {}) },
+        remote ? { remoteAddress: remote } : undefined,
+      );
     },
     async snapshot() {
       const out: Record<string, string> = {};
@@ -97,7 +101,11 @@ export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness>
         const client = adminClient();
         for (const k of await store.scan(`${prefix}*`)) out[k] = (await client.dumpBuffer(k))?.toString('hex') ?? 'missing';
       } else {
-        for (const k of await store.scan(`${prefix}*`)) out[k] = await store.getBuffer(k).then((b) => b?.toString('hex') ?? '', async () => (await store.smembers(k)).sort().join(','));
+        for (const k of await store.scan(`${prefix}*`))
+          out[k] = await store.getBuffer(k).then(
+            (b) => b?.toString('hex') ?? '',
+            async () => (await store.smembers(k)).sort().join(','),
+          );
       }
       return out;
     },
@@ -110,7 +118,10 @@ export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness>
 }
 
 /** A ZIP made in memory. `unix` sets an entry's mode (e.g. 0o120777 for a symlink). */
-export async function zipOf(entries: Record<string, string | Uint8Array>, opts: { unix?: Record<string, number> } = {}): Promise<Uint8Array> {
+export async function zipOf(
+  entries: Record<string, string | Uint8Array>,
+  opts: { unix?: Record<string, number> } = {},
+): Promise<Uint8Array> {
   const zip = new JSZip();
   for (const [name, content] of Object.entries(entries)) {
     zip.file(name, content, { createFolders: false, unixPermissions: opts.unix?.[name] ?? null });

@@ -41,7 +41,10 @@ export function fromFile(filename: string, code: string, handler = 'handler'): P
 
 /** The RedletError a promise rejects with (fails the test if it resolves or rejects with anything else). */
 export async function rejection(promise: Promise<unknown>): Promise<RedletError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(RedletError);
   return err as RedletError;
 }

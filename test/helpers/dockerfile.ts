@@ -79,7 +79,8 @@ export function execForm(ins: Instruction): string[] {
   } catch {
     throw new Error(`Dockerfile:${ins.line}: ${ins.op} must use the exec form ["node", ...], not the shell form`);
   }
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new Error(`Dockerfile:${ins.line}: ${ins.op} is not an array of strings`);
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+    throw new Error(`Dockerfile:${ins.line}: ${ins.op} is not an array of strings`);
   return v as string[];
 }
 
@@ -119,7 +120,8 @@ export function parseCopy(ins: Instruction): { from: string | null; sources: str
   while (words[0]?.startsWith('--')) {
     const flag = words.shift()!;
     if (flag.startsWith('--from=')) from = flag.slice('--from='.length);
-    else if (!flag.startsWith('--chown=') && !flag.startsWith('--chmod=')) throw new Error(`Dockerfile:${ins.line}: COPY flag ${flag} is not understood here`);
+    else if (!flag.startsWith('--chown=') && !flag.startsWith('--chmod='))
+      throw new Error(`Dockerfile:${ins.line}: COPY flag ${flag} is not understood here`);
   }
   if (words.length < 2) throw new Error(`Dockerfile:${ins.line}: COPY needs a source and a destination`);
   return { from, dest: words.pop()!, sources: words };
@@ -139,7 +141,14 @@ export function dockerignore(path: string): (relPath: string) => boolean {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
       const re = pattern
         .split('/')
-        .map((seg) => (seg === '**' ? '(?:.*)' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+        .map((seg) =>
+          seg === '**'
+            ? '(?:.*)'
+            : seg
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+        )
         .join('/')
         .replace(/\(\?:\.\*\)\//g, '(?:.*/)?');
       return { negate, re: new RegExp(`^${re}(?:/.*)?$`) };

@@ -15,7 +15,12 @@ const ARRAY_METHODS = new Set(['some', 'every', 'filter', 'map', 'forEach', 'fin
 function isEnv(node: ts.Expression): boolean {
   if (ts.isIdentifier(node)) return node.text === 'env';
   // process.env.X, process.env['X']
-  return ts.isPropertyAccessExpression(node) && node.name.text === 'env' && ts.isIdentifier(node.expression) && node.expression.text === 'process';
+  return (
+    ts.isPropertyAccessExpression(node) &&
+    node.name.text === 'env' &&
+    ts.isIdentifier(node.expression) &&
+    node.expression.text === 'process'
+  );
 }
 
 function where(sf: ts.SourceFile, node: ts.Node): string {
@@ -27,7 +32,8 @@ function where(sf: ts.SourceFile, node: ts.Node): string {
 function calleeName(fn: ts.SignatureDeclaration): string | null {
   if (ts.isFunctionDeclaration(fn) && fn.name) return fn.name.text;
   const parent = fn.parent;
-  if ((ts.isArrowFunction(fn) || ts.isFunctionExpression(fn)) && ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
+  if ((ts.isArrowFunction(fn) || ts.isFunctionExpression(fn)) && ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name))
+    return parent.name.text;
   return null;
 }
 
@@ -50,9 +56,12 @@ export function envNamesRead(file: string): Set<string> {
       } else if (ts.isIdentifier(arg)) {
         let fn: ts.Node | undefined = node.parent;
         while (fn && !ts.isFunctionLike(fn)) fn = fn.parent;
-        const index = fn ? (fn as ts.SignatureDeclaration).parameters.findIndex((p) => ts.isIdentifier(p.name) && p.name.text === arg.text) : -1;
+        const index = fn
+          ? (fn as ts.SignatureDeclaration).parameters.findIndex((p) => ts.isIdentifier(p.name) && p.name.text === arg.text)
+          : -1;
         const name = fn && index >= 0 ? calleeName(fn as ts.SignatureDeclaration) : null;
-        if (name === null) throw new Error(`${where(sf, node)}: env[${arg.text}] reads a name this parser cannot follow; extend test/helpers/env-names.ts`);
+        if (name === null)
+          throw new Error(`${where(sf, node)}: env[${arg.text}] reads a name this parser cannot follow; extend test/helpers/env-names.ts`);
         forwarders.set(name, index);
       } else {
         throw new Error(`${where(sf, node)}: env[...] with a computed name; extend test/helpers/env-names.ts`);
@@ -67,7 +76,8 @@ export function envNamesRead(file: string): Set<string> {
       // helper('NAME', ...)
       if (ts.isIdentifier(node.expression) && forwarders.has(node.expression.text)) {
         const arg = node.arguments[forwarders.get(node.expression.text)!];
-        if (!arg || !ts.isStringLiteralLike(arg)) throw new Error(`${where(sf, node)}: ${node.expression.text}(...) is called without a literal name`);
+        if (!arg || !ts.isStringLiteralLike(arg))
+          throw new Error(`${where(sf, node)}: ${node.expression.text}(...) is called without a literal name`);
         names.add(arg.text);
       }
       // ['A', 'B'].some(helper)
@@ -80,8 +90,12 @@ export function envNamesRead(file: string): Set<string> {
           ARRAY_METHODS.has(callee.name.text) &&
           ts.isArrayLiteralExpression(callee.expression) &&
           callee.expression.elements.every(ts.isStringLiteralLike);
-        if (!ok) throw new Error(`${where(sf, node)}: ${arg.text} is passed on in a way this parser cannot follow; extend test/helpers/env-names.ts`);
-        for (const el of (callee as ts.PropertyAccessExpression & { expression: ts.ArrayLiteralExpression }).expression.elements) names.add((el as ts.StringLiteral).text);
+        if (!ok)
+          throw new Error(
+            `${where(sf, node)}: ${arg.text} is passed on in a way this parser cannot follow; extend test/helpers/env-names.ts`,
+          );
+        for (const el of (callee as ts.PropertyAccessExpression & { expression: ts.ArrayLiteralExpression }).expression.elements)
+          names.add((el as ts.StringLiteral).text);
       }
     }
     ts.forEachChild(node, visitCalls);
@@ -100,12 +114,22 @@ export function processEnvReads(file: string, text = readFileSync(file, 'utf8'))
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, kind);
   const found: Array<{ where: string; name: string }> = [];
   const visit = (node: ts.Node): void => {
-    if (ts.isPropertyAccessExpression(node) && node.name.text === 'env' && ts.isIdentifier(node.expression) && node.expression.text === 'process') {
+    if (
+      ts.isPropertyAccessExpression(node) &&
+      node.name.text === 'env' &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'process'
+    ) {
       const parent = node.parent;
-      if (ts.isPropertyAccessExpression(parent) && parent.expression === node) found.push({ where: where(sf, node), name: parent.name.text });
+      if (ts.isPropertyAccessExpression(parent) && parent.expression === node)
+        found.push({ where: where(sf, node), name: parent.name.text });
       else if (ts.isElementAccessExpression(parent) && parent.expression === node)
-        found.push({ where: where(sf, node), name: ts.isStringLiteralLike(parent.argumentExpression) ? parent.argumentExpression.text : '*' });
-      else if (!(ts.isCallExpression(parent) && parent.arguments.includes(node)) && !ts.isParameter(parent)) found.push({ where: where(sf, node), name: '*' });
+        found.push({
+          where: where(sf, node),
+          name: ts.isStringLiteralLike(parent.argumentExpression) ? parent.argumentExpression.text : '*',
+        });
+      else if (!(ts.isCallExpression(parent) && parent.arguments.includes(node)) && !ts.isParameter(parent))
+        found.push({ where: where(sf, node), name: '*' });
     }
     ts.forEachChild(node, visit);
   };

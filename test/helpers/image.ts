@@ -20,7 +20,18 @@
  * without it, it fails with a message saying so.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { dockerignore, execForm, last, parseCopy, parseDockerfile, parseEnv } from './dockerfile.js';
@@ -59,10 +70,15 @@ function copyContext(target: string): void {
 
 function sh(cmd: string, cwd: string, env: Record<string, string>): void {
   try {
-    execFileSync('sh', ['-c', cmd], { cwd, env: { PATH: process.env.PATH ?? IMAGE_PATH, HOME: tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    execFileSync('sh', ['-c', cmd], {
+      cwd,
+      env: { PATH: process.env.PATH ?? IMAGE_PATH, HOME: tmpdir(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
   } catch (err) {
     const e = err as { status: number; stdout: string; stderr: string };
-    throw new Error(`Dockerfile RUN ${cmd} failed (exit ${e.status}):\n${e.stdout}\n${e.stderr}`);
+    throw new Error(`Dockerfile RUN ${cmd} failed (exit ${e.status}):\n${e.stdout}\n${e.stderr}`, { cause: err });
   }
 }
 
@@ -112,7 +128,9 @@ function replay(df: ReturnType<typeof parseDockerfile>, dir: string): BuiltImage
             try {
               statSync(source);
             } catch {
-              throw new Error(`Dockerfile:${ins.line}: COPY source ${src} does not exist${fromRoot ? ` in stage ${from}` : ' in the build context (.dockerignore?)'}`);
+              throw new Error(
+                `Dockerfile:${ins.line}: COPY source ${src} does not exist${fromRoot ? ` in stage ${from}` : ' in the build context (.dockerignore?)'}`,
+              );
             }
             const target = intoDir && !statSync(source).isDirectory() ? join(host(dest), posix.basename(src)) : host(dest);
             mkdirSync(dirname(target), { recursive: true });
@@ -151,13 +169,26 @@ function replay(df: ReturnType<typeof parseDockerfile>, dir: string): BuiltImage
     }
     const user = last(stage, 'USER')?.args ?? '0';
     const [uid = '', gid = uid] = user.split(':');
-    if (!/^\d+$/.test(uid) || !/^\d+$/.test(gid)) throw new Error(`Dockerfile: USER ${user} must be numeric (uid:gid) so runAsNonRoot can verify it`);
+    if (!/^\d+$/.test(uid) || !/^\d+$/.test(gid))
+      throw new Error(`Dockerfile: USER ${user} must be numeric (uid:gid) so runAsNonRoot can verify it`);
     const ep = last(stage, 'ENTRYPOINT');
     const cmd = last(stage, 'CMD');
-    final = { root, workdir, env, user: { uid: Number(uid), gid: Number(gid) }, entrypoint: ep ? execForm(ep) : [], cmd: cmd ? execForm(cmd) : [] };
+    final = {
+      root,
+      workdir,
+      env,
+      user: { uid: Number(uid), gid: Number(gid) },
+      entrypoint: ep ? execForm(ep) : [],
+      cmd: cmd ? execForm(cmd) : [],
+    };
   });
   if (!final) throw new Error('Dockerfile: no stage');
-  return { ...(final as Omit<BuiltImage, 'dir' | 'substituted' | 'remove'>), dir, substituted, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    ...(final as Omit<BuiltImage, 'dir' | 'substituted' | 'remove'>),
+    dir,
+    substituted,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface RunOptions {
@@ -196,7 +227,8 @@ async function pid1(unsharePid: number): Promise<number> {
 
 /** Starts the image's ENTRYPOINT + CMD as a locked-down container would run (see the module comment). */
 export function runInImage(image: BuiltImage, opts: RunOptions = {}): Container {
-  if (process.getuid?.() !== 0) throw new Error('running the image needs root here (unshare --mount, mount, setpriv); run the tests as root, as .ci/run does');
+  if (process.getuid?.() !== 0)
+    throw new Error('running the image needs root here (unshare --mount, mount, setpriv); run the tests as root, as .ci/run does');
   const staging = mkdtempSync(join(image.dir, 'mounts-'));
   chmodSync(staging, 0o755);
   for (const [path, content] of opts.files ?? []) {

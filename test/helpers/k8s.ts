@@ -49,8 +49,12 @@ export function kustomize(dir: string): K8sObject[] {
     text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('kubectl is not installed: this check renders k8s/ with `kubectl kustomize`; install kubectl (e.g. apt-get install kubectl)');
-    throw new Error(`kubectl kustomize ${dir} failed: ${e.stderr ?? e.message}`);
+    if (e.code === 'ENOENT')
+      throw new Error(
+        'kubectl is not installed: this check renders k8s/ with `kubectl kustomize`; install kubectl (e.g. apt-get install kubectl)',
+        { cause: err },
+      );
+    throw new Error(`kubectl kustomize ${dir} failed: ${e.stderr ?? e.message}`, { cause: err });
   }
   return parseManifests(text, `kubectl kustomize ${dir}`);
 }
@@ -97,11 +101,17 @@ export function selects(selector: LabelSelector, labels: Record<string, string>)
   for (const e of selector.matchExpressions ?? []) {
     const has = e.key in labels;
     const ok =
-      e.operator === 'In' ? has && e.values!.includes(labels[e.key]!)
-      : e.operator === 'NotIn' ? !has || !e.values!.includes(labels[e.key]!)
-      : e.operator === 'Exists' ? has
-      : e.operator === 'DoesNotExist' ? !has
-      : (() => { throw new Error(`unknown selector operator ${e.operator}`); })();
+      e.operator === 'In'
+        ? has && e.values!.includes(labels[e.key]!)
+        : e.operator === 'NotIn'
+          ? !has || !e.values!.includes(labels[e.key]!)
+          : e.operator === 'Exists'
+            ? has
+            : e.operator === 'DoesNotExist'
+              ? !has
+              : (() => {
+                  throw new Error(`unknown selector operator ${e.operator}`);
+                })();
     if (!ok) return false;
   }
   return true;
@@ -116,7 +126,12 @@ export interface LabelSelector {
 export function workloadsSelected(objects: K8sObject[], selector: LabelSelector): string[] {
   return objects
     .filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind))
-    .filter((o) => selects(selector, (o as unknown as { spec: { template: { metadata: { labels?: Record<string, string> } } } }).spec.template.metadata.labels ?? {}))
+    .filter((o) =>
+      selects(
+        selector,
+        (o as unknown as { spec: { template: { metadata: { labels?: Record<string, string> } } } }).spec.template.metadata.labels ?? {},
+      ),
+    )
     .map((o) => `${o.kind}/${o.metadata.name}`)
     .sort();
 }
@@ -127,7 +142,8 @@ function modelPath(o: K8sObject): string {
 
 /** Validates with the kubernetes-models class of the object's kind (its JSON schema). */
 export async function validateSchema(o: K8sObject): Promise<void> {
-  if (!/^[a-z0-9.]*\/?v\d+\w*$/.test(o.apiVersion) || !/^[A-Z]\w+$/.test(o.kind)) throw new Error(`not a Kubernetes object: ${o.apiVersion} ${o.kind}`);
+  if (!/^[a-z0-9.]*\/?v\d+\w*$/.test(o.apiVersion) || !/^[A-Z]\w+$/.test(o.kind))
+    throw new Error(`not a Kubernetes object: ${o.apiVersion} ${o.kind}`);
   const file = join(ROOT, 'node_modules', `${modelPath(o)}.mjs`);
   if (!existsSync(file)) throw new Error(`kubernetes-models has no ${o.apiVersion} ${o.kind}`);
   const mod = (await import(modelPath(o))) as Record<string, new (d: unknown) => { validate(): void }>;
@@ -160,7 +176,8 @@ export function typeCheck(objects: Array<{ object: K8sObject; where: string }>):
   };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang, ...rest) => (name === virtual ? ts.createSourceFile(name, text, lang) : getSourceFile(name, lang, ...rest));
+  host.getSourceFile = (name, lang, ...rest) =>
+    name === virtual ? ts.createSourceFile(name, text, lang) : getSourceFile(name, lang, ...rest);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => name === virtual || fileExists(name);
   const program = ts.createProgram([virtual], options, host);
@@ -169,7 +186,11 @@ export function typeCheck(objects: Array<{ object: K8sObject; where: string }>):
     if (!d.file || d.start === undefined) return msg;
     const { line } = d.file.getLineAndCharacterOfPosition(d.start);
     // Name the object the message is about: the nearest `// where` comment above.
-    const above = text.split('\n').slice(0, line + 1).reverse().find((l) => l.startsWith('// '));
+    const above = text
+      .split('\n')
+      .slice(0, line + 1)
+      .reverse()
+      .find((l) => l.startsWith('// '));
     return `${above?.slice(3) ?? '?'}: ${msg}`;
   });
 }
@@ -179,7 +200,11 @@ type Container = {
   image: string;
   args?: string[];
   command?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } } }>;
+  env?: Array<{
+    name: string;
+    value?: string;
+    valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } };
+  }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string }; prefix?: string }>;
   ports?: Array<{ name?: string; containerPort: number }>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
@@ -191,7 +216,12 @@ type Container = {
 
 export type PodSpec = {
   containers: Container[];
-  volumes?: Array<{ name: string; configMap?: { name: string; items?: Array<{ key: string; path: string }> }; secret?: { secretName: string }; emptyDir?: object }>;
+  volumes?: Array<{
+    name: string;
+    configMap?: { name: string; items?: Array<{ key: string; path: string }> };
+    secret?: { secretName: string };
+    emptyDir?: object;
+  }>;
   securityContext?: Record<string, unknown>;
   terminationGracePeriodSeconds?: number;
   enableServiceLinks?: boolean;
@@ -228,7 +258,11 @@ export function valuesOf(o: K8sObject): Record<string, string> {
 export function containerEnv(objects: K8sObject[], c: Container): Record<string, string> {
   const env: Record<string, string> = {};
   for (const from of c.envFrom ?? []) {
-    const ref = from.configMapRef ? find(objects, 'ConfigMap', from.configMapRef.name) : from.secretRef ? find(objects, 'Secret', from.secretRef.name) : null;
+    const ref = from.configMapRef
+      ? find(objects, 'ConfigMap', from.configMapRef.name)
+      : from.secretRef
+        ? find(objects, 'Secret', from.secretRef.name)
+        : null;
     if (!ref) throw new Error(`container ${c.name}: envFrom entry without configMapRef or secretRef`);
     for (const [k, v] of Object.entries(valuesOf(ref))) env[`${from.prefix ?? ''}${k}`] = v;
   }
@@ -241,9 +275,11 @@ export function containerEnv(objects: K8sObject[], c: Container): Record<string,
     const sec = e.valueFrom?.secretKeyRef;
     const ref = cm ? find(objects, 'ConfigMap', cm.name) : sec ? find(objects, 'Secret', sec.name) : null;
     const key = (cm ?? sec)?.key;
-    if (!ref || key === undefined) throw new Error(`container ${c.name}: env ${e.name} has neither value nor a ConfigMap/Secret key reference`);
+    if (!ref || key === undefined)
+      throw new Error(`container ${c.name}: env ${e.name} has neither value nor a ConfigMap/Secret key reference`);
     const values = valuesOf(ref);
-    if (!(key in values)) throw new Error(`container ${c.name}: env ${e.name} refers to key '${key}' that ${ref.kind} '${ref.metadata.name}' does not have`);
+    if (!(key in values))
+      throw new Error(`container ${c.name}: env ${e.name} refers to key '${key}' that ${ref.kind} '${ref.metadata.name}' does not have`);
     env[e.name] = values[key]!;
   }
   return env;
@@ -259,7 +295,10 @@ export function mountedFiles(objects: K8sObject[], pod: PodSpec, c: Container): 
     const vol = pod.volumes?.find((v) => v.name === m.name);
     if (!vol) throw new Error(`container ${c.name}: volumeMount ${m.name} has no volume`);
     if (!vol.configMap) continue;
-    const cm = find(objects, 'ConfigMap', vol.configMap.name) as unknown as { data?: Record<string, string>; binaryData?: Record<string, string> };
+    const cm = find(objects, 'ConfigMap', vol.configMap.name) as unknown as {
+      data?: Record<string, string>;
+      binaryData?: Record<string, string>;
+    };
     const keys = new Map<string, Buffer>();
     for (const [k, v] of Object.entries(cm.data ?? {})) keys.set(k, Buffer.from(v, 'utf8'));
     for (const [k, v] of Object.entries(cm.binaryData ?? {})) keys.set(k, Buffer.from(v, 'base64'));

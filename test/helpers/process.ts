@@ -69,12 +69,18 @@ export async function get(url: string): Promise<{ status: number; body: string }
 /** Waits until `url` answers `status`; a process that exits first fails at once, with its output. */
 export async function waitForStatus(w: Watched, url: string, status: number, timeoutMs = 20_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
-  let last: { status: number; body: string } | null = null;
+  let last: { status: number; body: string } | null;
   for (;;) {
-    if (w.child.exitCode !== null || w.child.signalCode !== null) throw new Error(`the process exited (${w.child.exitCode ?? w.child.signalCode}) before ${url} answered ${status}; its output:\n${w.output()}`);
+    if (w.child.exitCode !== null || w.child.signalCode !== null)
+      throw new Error(
+        `the process exited (${w.child.exitCode ?? w.child.signalCode}) before ${url} answered ${status}; its output:\n${w.output()}`,
+      );
     last = await get(url);
     if (last?.status === status) return last.body;
-    if (Date.now() > deadline) throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last ? `${last.status} ${last.body}` : 'no answer'}); output:\n${w.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${url} did not answer ${status} within ${timeoutMs} ms (last: ${last ? `${last.status} ${last.body}` : 'no answer'}); output:\n${w.output()}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -37,7 +37,11 @@ export interface PrivateCluster {
 }
 
 async function startServer(port: number, dir: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
+    { stdio: 'ignore' },
+  );
   await waitPing(port);
   return child;
 }
@@ -61,7 +65,14 @@ async function waitPing(port: number): Promise<void> {
 
 /** A one-off command to one node; null when it does not answer. */
 export async function nodeCommand(port: number, ...args: Array<string | number>): Promise<unknown> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  const c = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+  });
   c.on('error', () => {});
   try {
     await c.connect();
@@ -73,7 +84,9 @@ export async function nodeCommand(port: number, ...args: Array<string | number>)
   }
 }
 
-export async function privateCluster(opts: { replicas?: boolean; nodeTimeoutMs?: number; nodeArgs?: (index: number) => string[] } = {}): Promise<PrivateCluster> {
+export async function privateCluster(
+  opts: { replicas?: boolean; nodeTimeoutMs?: number; nodeArgs?: (index: number) => string[] } = {},
+): Promise<PrivateCluster> {
   const withReplicas = opts.replicas ?? true;
   const count = withReplicas ? 6 : 3;
   const dir = mkdtempSync(join(tmpdir(), 'redlet-private-cluster-'));
@@ -146,10 +159,22 @@ export async function privateCluster(opts: { replicas?: boolean; nodeTimeoutMs?:
   };
   try {
     for (const [i, port] of ports.entries()) {
-      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000), ...(opts.nodeArgs?.(i) ?? [])];
+      const args = [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        String(opts.nodeTimeoutMs ?? 1000),
+        ...(opts.nodeArgs?.(i) ?? []),
+      ];
       children.set(port, await startServer(port, dir, args));
     }
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', withReplicas ? '1' : '0', '--cluster-yes'], { timeout: 30_000 });
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', withReplicas ? '1' : '0', '--cluster-yes'],
+      { timeout: 30_000 },
+    );
     await api.waitHealthy();
     if (withReplicas) {
       // Replicas must have synced before a test kills their primary.

@@ -37,7 +37,11 @@ export async function privateSentinel(): Promise<PrivateSentinel> {
   const dir = mkdtempSync(join(tmpdir(), 'redlet-private-sentinel-'));
   const children = new Map<number, ChildProcess>();
   const startServer = async (port: number, args: string[]) => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
+      { stdio: 'ignore' },
+    );
     children.set(port, c);
     await waitPing(port);
   };
@@ -112,7 +116,11 @@ export async function privateSentinel(): Promise<PrivateSentinel> {
       const info = (await nodeCommand(replica, 'INFO', 'replication')) as string | null;
       const views = await Promise.all(sentinelPorts.map((p) => nodeCommand(p, 'SENTINEL', 'MASTER', SENTINEL_NAME)));
       const field = (v: unknown, f: string) => (Array.isArray(v) ? Number(v[v.indexOf(f) + 1]) : 0);
-      if (info?.includes('master_link_status:up') && views.every((v) => field(v, 'num-slaves') >= 1 && field(v, 'num-other-sentinels') >= 2)) break;
+      if (
+        info?.includes('master_link_status:up') &&
+        views.every((v) => field(v, 'num-slaves') >= 1 && field(v, 'num-other-sentinels') >= 2)
+      )
+        break;
       if (Date.now() > deadline) throw new Error('the sentinels did not settle');
       await new Promise((r) => setTimeout(r, 100));
     }

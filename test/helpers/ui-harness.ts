@@ -49,7 +49,10 @@ export interface UiHarness extends ApiHarness {
  * what an anonymous visitor sees.
  */
 export async function uiHarness(env: Record<string, string> = {}): Promise<UiHarness> {
-  const api = await apiHarness({ store: 'memory', env: { ...(env.REDLET_PROTECT_READS === undefined ? { REDLET_PUBLIC_READS: '1' } : {}), ...env } });
+  const api = await apiHarness({
+    store: 'memory',
+    env: { ...(env.REDLET_PROTECT_READS === undefined ? { REDLET_PUBLIC_READS: '1' } : {}), ...env },
+  });
   const history = new StoredHistory(api.runtime.store, (n) => api.runtime.keys.history(n));
   const h: UiHarness = {
     ...api,
@@ -61,7 +64,13 @@ export async function uiHarness(env: Record<string, string> = {}): Promise<UiHar
       if (opts.htmx ?? method !== 'GET') headers['hx-request'] = 'true';
       if (opts.cookie !== undefined) headers.cookie = `redlet_token=${opts.cookie}`;
       if ((opts.csrf ?? method !== 'GET') && headers['x-redlet-csrf'] === undefined) headers['x-redlet-csrf'] = csrfToken(api.config.auth);
-      return api.request(path, { method, token: null, headers, ...(opts.body !== undefined ? { body: opts.body } : {}), ...(opts.remote ? { remote: opts.remote } : {}) });
+      return api.request(path, {
+        method,
+        token: null,
+        headers,
+        ...(opts.body !== undefined ? { body: opts.body } : {}),
+        ...(opts.remote ? { remote: opts.remote } : {}),
+      });
     },
     async html(path, opts = {}) {
       const res = await h.page(path, opts);
@@ -74,7 +83,15 @@ export async function uiHarness(env: Record<string, string> = {}): Promise<UiHar
         name,
         origin,
         source: { kind: 'file', filename: `${name}.js`, code },
-        settings: { inputKey: api.key('in'), outputKey: api.key(`out-${name}`), period: 0.1, timeoutMs: 500, memoryMb: 16, invokeOn: 'always', ...settings },
+        settings: {
+          inputKey: api.key('in'),
+          outputKey: api.key(`out-${name}`),
+          period: 0.1,
+          timeoutMs: 500,
+          memoryMb: 16,
+          invokeOn: 'always',
+          ...settings,
+        },
       });
     },
     async invocations(name, n) {

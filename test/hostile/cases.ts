@@ -52,7 +52,11 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: ['MEMORY_LIMIT', 'HANDLER_ERROR', 'WORKER_CRASHED', 'CRASH_LOOP_BACKOFF'],
     timeoutMs: 20_000,
   },
-  { name: 'deep-recursion', code: `function f(n) { return f(n + 1) + 1 }\nexport function handler() { return f(0) }`, expect: ['HANDLER_ERROR'] },
+  {
+    name: 'deep-recursion',
+    code: `function f(n) { return f(n + 1) + 1 }\nexport function handler() { return f(0) }`,
+    expect: ['HANDLER_ERROR'],
+  },
   {
     name: 'function-constructor-escape',
     code: `export function handler() { return this.constructor.constructor('return process')().env }`,
@@ -81,8 +85,18 @@ export const HOSTILE_CASES: HostileCase[] = [
     }`,
     expect: ['HANDLER_ERROR'],
   },
-  { name: 'dynamic-import-fs', code: `export async function handler() { const fs = await import('fs'); return fs.readFileSync('/etc/passwd', 'utf8') }`, expect: ['LOAD_BUILTIN'], rejectedAtLoad: true },
-  { name: 'require-child-process', code: `const cp = require('child_process');\nmodule.exports.handler = () => cp.execSync('id').toString()`, expect: ['LOAD_BUILTIN'], rejectedAtLoad: true },
+  {
+    name: 'dynamic-import-fs',
+    code: `export async function handler() { const fs = await import('fs'); return fs.readFileSync('/etc/passwd', 'utf8') }`,
+    expect: ['LOAD_BUILTIN'],
+    rejectedAtLoad: true,
+  },
+  {
+    name: 'require-child-process',
+    code: `const cp = require('child_process');\nmodule.exports.handler = () => cp.execSync('id').toString()`,
+    expect: ['LOAD_BUILTIN'],
+    rejectedAtLoad: true,
+  },
   {
     name: 'dynamic-require-at-run-time',
     code: `export function handler() { const name = ['child', 'process'].join('_'); return require(name).execSync('id').toString() }`,
@@ -107,10 +121,18 @@ export const HOSTILE_CASES: HostileCase[] = [
     }`,
     expect: ['HANDLER_ERROR'],
   },
-  { name: 'huge-output', code: `export function handler() { return 'x'.repeat(20 * 1024 * 1024) }`, expect: ['OUTPUT_TOO_LARGE', 'MEMORY_LIMIT'] },
+  {
+    name: 'huge-output',
+    code: `export function handler() { return 'x'.repeat(20 * 1024 * 1024) }`,
+    expect: ['OUTPUT_TOO_LARGE', 'MEMORY_LIMIT'],
+  },
   { name: 'output-with-function', code: `export function handler() { return { f() {} } }`, expect: ['OUTPUT_NOT_SERIALIZABLE'] },
   { name: 'output-with-bigint', code: `export function handler() { return { n: 2n ** 64n } }`, expect: ['OUTPUT_NOT_SERIALIZABLE'] },
-  { name: 'output-with-cycle', code: `export function handler() { const a = {}; a.self = a; return a }`, expect: ['OUTPUT_NOT_SERIALIZABLE'] },
+  {
+    name: 'output-with-cycle',
+    code: `export function handler() { const a = {}; a.self = a; return a }`,
+    expect: ['OUTPUT_NOT_SERIALIZABLE'],
+  },
   {
     name: 'console-flood',
     code: `export function handler() { for (let i = 0; i < 200000; i++) console.log('flood', i, 'x'.repeat(100)); throw new Error('flooded') }`,

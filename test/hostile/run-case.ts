@@ -32,7 +32,8 @@ const hostBefore = {
 const config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }), redis: { url, host: '127.0.0.1', port: 6379 } };
 const store = new RedisStore({ url });
 // HOSTILE_SANDBOX=inline runs the isolates in this process (REDLET_SANDBOX=inline).
-const sandbox = process.env.HOSTILE_SANDBOX === 'inline' ? new InProcessSandbox() : new WorkerPoolSandbox({ workers: 2, baseBackoffMs: 500 });
+const sandbox =
+  process.env.HOSTILE_SANDBOX === 'inline' ? new InProcessSandbox() : new WorkerPoolSandbox({ workers: 2, baseBackoffMs: 500 });
 const rt = new Runtime({ config, store, sandbox });
 await rt.start();
 await store.set(`${prefix}in`, '{"v":1}');
@@ -95,7 +96,11 @@ const report = {
     detail: offender.status.detail,
     invocations: offender.status.invocations,
     errors: offender.status.errors,
-    lastError: offender.status.lastError && { code: offender.status.lastError.code, name: offender.status.lastError.name, message: offender.status.lastError.message.slice(0, 500) },
+    lastError: offender.status.lastError && {
+      code: offender.status.lastError.code,
+      name: offender.status.lastError.name,
+      message: offender.status.lastError.message.slice(0, 500),
+    },
     lastOutput: offender.status.lastOutput?.slice(0, 200) ?? null,
     logLines: rt.runner('offender')?.status.recentLogs().length ?? 0,
     maxLogChars: Math.max(0, ...(rt.runner('offender')?.status.recentLogs() ?? []).map((l) => l.msg.length)),
@@ -111,7 +116,9 @@ const report = {
   },
   host: {
     envUnchanged: Object.keys(process.env).sort().join(',') === hostBefore.env,
-    protoUnchanged: Object.getOwnPropertyNames(Object.prototype).sort().join(',') === hostBefore.proto && ({} as { polluted?: unknown }).polluted === undefined,
+    protoUnchanged:
+      Object.getOwnPropertyNames(Object.prototype).sort().join(',') === hostBefore.proto &&
+      ({} as { polluted?: unknown }).polluted === undefined,
     builtinsUnchanged: Array.prototype.push === hostBefore.push && JSON.stringify === hostBefore.stringify,
     globalsUnchanged: Object.getOwnPropertyNames(globalThis).length === hostBefore.globals,
     lagMaxMs: Math.round(lagMax),

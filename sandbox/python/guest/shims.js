@@ -70,8 +70,8 @@
       };
       for (let i = 0; i < b.length; ) {
         const c = b[i];
-        let n = 0;
-        let cp = 0;
+        let n;
+        let cp;
         if (c < 0x80) {
           units.push(c);
           i++;
