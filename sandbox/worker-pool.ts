@@ -72,6 +72,9 @@ export class WorkerPoolSandbox implements Sandbox {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
+  /** The function that took each dead worker down, when it said (by pid, the last few): a load lost with it is retried unless it was that function's own. */
+  private readonly culprits = new Map<number, string | null>();
+
   constructor(opts: WorkerPoolOptions = {}) {
     this.opts = {
       workers: opts.workers ?? 2,
@@ -91,8 +94,21 @@ export class WorkerPoolSandbox implements Sandbox {
 
   async load(id: string, req: LoadRequest): Promise<LoadInfo> {
     const existing = this.entries.get(id);
-    const worker = existing?.worker.alive ? existing.worker : this.leastLoaded();
-    const info = (await worker.request({ op: 'load', fn: id, req })) as LoadInfo;
+    let worker = existing?.worker.alive ? existing.worker : this.leastLoaded();
+    let info: LoadInfo;
+    // A load lost with a worker that died of something else (another function's crash,
+    // a missed heartbeat on a busy machine) is tried again on its replacement; one
+    // whose own code took the worker down fails with that.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        info = (await worker.request({ op: 'load', fn: id, req })) as LoadInfo;
+        break;
+      } catch (err) {
+        const innocent = this.culprits.get(worker.pid) !== id;
+        if (!(err instanceof RedletError && err.code === 'WORKER_CRASHED' && innocent && attempt < MAX_REQUEUES)) throw err;
+        worker = this.leastLoaded();
+      }
+    }
     if (existing && existing.worker !== worker) existing.worker.forget(id);
     worker.functions.add(id);
     this.entries.set(id, {
@@ -225,6 +241,8 @@ export class WorkerPoolSandbox implements Sandbox {
     // could not say and it hung (killed here for silence), all calls in flight are
     // suspects; killed from outside, none is (their calls are sent again).
     const blamed = exit.culprit !== null ? [exit.culprit] : exit.killedHere ? exit.running : [];
+    this.culprits.set(dead.pid, exit.culprit);
+    if (this.culprits.size > 64) this.culprits.delete(this.culprits.keys().next().value!);
     this.opts.onEvent?.({ type: 'worker-exit', pid: dead.pid, reason: exit.reason, running: exit.running, blamed });
     if (this.closed) return;
     const now = Date.now();

@@ -4,6 +4,7 @@
  * and a snapshot of every key under the prefix to prove a rejected request left
  * nothing behind.
  */
+import { Keys } from '../../src/keys.js';
 import JSZip from 'jszip';
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
@@ -45,7 +46,7 @@ export interface ApiHarness {
   store: Store;
   /** `${prefix}name`: a key private to this test. */
   key(name: string): string;
-  /** One of redlet's own keys under this test's REDLET_PREFIX, e.g. `own('fn:add')`. */
+  /** One of redlet's own keys under this test's REDLET_PREFIX, by kind and function, e.g. `own('fn:add')`, `own('functions')`. */
   own(name: string): string;
   request(path: string, opts?: RequestOptions): Promise<Response>;
   /** Every key under the prefix with its value (DUMP on Redis), for before/after comparisons. */
@@ -83,7 +84,7 @@ export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness>
     app,
     store,
     key: (name) => `${prefix}${name}`,
-    own: (name) => `${ownPrefix(prefix)}${name}`,
+    own: (name) => ownKey(new Keys(ownPrefix(prefix)), name),
     async request(path, { json, token = TEST_TOKEN, remote, headers, body, ...init } = {}) {
       const h = new Headers(headers);
       if (token !== null && !h.has('authorization')) h.set('authorization', `Bearer ${token}`);
@@ -135,4 +136,26 @@ export function form(fields: Record<string, string>, code?: { name: string; data
   for (const [k, v] of Object.entries(fields)) f.set(k, v);
   if (code) f.set('code', new File([code.data], code.name));
   return f;
+}
+
+/** `fn:add` -> Keys.definition('add') and so on: tests name redlet's keys by kind, Keys builds them. */
+function ownKey(keys: Keys, spec: string): string {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return spec === 'functions' ? keys.functions() : spec === 'replicas' ? keys.replicas() : `${keys.prefix}${spec}`;
+  const kind = spec.slice(0, colon);
+  const name = spec.slice(colon + 1);
+  switch (kind) {
+    case 'fn':
+      return keys.definition(name);
+    case 'code':
+      return keys.code(name);
+    case 'state':
+      return keys.state(name);
+    case 'owner':
+      return keys.owner(name);
+    case 'status':
+      return keys.status(name);
+    default:
+      return `${keys.prefix}${spec}`;
+  }
 }
