@@ -1,7 +1,7 @@
 // /metrics: per-function invocation counts by outcome, the duration histogram, skipped
 // ticks, isolate heap and state, read through the app; series of a deleted function go.
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiHarness, type ApiHarness } from '../test/helpers/api-harness.js';
+import { apiHarness, type ApiHarness, TEST_TOKEN } from '../test/helpers/api-harness.js';
 import { waitFor } from '../test/helpers/wait.js';
 
 const harnesses: ApiHarness[] = [];
@@ -18,7 +18,8 @@ afterEach(async () => {
 
 /** `name{labels} value` lines of the exposition, as a map. */
 async function scrape(h: ApiHarness): Promise<Map<string, number>> {
-  const res = await h.request('/metrics', { token: null });
+  // With a token configured, /metrics is a read that needs it (Prometheus sends it as a bearer token).
+  const res = await h.request('/metrics');
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   const out = new Map<string, number>();
@@ -111,7 +112,7 @@ describe('/metrics', () => {
     const a = createApp(h.runtime);
     const b = createApp(h.runtime);
     for (const app of [a, b]) {
-      const text = await (await app.request('/metrics')).text();
+      const text = await (await app.request('/metrics', { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text();
       expect(text).toContain('process_cpu_user_seconds_total');
       expect(text).toContain('nodejs_heap_size_used_bytes');
     }

@@ -26,7 +26,25 @@ afterAll(async () => {
 });
 
 it('moves settings, code and state of each function from the old names, once', async () => {
-  const def = { name: 'old', sourceKind: 'file', filename: 'old.js' };
+  // A complete definition: one that fails the API's rules would be quarantined, not loaded.
+  const def = {
+    name: 'old',
+    origin: 'api',
+    sourceKind: 'file',
+    filename: 'old.js',
+    codeUpdatedAt: 1,
+    createdAt: 1,
+    updatedAt: 1,
+    paused: false,
+    handler: 'handler',
+    inputKey: 'metrics',
+    outputKey: null,
+    trigger: 'poll',
+    period: 5,
+    invokeOn: 'change',
+    memoryMb: 64,
+    timeoutMs: 5000,
+  };
   const old = keys.legacy('old');
   await admin.set(old.definition, JSON.stringify(def));
   await admin.set(old.code, 'export const handler = () => 1;');
@@ -36,6 +54,7 @@ it('moves settings, code and state of each function from the old names, once', a
 
   await registry.migrateLegacy(await registry.names());
   const stored = await registry.load('old');
+  expect(stored?.quarantined).toBeUndefined();
   expect(stored?.def).toMatchObject(def);
   expect(stored?.state).toMatchObject({ env: '{"n":7}', lastSeen: 'm' });
   expect(await admin.exists(old.definition, old.code, old.state)).toBe(0);

@@ -2,6 +2,7 @@
 // a private redis-server: it registers, runs and commits; it cannot touch other
 // applications' keys; without CONFIG it reports that keyspace notifications were
 // refused and its keyspace function visibly polls instead.
+import { Keys } from '../src/keys.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../sandbox/in-process.js';
@@ -24,6 +25,12 @@ export const REDLET_ACL = [
   '&__keyspace@0__:metrics*',
   '-@all',
   '+get',
+  '+type',
+  '+zrem',
+  '+xadd',
+  '+xtrim',
+  '+xrange',
+  '+wait',
   '+set',
   '+mget',
   '+del',
@@ -87,8 +94,8 @@ describe('redlet as a restricted ACL user', () => {
       });
       await waitFor(async () => (await admin.get('avg-output')) !== null, 'the first output', 10_000);
       // Leases, registry, state: all written with these permissions.
-      expect(await admin.get('redlet:owner:avg')).toBe(config.cluster!.replicaId);
-      expect(JSON.parse((await admin.get('redlet:state:avg'))!).env.n).toBeGreaterThan(0);
+      expect(await admin.get(new Keys('redlet:').owner('avg'))).toBe(config.cluster!.replicaId);
+      expect(JSON.parse((await admin.get(new Keys('redlet:').state('avg')))!).env.n).toBeGreaterThan(0);
 
       // No CONFIG permission: the refusal is reported and the function polls at its period.
       await waitFor(
