@@ -16,7 +16,8 @@ import { loadConfig } from '../src/config.js';
 import { Runtime } from '../src/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
-import { testPrefix } from './helpers/redis.js';
+import { Keys } from '../src/keys.js';
+import { ownPrefix, testPrefix } from './helpers/redis.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const NAME = 'prop';
@@ -92,7 +93,7 @@ describe('runner properties', () => {
         const prefix = testPrefix();
         const input = `${prefix}in`;
         const output = `${prefix}out`;
-        const config = { ...loadConfig({ REDLET_PREFIX: prefix, REDIS_URL: server.url }), cluster: null };
+        const config = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix), REDIS_URL: server.url }), cluster: null };
         const store = new RedisStore({ url: server.url });
         const pool = new WorkerPoolSandbox({ workers: 1, heartbeatTimeoutMs: 120_000, baseBackoffMs: 100, maxBackoffMs: 200 });
         const { box, overlaps } = watched(pool);
@@ -101,7 +102,7 @@ describe('runner properties', () => {
         let rev = 1;
         let lastEnv: unknown[] = [];
         const seenNow = async (): Promise<unknown[]> => {
-          const raw = await admin.get(`${prefix}state:${NAME}`);
+          const raw = await admin.get(new Keys(ownPrefix(prefix)).state(NAME));
           return raw ? ((JSON.parse(raw) as { env: { seen?: unknown[] } }).env.seen ?? []) : [];
         };
         const notBackwards = async () => {

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminClient, closeAdmin, TEST_TOKEN } from '../../test/helpers/api-harness.js';
+import { adminClient, closeAdmin, ownKeyOf, TEST_TOKEN } from '../../test/helpers/api-harness.js';
+import { Keys } from '../keys.js';
 import { deletePrefix, ownPrefix, redisUrl, testPrefix } from '../../test/helpers/redis.js';
 import { sleep, waitFor } from '../../test/helpers/wait.js';
 import { loadConfig } from '../config.js';
@@ -38,7 +39,8 @@ afterAll(async () => {
 });
 
 const k = (name: string) => `${prefix}${name}`;
-const own = (name: string) => `${ownPrefix(prefix)}${name}`;
+/** One of redlet's own keys by kind and function (`fn:add`), as Keys builds it. */
+const own = (spec: string) => ownKeyOf(new Keys(ownPrefix(prefix)), spec);
 
 async function start(): Promise<{ r: RunningRedlet; api: (path: string, init?: RequestInit) => Promise<Response> }> {
   const config = loadConfig({

@@ -84,7 +84,7 @@ export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness>
     app,
     store,
     key: (name) => `${prefix}${name}`,
-    own: (name) => ownKey(new Keys(ownPrefix(prefix)), name),
+    own: (name) => ownKeyOf(new Keys(ownPrefix(prefix)), name),
     async request(path, { json, token = TEST_TOKEN, remote, headers, body, ...init } = {}) {
       const h = new Headers(headers);
       if (token !== null && !h.has('authorization')) h.set('authorization', `Bearer ${token}`);
@@ -139,7 +139,7 @@ export function form(fields: Record<string, string>, code?: { name: string; data
 }
 
 /** `fn:add` -> Keys.definition('add') and so on: tests name redlet's keys by kind, Keys builds them. */
-function ownKey(keys: Keys, spec: string): string {
+export function ownKeyOf(keys: Keys, spec: string): string {
   const colon = spec.indexOf(':');
   if (colon < 0) return spec === 'functions' ? keys.functions() : spec === 'replicas' ? keys.replicas() : `${keys.prefix}${spec}`;
   const kind = spec.slice(0, colon);
