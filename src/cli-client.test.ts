@@ -106,13 +106,13 @@ describe('redlet CLI against a running redlet', () => {
     expect(talk.code, talk.stderr).toBe(0);
 
     const [list, listJson, inv, failed, badJson] = await Promise.all([
-      redletCli(['list']),
-      redletCli(['list', '--json']),
+      redletCli(['list'], authed),
+      redletCli(['list', '--json'], authed),
       redletCli(['invoke', 'talk', '{"who":"cli"}'], authed),
       redletCli(['invoke', 'talk', '{"fail":true}'], authed),
       redletCli(['invoke', 'talk', '{nope'], authed),
     ]);
-    expect(list.code).toBe(0);
+    expect(list.code, list.stderr).toBe(0);
     const lines = list.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+ORIGIN\s+STATE\s+TRIGGER\s+INPUT\s+OUTPUT\s+RUNS\s+ERRORS\s+LAST RUN$/);
     expect(lines.find((l) => l.startsWith('stats '))).toMatch(/^stats\s+api\s+\w+\s+keyspace\s+cli-in\s+-\s+0\s+0\s+-$/);
@@ -140,7 +140,7 @@ describe('redlet CLI against a running redlet', () => {
 
     await redlet.runtime.store.set('talk-in', '{"who":"sched"}');
     await waitFor(async () => (await redlet.runtime.view('talk')).status.invocations > 0, 'a scheduled run');
-    const logs = await redletCli(['logs', 'talk']);
+    const logs = await redletCli(['logs', 'talk'], authed);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z log {3}hello called$/m);
 
@@ -160,7 +160,7 @@ describe('redlet CLI against a running redlet', () => {
     ]);
     expect(none.code).toBe(1);
     expect(none.stderr).toBe(
-      'redlet: this command changes redlet and needs its API token: pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)\n',
+      'redlet: this redlet needs its API token for this command (changes always need it; reads too, unless it runs with REDLET_PUBLIC_READS=1): pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)\n',
     );
     expect(wrong).toMatchObject({ code: 1, stderr: 'redlet: the API token is wrong (check --token / REDLET_API_TOKEN)\n' });
     expect(flag.code, flag.stderr).toBe(0);

@@ -284,7 +284,7 @@ function client(values: { url?: string; token?: string }, io: ClientIo): Api {
 /** The API speaks of headers and request bodies; on the command line, say which flag to use. */
 function inCliTerms(code: string | null, message: string, hadToken: boolean): string {
   if (code === 'UNAUTHORIZED' && !hadToken && /send the API token/.test(message)) {
-    return 'this command changes redlet and needs its API token: pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)';
+    return 'this redlet needs its API token for this command (changes always need it; reads too, unless it runs with REDLET_PUBLIC_READS=1): pass --token <token> or set REDLET_API_TOKEN (or REDLET_API_TOKEN_FILE)';
   }
   if (code === 'UNAUTHORIZED' && hadToken && /token is wrong/.test(message))
     return 'the API token is wrong (check --token / REDLET_API_TOKEN)';

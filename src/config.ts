@@ -173,7 +173,7 @@ function shardedFrom(env: Env, tls: boolean): RedisConfig | null {
   if (!clusterRaw && !sentinelsRaw) return null;
   if (clusterRaw && sentinelsRaw)
     throw new ConfigError('set only one of REDIS_CLUSTER_NODES (Redis Cluster) and REDIS_SENTINELS (Redis Sentinel)');
-  const single = ['REDIS_URL', 'REDIS_HOST'].filter((k) => env[k]?.trim());
+  const single = [env.REDIS_URL?.trim() ? 'REDIS_URL' : null, env.REDIS_HOST?.trim() ? 'REDIS_HOST' : null].filter((k) => k !== null);
   if (single.length > 0) {
     throw new ConfigError(
       `set only one way to reach Redis: ${clusterRaw ? 'REDIS_CLUSTER_NODES' : 'REDIS_SENTINELS'} or ${single.join(' and ')}`,
