@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/k8s.js';
 import { exitWithin, freePort, waitForStatus, watch, type Watched } from './helpers/process.js';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const version = (v: string) => `export function handler(input) { return { version: ${JSON.stringify(v)}, n: input.n }; }\n`;
@@ -58,7 +58,7 @@ describe('a mounted function file changes while redlet runs', { timeout: 90_000 
         PORT: String(port),
         HOST: '127.0.0.1',
         REDIS_URL: redisUrl(),
-        REDLET_PREFIX: prefix,
+        REDLET_PREFIX: ownPrefix(prefix),
         FUNCTION_FILE: join(dir, 'usermodule.js'),
         REDIS_INPUT_KEY: `${prefix}in`,
         REDIS_OUTPUT_KEY: `${prefix}out`,
