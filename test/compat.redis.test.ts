@@ -78,7 +78,7 @@ describe('compatibility mode (course env variables)', () => {
     procs.push(p);
     const out = JSON.parse(await waitFor(() => redis.get(env.REDIS_OUTPUT_KEY), 'output key', 60_000));
     expect(out['avg-util-cpu3-60sec']).toBe(57.1);
-    const state = JSON.parse((await waitFor(() => redis.get(`${ownPrefix(prefix)}state:course-reference`), 'saved state', 5000))!);
+    const state = JSON.parse((await waitFor(() => redis.get(new Keys(ownPrefix(prefix)).state('course-reference')), 'saved state', 5000))!);
     expect(state.env.cpuHistory).toHaveLength(1);
   }, 90_000);
 
