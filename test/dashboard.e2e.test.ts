@@ -249,7 +249,8 @@ describe('the dashboard in a browser', () => {
       ahead = 120_000;
       const stale = page.locator('#metrics .stale');
       await stale.waitFor({ timeout: 10_000 });
-      expect(await stale.getAttribute('data-reason')).toBe('unchanged');
+      // The reason follows the function's counters: after the next unchanged tick at the latest.
+      await expect.poll(() => stale.getAttribute('data-reason'), { timeout: 10_000 }).toBe('unchanged');
       expect(await stale.textContent()).toMatch(/input unchanged since \d\d:\d\d:\d\d/);
       // Paused: the reason follows.
       await r.runtime.pause('course-reference');

@@ -61,8 +61,13 @@ describe('RedisStore on Redis Cluster', () => {
     const heard = new Map<string, number>();
     for (const k of watched) store.watch(k, () => heard.set(k, (heard.get(k) ?? 0) + 1));
     await waitFor(() => store.keyspaceStatus().enabled, 'keyspace notifications enabled', 10_000, 50);
+    // Every node, replicas included (they are configured in turn, so allow a moment).
     for (const n of cluster.nodes)
-      expect(String(((await nodeCommand(n.port, 'CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1])).toMatch(/K/);
+      await waitFor(
+        async () => /K/.test(String(((await nodeCommand(n.port, 'CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1])),
+        `notifications on at node ${n.port}`,
+        10_000,
+      );
     await Promise.all(watched.map((k) => admin.set(k, '1')));
     await waitFor(() => watched.every((k) => heard.has(k)), 'a notification from every shard', 5000, 20);
 
