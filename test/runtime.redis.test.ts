@@ -69,8 +69,9 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     await rt.register(fn('add', `export function handler(input) { return { sum: input.a + input.b } }`));
     const out = await waitFor(() => store.get(k('out-add')), 'output');
     expect(JSON.parse(out)).toEqual({ sum: 42 });
-    const v = await rt.view('add');
-    expect(v.status).toMatchObject({ state: 'idle', invocations: 1, errors: 0 });
+    // The output is committed before the run's status is recorded: wait for the status to follow.
+    await waitFor(async () => (await rt.view('add')).status.state === 'idle', 'idle state');
+    expect((await rt.view('add')).status).toMatchObject({ state: 'idle', invocations: 1, errors: 0 });
   });
 
   it('waits for a missing input and says so', async () => {
