@@ -73,7 +73,11 @@ export function echoFunction(name: string, settings: Partial<FunctionSettings>):
   return { name, origin: 'api', source: { kind: 'file', filename: `${name}.js`, code: ECHO_CODE }, settings };
 }
 
-/** Starts a complete redlet (HTTP on a free port, pages, Redis store under `prefix`). */
+/**
+ * Starts a complete redlet (HTTP on a free port, pages). redlet's own keys go under
+ * `${prefix}redlet:`, so the items' input and output keys (`${prefix}...`) stay outside
+ * its reserved namespace, as a user's would.
+ */
 export async function startBenchRedlet(
   redisUrl: string,
   mode: SandboxMode,
@@ -84,7 +88,7 @@ export async function startBenchRedlet(
     REDIS_URL: redisUrl,
     PORT: '0',
     HOST: '127.0.0.1',
-    REDLET_PREFIX: prefix,
+    REDLET_PREFIX: ownPrefix(prefix),
     REDLET_SANDBOX: mode,
     REDLET_DEMO: '0',
     REDLET_COLLECT: '0',
@@ -95,6 +99,11 @@ export async function startBenchRedlet(
   // No compat function, even on a machine that has /opt/usermodule.js.
   const config = loadConfig(env, () => false);
   return startRedlet(config, silentLogger(), { mountUi });
+}
+
+/** The prefix of redlet's own keys for a bench item whose keys live under `prefix`. */
+export function ownPrefix(prefix: string): string {
+  return `${prefix}redlet:`;
 }
 
 /** Registers `count` functions, `concurrency` at a time; returns the wall time in ms. */

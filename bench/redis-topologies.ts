@@ -18,7 +18,7 @@ import { Keys } from '../src/keys.js';
 import { silentLogger } from '../src/logger.js';
 import { startRedlet, type RunningRedlet } from '../src/main.js';
 import { privateCluster, type PrivateCluster } from '../test/helpers/redis-cluster.js';
-import { input2k, registerMany, type BenchContext, type ItemResult, type Row } from './harness.js';
+import { input2k, ownPrefix, registerMany, type BenchContext, type ItemResult, type Row } from './harness.js';
 import { fmt, sleep, summarize } from './stats.js';
 
 const SEEN = `export function handler(input, context) {
@@ -35,7 +35,7 @@ async function start(env: Record<string, string>, prefix: string): Promise<Runni
       ...env,
       PORT: '0',
       HOST: '127.0.0.1',
-      REDLET_PREFIX: prefix,
+      REDLET_PREFIX: ownPrefix(prefix),
       REDLET_SANDBOX: 'inline',
       REDLET_DEMO: '0',
       REDLET_COLLECT: '0',
@@ -135,7 +135,7 @@ async function measure(ctx: BenchContext, label: string, env: Record<string, str
   {
     const n = quick ? 60 : 300;
     const prefix = `bench:topo:many:`;
-    const keys = new Keys(prefix);
+    const keys = new Keys(ownPrefix(prefix));
     const names = Array.from({ length: n }, (_, i) => `m-${i}`);
     const app = await start(env, prefix);
     try {
