@@ -161,7 +161,9 @@ async function main(): Promise<void> {
     `redlet bench${args.quick ? ' (quick)' : ''}: ${machine.cores} cores (${machine.model}), Node ${machine.node}, redis ${machine.redis} on ${redis.url}\n`,
   );
 
-  const results: Array<{ key: string; title: string; result: ItemResult | null; error?: string; seconds: number }> = [];
+  const results: Result[] = [];
+  const partial = args.quick || args.only !== null || args.cluster !== 'default' || args.functions !== undefined;
+  const out = args.out ?? new URL(partial ? './results-partial.json' : './results.json', import.meta.url).pathname;
   try {
     for (const item of ITEMS) {
       if (args.only && !args.only.includes(item.key)) continue;
@@ -178,6 +180,8 @@ async function main(): Promise<void> {
         results.push({ key: item.key, title: item.title, result: null, error: message, seconds: (performance.now() - t0) / 1000 });
       }
       process.stderr.write(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+      // Written after every item: a later item that takes the process down loses only itself.
+      writeResults(out, resultsJson(machine, args, clusterOn, started, results));
     }
   } finally {
     client.disconnect();
@@ -186,32 +190,7 @@ async function main(): Promise<void> {
 
   const totalSeconds = (performance.now() - started) / 1000;
   machine.loadAverage.after = Math.round(loadavg()[0]! * 100) / 100;
-  const partial = args.quick || args.only !== null || args.cluster !== 'default' || args.functions !== undefined;
-  const out = args.out ?? new URL(partial ? './results-partial.json' : './results.json', import.meta.url).pathname;
-  const json = {
-    machine,
-    quick: args.quick,
-    cluster: args.cluster,
-    /** Whether the redlets measured ran with replica leases (REDLET_CLUSTER). */
-    clusterMode: clusterOn,
-    only: args.only,
-    totalSeconds: Math.round(totalSeconds),
-    items: Object.fromEntries(
-      results.map((r) => [
-        r.key,
-        r.result
-          ? {
-              title: r.title,
-              seconds: Math.round(r.seconds * 10) / 10,
-              rows: r.result.rows,
-              ...r.result.data,
-              ...(r.result.notes ? { notes: r.result.notes } : {}),
-            }
-          : { title: r.title, error: r.error },
-      ]),
-    ),
-  };
-  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
+  writeResults(out, resultsJson(machine, args, clusterOn, started, results));
 
   process.stdout.write(
     `\nredlet bench${args.quick ? ' --quick' : ''}: ${machine.cores} cores (${machine.model}), ${machine.memoryGb} GB, Node ${machine.node}, Redis ${machine.redis}, ${machine.platform}, ${machine.date}\n` +
@@ -233,6 +212,40 @@ process.exit(process.exitCode ?? 0);
  * Empties the bench's own redis-server (started above on a free port, never a user's)
  * between items, key by key, so no item sees another's data.
  */
+type Machine = Record<string, unknown> & { loadAverage: { before: number; after: number } };
+type Result = { key: string; title: string; result: ItemResult | null; error?: string; seconds: number };
+
+/** The JSON document of a run: the machine, the options, each item's rows and data. */
+function resultsJson(machine: Machine, args: Args, clusterOn: boolean, started: number, results: Result[]) {
+  return {
+    machine,
+    quick: args.quick,
+    cluster: args.cluster,
+    /** Whether the redlets measured ran with replica leases (REDLET_CLUSTER). */
+    clusterMode: clusterOn,
+    only: args.only,
+    totalSeconds: Math.round((performance.now() - started) / 1000),
+    items: Object.fromEntries(
+      results.map((r) => [
+        r.key,
+        r.result
+          ? {
+              title: r.title,
+              seconds: Math.round(r.seconds * 10) / 10,
+              rows: r.result.rows,
+              ...r.result.data,
+              ...(r.result.notes ? { notes: r.result.notes } : {}),
+            }
+          : { title: r.title, error: r.error },
+      ]),
+    ),
+  };
+}
+
+function writeResults(out: string, json: unknown): void {
+  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
+}
+
 async function emptyPrivateRedis(client: Redis): Promise<void> {
   let cursor = '0';
   do {
