@@ -67,7 +67,9 @@ export function nodeAuth(opts: RedisStoreOptions): Pick<RedisOptions, 'username'
 
 /**
  * `commands`: fails fast while Redis is down (no offline queue: a tick must not pile up
- * behind an outage). `subscriber`: queues and retries forever (it only listens).
+ * behind an outage), and pipelines automatically: the commands issued in one turn of the
+ * event loop (a burst of triggers, the lease renewals of every function) leave in one
+ * write. `subscriber`: queues and retries forever (it only listens).
  */
 export function createClient(opts: RedisStoreOptions, role: 'commands' | 'subscriber'): Redis | Cluster {
   const backoff = backoffOf(opts);
@@ -78,6 +80,7 @@ export function createClient(opts: RedisStoreOptions, role: 'commands' | 'subscr
       opts.cluster.nodes.map((n) => ({ host: n.host, port: n.port })),
       {
         enableOfflineQueue: !commands,
+        enableAutoPipelining: commands,
         clusterRetryStrategy: backoff,
         // A failover shows up within a second, not at the default five.
         slotsRefreshInterval: 1000,
@@ -100,12 +103,14 @@ export function createClient(opts: RedisStoreOptions, role: 'commands' | 'subscr
       sentinelRetryStrategy: backoff,
       retryStrategy: backoff,
       enableOfflineQueue: !commands,
+      enableAutoPipelining: commands,
       maxRetriesPerRequest: commands ? 1 : null,
       connectionName,
     });
   }
   return new Redis(opts.url ?? 'redis://127.0.0.1:6379', {
     enableOfflineQueue: !commands,
+    enableAutoPipelining: commands,
     maxRetriesPerRequest: commands ? 1 : null,
     retryStrategy: backoff,
     connectionName,
