@@ -122,6 +122,15 @@ export class FunctionStatus {
     return this.logs.slice(-limit);
   }
 
+  /**
+   * A short string that changes whenever what other replicas show of this function
+   * changes (state, counters, last run); the tick counters and durations of an idle
+   * function are left out, they are refreshed with the periodic republish.
+   */
+  mark(): string {
+    return `${this.state}|${this.running}|${this.invocations}|${this.errors}|${this.lastRunAt}|${this.lastError?.at}|${this.detail}`;
+  }
+
   snapshot(): StatusSnapshot {
     const [p50, p99] = this.percentiles([0.5, 0.99]);
     return {

@@ -437,6 +437,12 @@ export class Runtime implements ClusterMember {
     return out;
   }
 
+  statusMark(name: string): string | null {
+    const runner = this.runners.get(name);
+    if (!runner || !this.active.has(name)) return null;
+    return runner.status.mark();
+  }
+
   private mustGet(name: string): FunctionRunner {
     const r = this.runners.get(name);
     if (!r) throw new RedletError('FUNCTION_NOT_FOUND', `no function named '${name}'`);

@@ -1,0 +1,65 @@
+// The coordinator's status publishing: what other replicas read of the functions run
+// here is written when it changes and refreshed once per lease period, not rewritten
+// every round (with thousands of functions a round must stay cheap).
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ClusterCoordinator, type ClusterMember } from './cluster.js';
+import { Keys } from './keys.js';
+import { silentLogger } from './logger.js';
+import { MemoryStore } from './store/memory-store.js';
+
+const LEASE_MS = 1000;
+
+function member(names: string[]) {
+  const marks = new Map(names.map((n) => [n, 'idle|0']));
+  const published: string[][] = [];
+  const m: ClusterMember = {
+    names: () => [...names],
+    staleNames: () => [],
+    takeOver: async () => true,
+    handOver: async () => {},
+    refresh: async () => {},
+    statusMark: (name) => marks.get(name) ?? null,
+    statusSnapshots: async (asked) => {
+      published.push([...asked].sort());
+      return new Map(asked.map((n) => [n, JSON.stringify({ name: n, mark: marks.get(n) })]));
+    },
+  };
+  return { m, marks, published };
+}
+
+describe('ClusterCoordinator status publishing', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('publishes every function once, then only the ones whose status changed, and refreshes the rest once per lease', async () => {
+    const store = new MemoryStore({ now: () => Date.now() });
+    const keys = new Keys('redlet:');
+    const { m, marks, published } = member(['a', 'b', 'c']);
+    const c = new ClusterCoordinator(m, store, keys, { replicaId: 'r1', leaseMs: LEASE_MS }, silentLogger());
+    c.start();
+    await vi.advanceTimersByTimeAsync(50);
+    // First round: takes all three (one replica) and publishes each.
+    expect(published.flat().sort()).toEqual(['a', 'b', 'c']);
+    expect(JSON.parse((await store.get(keys.status('b')))!)).toEqual({ name: 'b', mark: 'idle|0' });
+
+    published.length = 0;
+    marks.set('b', 'idle|1');
+    await vi.advanceTimersByTimeAsync(LEASE_MS / 5);
+    expect(published).toEqual([['b']]);
+    expect(JSON.parse((await store.get(keys.status('b')))!).mark).toBe('idle|1');
+
+    // Unchanged for a whole lease period: refreshed, so their keys never lapse.
+    published.length = 0;
+    await vi.advanceTimersByTimeAsync(LEASE_MS);
+    expect(published.flat().sort()).toEqual(['a', 'b', 'c']);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
+    for (const n of ['a', 'b', 'c']) expect(await store.get(keys.status(n))).not.toBeNull();
+
+    await c.stop();
+    await c.releaseAll();
+  });
+});
