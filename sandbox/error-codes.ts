@@ -98,6 +98,11 @@ export const ERROR_CODES = {
   FUNCTION_NOT_LOADED: { kind: 'system', http: 500, doc: 'the sandbox has no isolate for the function' },
   WORKER_ERROR: { kind: 'system', http: 500, doc: 'a sandbox worker process failed to answer' },
   WORKER_BUSY: { kind: 'system', http: 500, doc: 'a sandbox worker did not answer a request in time' },
+  SANDBOX_FULL: {
+    kind: 'system',
+    http: 503,
+    doc: "the process cannot map another isolate (the kernel's vm.max_map_count): more worker processes or replicas, or raise it",
+  },
   REDIS_UNAVAILABLE: { kind: 'system', http: 503, doc: 'Redis does not answer; retry when it is back' },
   REDIS_NOPERM: { kind: 'system', http: 503, doc: "Redis refused a command or key to redlet's ACL user (NOPERM): grant it" },
   REDIS_NOAUTH: { kind: 'system', http: 503, doc: 'Redis wants a password, or rejected the one given (NOAUTH, WRONGPASS)' },

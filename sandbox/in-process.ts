@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
 import { bundleFunction, sourceFilesOf, type Bundle } from './bundle.js';
 import { RedletError, guestCode, type ErrorCode, type GuestError } from './errors.js';
+import { MapBudget } from './map-budget.js';
 import { PythonFunctions } from './python/python-functions.js';
 import { isPythonSource } from './python/python-entry.js';
 import { mapStack } from './stack-map.js';
@@ -52,6 +53,8 @@ export interface InProcessSandboxOptions {
    * isolated-vm authors advise ending the process; the default does exactly that.
    */
   onCatastrophicError?: (message: string, fn: string | null) => void;
+  /** Refuses a new isolate near the kernel's memory-mapping limit (tests pass their own). */
+  mapBudget?: MapBudget;
 }
 
 // isolated-vm's Reference is generic over the guest value's type, which the host never
@@ -124,9 +127,11 @@ export class InProcessSandbox implements Sandbox {
   private readonly owners = new WeakMap<ivm.Isolate, string>();
   /** Python functions: a second kind behind the same contract (see python/python-functions.ts). */
   private readonly python: PythonFunctions;
+  private readonly mapBudget: MapBudget;
 
   constructor(opts: InProcessSandboxOptions = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
+    this.mapBudget = opts.mapBudget ?? new MapBudget();
     this.onCatastrophicError =
       opts.onCatastrophicError ??
       ((message) => {
@@ -138,6 +143,8 @@ export class InProcessSandbox implements Sandbox {
 
   async load(id: string, req: LoadRequest): Promise<LoadInfo> {
     const t0 = performance.now();
+    // A new function needs a new isolate; a reload replaces one.
+    if (!this.functions.has(id) && !this.python.has(id)) this.mapBudget.beforeIsolate();
     const files = req.source.kind === 'zip' || isPythonSource(req.source, null, req.handler) ? await sourceFilesOf(req.source) : null;
     if (isPythonSource(req.source, files, req.handler)) {
       const info = await this.python.load(id, req, files!, performance.now() - t0);
