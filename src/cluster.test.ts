@@ -35,7 +35,7 @@ describe('ClusterCoordinator status publishing', () => {
     vi.useRealTimers();
   });
 
-  it('publishes every function once, then only the ones whose status changed, and refreshes the rest once per lease', async () => {
+  it('publishes every function once, then only the ones whose status changed, and refreshes the rest now and then', async () => {
     const store = new MemoryStore({ now: () => Date.now() });
     const keys = new Keys('redlet:');
     const { m, marks, published } = member(['a', 'b', 'c']);
@@ -52,13 +52,46 @@ describe('ClusterCoordinator status publishing', () => {
     expect(published).toEqual([['b']]);
     expect(JSON.parse((await store.get(keys.status('b')))!).mark).toBe('idle|1');
 
-    // Unchanged for a whole lease period: refreshed, so their keys never lapse.
+    // Unchanged: left alone for a while, then refreshed (every four lease periods), so
+    // their keys never lapse.
     published.length = 0;
-    await vi.advanceTimersByTimeAsync(LEASE_MS);
-    expect(published.flat().sort()).toEqual(['a', 'b', 'c']);
     await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
+    expect(published).toEqual([]);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
+    expect(published.flat().sort()).toEqual(['a', 'b', 'c']);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 30);
     for (const n of ['a', 'b', 'c']) expect(await store.get(keys.status(n))).not.toBeNull();
 
+    await c.stop();
+    await c.releaseAll();
+  });
+});
+
+describe('ClusterCoordinator registry resync', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads the whole registry at start and then every two lease periods, not every round', async () => {
+    const store = new MemoryStore({ now: () => Date.now() });
+    const keys = new Keys('redlet:');
+    const { m } = member(['a']);
+    const seen: string[][] = [];
+    m.staleNames = (registryNames) => {
+      seen.push([...registryNames]);
+      return [];
+    };
+    const c = new ClusterCoordinator(m, store, keys, { replicaId: 'r1', leaseMs: LEASE_MS }, silentLogger());
+    c.start();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(seen).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(LEASE_MS);
+    expect(seen).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 1.2);
+    expect(seen).toHaveLength(2);
     await c.stop();
     await c.releaseAll();
   });

@@ -45,6 +45,13 @@ export interface ClusterOptions {
   leaseMs: number;
 }
 
+/** The registry is read in full every this many lease periods (see round()). */
+const RESYNC_LEASES = 2;
+/** An unchanged status is published again every this many lease periods ... */
+const REPUBLISH_LEASES = 4;
+/** ... and its key expires after this many, so a dead replica's statuses go away. */
+const STATUS_TTL_LEASES = 10;
+
 /** Functions taken over in parallel (their isolates load side by side). */
 const TAKEOVER_BATCH = 4;
 
@@ -63,6 +70,9 @@ export class ClusterCoordinator {
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
   private kickTimer: NodeJS.Timeout | null = null;
+  /** Each name's owner under the live replicas of `live` (see assigned()). */
+  private assignment = { live: '', owners: new Map<string, string | null>() };
+  private lastResync = -Infinity;
   /** What was last published of each function run here: its status mark, and when. */
   private readonly published = new Map<string, { mark: string; at: number }>();
 
@@ -186,12 +196,15 @@ export class ClusterCoordinator {
   private async round(): Promise<void> {
     if (this.stopped) return;
     const now = Date.now();
+    // The full resync of the registry (a safety net under the announcements) every few
+    // lease periods: with thousands of functions, reading every name each tick costs.
+    const resync = now - this.lastResync >= this.leaseMs * RESYNC_LEASES;
     let live: string[];
-    let registryNames: string[];
+    let registryNames: string[] | null;
     try {
       [live, registryNames] = await Promise.all([
         this.store.heartbeat(this.keys.replicas(), this.replicaId, now + this.leaseMs, now),
-        this.store.smembers(this.keys.functions()),
+        resync ? this.store.smembers(this.keys.functions()) : null,
       ]);
     } catch {
       // Cut off from Redis: whatever we cannot prove we still own must stop running.
@@ -199,10 +212,13 @@ export class ClusterCoordinator {
       return;
     }
     this.live = [...live].sort();
-    for (const name of this.member.staleNames(registryNames)) await this.member.refresh(name).catch(() => {});
+    if (registryNames) {
+      this.lastResync = now;
+      for (const name of this.member.staleNames(registryNames)) await this.member.refresh(name).catch(() => {});
+    }
 
     const names = new Set(this.member.names());
-    const mine = new Set([...names].filter((name) => assignOwner(name, this.live) === this.replicaId));
+    const mine = this.assigned(names);
 
     await this.dropLapsed(Date.now());
 
@@ -227,6 +243,27 @@ export class ClusterCoordinator {
     }
 
     await this.publishStatus();
+  }
+
+  /**
+   * The names assigned to this replica. The assignment of a name changes only when the
+   * live replicas do, so it is computed once per name and set of replicas, not each round.
+   */
+  private assigned(names: Set<string>): Set<string> {
+    const liveKey = this.live.join('\n');
+    if (liveKey !== this.assignment.live || this.assignment.owners.size > names.size * 2) {
+      this.assignment = { live: liveKey, owners: new Map() };
+    }
+    const mine = new Set<string>();
+    for (const name of names) {
+      let owner = this.assignment.owners.get(name);
+      if (owner === undefined) {
+        owner = assignOwner(name, this.live);
+        this.assignment.owners.set(name, owner);
+      }
+      if (owner === this.replicaId) mine.add(name);
+    }
+    return mine;
   }
 
   private async take(name: string): Promise<void> {
@@ -277,8 +314,9 @@ export class ClusterCoordinator {
 
   /**
    * Publishes the status of the functions run here whose status changed since it was last
-   * published, and of the others once per lease period (their key expires after three, so
-   * a dead replica's statuses disappear). Unchanged functions cost a string comparison per
+   * published, and of the others every REPUBLISH_LEASES lease periods (their key expires
+   * after STATUS_TTL_LEASES, so a dead replica's statuses disappear; a new owner publishes
+   * its own at once). Unchanged functions cost a string comparison per
    * round, not a snapshot and a write: with 10,000 functions a round stays cheap.
    */
   private async publishStatus(): Promise<void> {
@@ -288,7 +326,7 @@ export class ClusterCoordinator {
       const mark = this.member.statusMark(name);
       if (mark === null) continue;
       const last = this.published.get(name);
-      if (last && last.mark === mark && now - last.at < this.leaseMs) continue;
+      if (last && last.mark === mark && now - last.at < this.leaseMs * REPUBLISH_LEASES) continue;
       due.set(name, mark);
     }
     for (const name of this.published.keys()) if (!this.owned.has(name)) this.published.delete(name);
@@ -296,7 +334,7 @@ export class ClusterCoordinator {
     const snapshots = await this.member.statusSnapshots([...due.keys()]);
     await Promise.all(
       [...snapshots].map(([name, json]) =>
-        this.store.setWithTtl(this.keys.status(name), json, this.leaseMs * 3).then(
+        this.store.setWithTtl(this.keys.status(name), json, this.leaseMs * STATUS_TTL_LEASES).then(
           () => this.published.set(name, { mark: due.get(name)!, at: now }),
           () => {},
         ),
