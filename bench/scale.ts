@@ -8,6 +8,7 @@
  * processes in a full run.
  */
 import type { RunningRedlet } from '../src/main.js';
+import { RedletError } from '../src/errors.js';
 import {
   MB,
   MODE_LABEL,
@@ -51,11 +52,25 @@ export async function scale(ctx: BenchContext): Promise<ItemResult> {
       await sleep(1000);
       const rss0 = redletRss(app);
       ctx.note(`${MODE_LABEL[mode]}: registering ${n} functions`);
-      const names = Array.from({ length: n }, (_, i) => `n-${i}`);
-      const outputs = names.map((_, i) => `${prefix}out:${i}`);
-      const registerMs = await registerMany(rt, n, (i) =>
-        echoFunction(names[i]!, { inputKey, outputKey: outputs[i]!, period: PERIOD_S, invokeOn: 'change' }),
-      );
+      let names = Array.from({ length: n }, (_, i) => `n-${i}`);
+      let outputs = names.map((_, i) => `${prefix}out:${i}`);
+      const t0Register = performance.now();
+      let full: string | null = null;
+      try {
+        await registerMany(rt, n, (i) =>
+          echoFunction(names[i]!, { inputKey, outputKey: outputs[i]!, period: PERIOD_S, invokeOn: 'change' }),
+        );
+      } catch (err) {
+        // One process holds only so many isolates (the kernel's vm.max_map_count): measure those.
+        if (!(err instanceof RedletError && err.code === 'SANDBOX_FULL')) throw err;
+        full = err.message;
+        await sleep(500); // the lanes still registering finish
+        const fitted = new Set(rt.names());
+        ctx.note(`${MODE_LABEL[mode]}: the process was full at ${fitted.size} functions (SANDBOX_FULL)`);
+        outputs = outputs.filter((_, i) => fitted.has(names[i]!));
+        names = names.filter((x) => fitted.has(x));
+      }
+      const registerMs = performance.now() - t0Register;
       const allRanMs = registerMs + (await waitForKeys(ctx.redis, outputs, 'every function to run once', 600_000));
       await sleep(2000);
       const rss1 = redletRss(app);
@@ -69,9 +84,11 @@ export async function scale(ctx: BenchContext): Promise<ItemResult> {
       const cpu = process.cpuUsage(cpu0);
       const lag = summarize(rt.drainLag());
       const missed = names.reduce((a, x) => a + (rt.runner(x)?.status.missedTicks ?? 0), 0) - missed0;
-      const perFunctionMb = (rss1 - rss0) / n / MB;
+      const perFunctionMb = (rss1 - rss0) / names.length / MB;
       const result = {
         cluster: clusterOf(app),
+        registered: names.length,
+        full,
         registerS: Math.round(registerMs) / 1000,
         allRanS: Math.round(allRanMs) / 1000,
         rssMb: { before: Math.round(rss0 / MB), after: Math.round(rss1 / MB) },
@@ -83,9 +100,11 @@ export async function scale(ctx: BenchContext): Promise<ItemResult> {
       data[mode] = result;
       rows.push({
         metric: `${MODE_LABEL[mode]}: ${n} functions, register all / all ran once`,
-        value: `${fmt(result.registerS, 's')} / ${fmt(result.allRanS, 's')}`,
-        target: `register ≤ ${TARGET.registerAllS} s`,
-        met: result.registerS <= TARGET.registerAllS,
+        value: full
+          ? `only ${names.length} fit in one process (SANDBOX_FULL: vm.max_map_count); ${fmt(result.registerS, 's')} / ${fmt(result.allRanS, 's')}`
+          : `${fmt(result.registerS, 's')} / ${fmt(result.allRanS, 's')}`,
+        target: `${n} functions, register ≤ ${TARGET.registerAllS} s`,
+        met: !full && result.registerS <= TARGET.registerAllS,
       });
       rows.push({
         metric: `${MODE_LABEL[mode]}: RSS per function (main + workers)`,
