@@ -161,23 +161,42 @@ export class RedisStore implements Store {
   }
 
   private flushReads(): void {
-    const batch = this.reads ?? [];
+    const reads = this.reads ?? [];
     this.reads = null;
-    // A cluster client pipelines only keys of one slot: there each GET goes alone.
+    // Readers of one key in one tick (functions sharing an input, as the course's
+    // `metrics`) share one GET: the two GETs would have left back to back anyway.
+    const byKey = new Map<string, Array<(typeof reads)[number]>>();
+    for (const r of reads) {
+      const same = byKey.get(r.key);
+      if (same) same.push(r);
+      else byKey.set(r.key, [r]);
+    }
+    const batch = [...byKey];
+    const settle = (readers: typeof reads, err: unknown, value: string | null) => {
+      for (const r of readers) {
+        if (err) r.reject(err);
+        else r.resolve(value);
+      }
+    };
+    // A cluster client pipelines only keys of one slot: there each GET goes alone
+    // (ioredis' automatic pipelining still groups them per node).
     if (batch.length === 1 || (this.client as { isCluster?: boolean }).isCluster) {
-      for (const r of batch) this.client.get(r.key).then(r.resolve, r.reject);
+      for (const [key, readers] of batch)
+        this.client.get(key).then(
+          (v) => settle(readers, null, v),
+          (err: unknown) => settle(readers, err, null),
+        );
       return;
     }
     const pipeline = this.client.pipeline();
-    for (const r of batch) pipeline.get(r.key);
+    for (const [key] of batch) pipeline.get(key);
     pipeline.exec().then(
       (results) =>
-        batch.forEach((r, i) => {
+        batch.forEach(([, readers], i) => {
           const [err, value] = results?.[i] ?? [new Error('no reply'), null];
-          if (err) r.reject(err);
-          else r.resolve(value as string | null);
+          settle(readers, err, value as string | null);
         }),
-      (err: unknown) => batch.forEach((r) => r.reject(err)),
+      (err: unknown) => batch.forEach(([, readers]) => settle(readers, err, null)),
     );
   }
 
