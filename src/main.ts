@@ -26,7 +26,7 @@ import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { watchMountedFile, type MountedFileWatch } from './mounted-file-watch.js';
 import { packageRoot } from './paths.js';
-import { Runtime, type RegisterInput } from './runtime.js';
+import { Runtime, type RegisterInput } from './runtime/runtime.js';
 import { MemoryStore } from './store/memory-store.js';
 import { redisStoreOptions } from './store/redis-connection.js';
 import { RedisStore } from './store/redis-store.js';

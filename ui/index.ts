@@ -16,7 +16,7 @@ import { mountPages } from './pages.js';
 import { securityHeaders } from './security-headers.js';
 import { mountStatic } from './static.js';
 import { StoredHistory, type ChartHistory } from './stored-history.js';
-import type { Runtime } from '../src/runtime.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 
 export interface UiOptions {
   /**

@@ -9,7 +9,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AuthConfig } from '../config.js';
 import { RedletError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { readAuth, requireAuth } from './auth.js';
 import { describeFunction } from './describe-function.js';
 import { jsonDepth, MAX_JSON_DEPTH, parseJson, readFunctionRequest } from './upload.js';
