@@ -199,6 +199,14 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     await waitFor(async () => (await rt.view('slow')).status.skippedTicks >= 2, 'skipped ticks');
   });
 
+  it('invokes on demand with JSON input only', async () => {
+    const rt = await newRuntime();
+    await rt.register(fn('echo', `export const handler = (i) => i`, { period: 60 }));
+    await expect(rt.invoke('echo', '{oops')).rejects.toMatchObject({ code: 'INVALID_JSON' });
+    await expect(rt.invoke('echo', '['.repeat(1001) + ']'.repeat(1001))).rejects.toMatchObject({ code: 'INVALID_JSON' });
+    expect((await rt.invoke('echo', '{"a":1}')).output).toBe('{"a":1}');
+  });
+
   it('replaces an isolate killed by its memory limit and records the error', async () => {
     const rt = await newRuntime();
     await store.set(k('in'), '{"hog":true}');

@@ -155,7 +155,7 @@ describe('invoke now', () => {
       await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{"a":1,"b":2}' }) }),
     ).toContain('&quot;sum&quot;: 3');
     expect(await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{oops' }) })).toContain(
-      'The input is not valid JSON',
+      'the input is not valid JSON',
     );
   });
 

@@ -94,13 +94,6 @@ export function mountActions(app: Hono, deps: PageDeps): void {
     await limitFormFields(c);
     const form = await c.req.parseBody();
     const input = typeof form.input === 'string' && form.input.trim() !== '' ? form.input : undefined;
-    if (input !== undefined) {
-      try {
-        JSON.parse(input);
-      } catch (err) {
-        return c.html(<InvokeError message={`The input is not valid JSON: ${(err as Error).message}`} />);
-      }
-    }
     try {
       return c.html(<InvokeResult result={await runtime.invoke(name, input, { dryRun: true })} />);
     } catch (err) {

@@ -8,11 +8,12 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AuthConfig } from '../config.js';
 import { RedletError } from '../errors.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../json-text.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { readAuth, requireAuth } from './auth.js';
 import { describeFunction } from './describe-function.js';
-import { jsonDepth, MAX_JSON_DEPTH, parseJson, readFunctionRequest } from './upload.js';
+import { readFunctionRequest } from './upload.js';
 
 /** What the API routes need besides the runtime. */
 export interface ApiOptions {
@@ -88,10 +89,10 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
 
   api.post('/functions/:name/invoke', async (c) => {
     const name = c.req.param('name');
-    if (!runtime.has(name)) throw notFound(name);
+    // 404 before the body is read.
+    runtime.existing(name);
     // The body is the input, passed on as the JSON text it is; empty: the input key's value.
     const text = await c.req.text();
-    if (text.trim() !== '') parseJson(text, 'the input (the request body)');
     const r = await runtime.invoke(name, text.trim() === '' ? undefined : text, { dryRun: true });
     return c.json({
       ok: r.ok,
@@ -109,8 +110,7 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
 
   api.get('/functions/:name/logs', (c) => {
     const name = c.req.param('name');
-    const runner = runtime.runner(name);
-    if (!runner) throw notFound(name);
+    const runner = runtime.existing(name);
     const limit = logLimit(c.req.query('limit'));
     return c.json({ name, logs: runner.status.recentLogs(limit), droppedLogs: runner.status.droppedLogs });
   });

@@ -12,6 +12,7 @@ import type { FunctionSource } from '../../sandbox/types.js';
 import { RedletError, type ErrorCode } from '../errors.js';
 import type { FunctionSettings } from '../function-definition.js';
 import { CODE_EXTENSIONS } from '../code-files.js';
+import { parseJson } from '../json-text.js';
 
 /** A register or update request, read but not yet validated by the runtime. */
 export interface FunctionRequest {
@@ -73,45 +74,6 @@ async function readJsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') return undefined;
   return parseJson(text);
-}
-
-/**
- * Parses JSON text or throws 400 `INVALID_JSON` with the parser's reason.
- *
- * @example
- * parseJson('{"a":1}'); // { a: 1 }
- * parseJson('{', 'the input'); // throws INVALID_JSON: the input is not valid JSON: ...
- */
-export function parseJson(text: string, what = 'the request body'): unknown {
-  const depth = jsonDepth(text);
-  if (depth > MAX_JSON_DEPTH)
-    throw new RedletError('INVALID_JSON', `${what} nests arrays and objects ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted`);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new RedletError('INVALID_JSON', `${what} is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
-/** Deepest nesting accepted in JSON the API reads or writes back (serializing deeper recurses too far). */
-export const MAX_JSON_DEPTH = 1000;
-
-/** How deep arrays and objects nest in JSON text (brackets inside strings do not count); one pass, no recursion. */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
-      if (++depth > max) max = depth;
-    } else if (c === 93 || c === 125) depth--;
-  }
-  return max;
 }
 
 /** Most fields a form may carry; counted before parsing (parsing 900k fields blocks the event loop). */

@@ -16,6 +16,7 @@ import type { RuntimeConfig } from '../config.js';
 import type { FunctionSettings, KeyPolicy } from '../function-definition.js';
 import type { FunctionRunner, InvocationEvent, ManualInvocation } from '../function-runner.js';
 import { FunctionViews, type FunctionView } from '../function-views.js';
+import { parseJson } from '../json-text.js';
 import { DEFAULT_PREFIX, Keys } from '../keys.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { Registry } from '../registry.js';
@@ -161,9 +162,13 @@ export class Runtime implements ClusterMember {
     return this.registration.setPaused(name, false);
   }
 
-  /** Runs once now (on the input key's value when `input` is undefined). `dryRun` writes nothing and leaves context.env untouched. */
+  /**
+   * Runs once now on `input` (JSON text; INVALID_JSON when it is not), or on the input
+   * key's value when undefined. `dryRun` writes nothing and leaves context.env untouched.
+   */
   async invoke(name: string, input: string | undefined, opts: { dryRun: boolean } = { dryRun: true }): Promise<ManualInvocation> {
     const { runner, source } = this.ctx.entries.require(name);
+    if (input !== undefined) parseJson(input, 'the input');
     if (this.runsHere(name)) return runner.invokeNow(input, opts);
     // Another replica runs it: a dry run here on a copy of its code and stored env.
     return this.ctx.entries.exclusive(name, async () => {
