@@ -199,6 +199,17 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     await waitFor(async () => (await rt.view('slow')).status.skippedTicks >= 2, 'skipped ticks');
   });
 
+  it('replaces or deletes a function from configuration only when the configuration asks; anyone may pause it', async () => {
+    const rt = await newRuntime();
+    await rt.register({ ...fn('cfg', `export const handler = () => 1`), origin: 'config' });
+    await expect(rt.update('cfg', { settings: { period: 5 } })).rejects.toMatchObject({ code: 'FUNCTION_FROM_CONFIG' });
+    await expect(rt.remove('cfg')).rejects.toMatchObject({ code: 'FUNCTION_FROM_CONFIG', message: expect.stringMatching(/to delete it/) });
+    expect((await rt.view('cfg')).definition.period).toBe(0.1);
+    expect((await rt.update('cfg', { settings: { period: 5 }, origin: 'config' })).definition.period).toBe(5);
+    expect((await rt.pause('cfg')).definition.paused).toBe(true);
+    expect(rt.names()).toEqual(['cfg']);
+  });
+
   it('invokes on demand with JSON input only', async () => {
     const rt = await newRuntime();
     await rt.register(fn('echo', `export const handler = (i) => i`, { period: 60 }));

@@ -116,15 +116,6 @@ export function mountActions(app: Hono, deps: PageDeps): void {
 
   app.delete('/ui/functions/:name', guard, async (c) => {
     const name = c.req.param('name');
-    const runner = runtime.runner(name);
-    if (runner?.def.origin === 'config') {
-      return c.html(
-        <p class="form-error">
-          {name} comes from redlet's configuration and would come back at the next start: change the configuration to remove it, or pause
-          it.
-        </p>,
-      );
-    }
     try {
       await runtime.remove(name);
     } catch (err) {

@@ -4,7 +4,7 @@
  * (every method but GET/HEAD) need the API token; reads need it only with
  * REDLET_PROTECT_READS. Errors are thrown and turned into responses by `app.onError`.
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AuthConfig } from '../config.js';
 import { RedletError } from '../errors.js';
@@ -63,7 +63,9 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   api.get('/functions/:name', async (c) => c.json(describeFunction(await runtime.view(c.req.param('name')))));
 
   api.put('/functions/:name', async (c) => {
-    const name = apiFunction(runtime, c, 'replace');
+    const name = c.req.param('name');
+    // 404 or 409 before the upload is read.
+    runtime.checkChangeable(name, 'replace');
     const req = await readFunctionRequest(c, 'update');
     if (req.name !== undefined && req.name !== name) {
       throw new RedletError(
@@ -81,7 +83,7 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   });
 
   api.delete('/functions/:name', async (c) => {
-    const name = apiFunction(runtime, c, 'delete');
+    const name = c.req.param('name');
     await runtime.remove(name);
     opts.metrics?.forget(name);
     return c.body(null, 204);
@@ -118,20 +120,6 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   return api;
 }
 
-/** The function the URL names, when the API may replace or delete it. */
-function apiFunction(runtime: Runtime, c: Context, action: 'replace' | 'delete'): string {
-  const name = c.req.param('name')!;
-  const runner = runtime.runner(name);
-  if (!runner) throw notFound(name);
-  if (runner.def.origin === 'config') {
-    throw new RedletError(
-      'FUNCTION_FROM_CONFIG',
-      `'${name}' comes from redlet's configuration (the FUNCTION_FILE / FUNCTION_ZIP / ZIP_URL env variables, or the built-in demo, which REDLET_DEMO=0 turns off), which would bring it back at the next start; to ${action} it, change that configuration and restart redlet. Pause it to stop it now.`,
-    );
-  }
-  return name;
-}
-
 function nameOf(name: unknown): string {
   if (name !== undefined && typeof name !== 'string')
     throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
@@ -148,10 +136,6 @@ function jsonOrText(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function notFound(name: string): RedletError {
-  return new RedletError('FUNCTION_NOT_FOUND', `no function named '${name}'`);
 }
 
 function logLimit(raw: string | undefined): number {

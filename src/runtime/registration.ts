@@ -3,7 +3,8 @@
  * configuration at start): register, update, delete, pause and resume, each under
  * the function's lock and all or nothing. The rules of what may change live here:
  * settings are validated, code is loaded before it is stored, a quarantined function
- * is only deleted.
+ * is only deleted, and a function from configuration is replaced or deleted only by
+ * changing the configuration.
  *
  * @example
  * const registration = new Registration(ctx);
@@ -17,6 +18,7 @@ import { validateName, validateSettings, type FunctionDefinition, type FunctionS
 import { EMPTY_STATE, type FunctionRunner, type PersistedState } from '../function-runner.js';
 import type { FunctionView } from '../function-views.js';
 import { runsHere, type RuntimeContext } from './context.js';
+import type { FunctionEntry } from './function-entries.js';
 
 export interface RegisterInput {
   name: string;
@@ -33,6 +35,11 @@ export interface UpdateInput {
   settings?: Partial<FunctionSettings>;
   resetEnv?: boolean;
   codeUpdatedAt?: number;
+  /**
+   * Who asks (default `api`). A function from configuration is replaced only by the
+   * configuration: any other change would be undone at the next start.
+   */
+  origin?: Origin;
 }
 
 /**
@@ -109,7 +116,7 @@ export class Registration {
   async update(name: string, input: UpdateInput): Promise<FunctionView> {
     const { ctx } = this;
     return ctx.entries.exclusive(name, async () => {
-      const entry = ctx.entries.require(name);
+      const entry = this.changeable(name, 'replace', input.origin ?? 'api');
       const runner = entry.runner;
       refuseQuarantined(runner);
       const old = runner.def;
@@ -153,7 +160,7 @@ export class Registration {
   async remove(name: string): Promise<void> {
     const { ctx } = this;
     await ctx.entries.exclusive(name, async () => {
-      const { runner } = ctx.entries.require(name);
+      const { runner } = this.changeable(name, 'delete', 'api');
       // At once, even mid-invocation: disposing the isolate ends the call in flight,
       // and the abandoned runner writes nothing of it.
       runner.abandon();
@@ -194,6 +201,17 @@ export class Registration {
     });
   }
 
+  /**
+   * The entry of a function `origin` may replace or delete: FUNCTION_NOT_FOUND when
+   * there is none; FUNCTION_FROM_CONFIG when it comes from configuration and anyone
+   * else asks (the next start would undo the change).
+   */
+  changeable(name: string, action: 'replace' | 'delete', origin: Origin): FunctionEntry {
+    const entry = this.ctx.entries.require(name);
+    if (entry.runner.def.origin === 'config' && origin !== 'config') throw fromConfig(name, action);
+    return entry;
+  }
+
   /** What the caller gets back: the function as it is now, read under its lock. */
   private view(name: string): Promise<FunctionView> {
     return this.ctx.views.view(this.ctx.entries.require(name).runner);
@@ -206,6 +224,13 @@ function refuseQuarantined(runner: FunctionRunner): void {
       'FUNCTION_QUARANTINED',
       `function '${runner.def.name}' is quarantined (${runner.quarantined}); delete it and register it again`,
     );
+}
+
+function fromConfig(name: string, action: 'replace' | 'delete'): RedletError {
+  return new RedletError(
+    'FUNCTION_FROM_CONFIG',
+    `'${name}' comes from redlet's configuration (the FUNCTION_FILE / FUNCTION_ZIP / ZIP_URL env variables, or the built-in demo, which REDLET_DEMO=0 turns off), which would bring it back at the next start; to ${action} it, change that configuration and restart redlet. Pause it to stop it now.`,
+  );
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -144,12 +144,12 @@ export class Runtime implements ClusterMember {
     return this.registration.register(input);
   }
 
-  /** Replaces a function's code and/or settings. */
+  /** Replaces a function's code and/or settings (FUNCTION_FROM_CONFIG for one from configuration, unless the configuration asks). */
   update(name: string, input: UpdateInput): Promise<FunctionView> {
     return this.registration.update(name, input);
   }
 
-  /** Deletes a function and what is stored of it. */
+  /** Deletes a function and what is stored of it (FUNCTION_FROM_CONFIG for one from configuration). */
   remove(name: string): Promise<void> {
     return this.registration.remove(name);
   }
@@ -194,6 +194,15 @@ export class Runtime implements ClusterMember {
   /** The function's runner (its definition, status and state); undefined when there is none. */
   runner(name: string): FunctionRunner | undefined {
     return this.ctx.entries.get(name)?.runner;
+  }
+
+  /**
+   * Refuses as `update` or `remove` would before looking at what is asked:
+   * FUNCTION_NOT_FOUND, or FUNCTION_FROM_CONFIG for a function from configuration.
+   * A route calls it before it reads an upload.
+   */
+  checkChangeable(name: string, action: 'replace' | 'delete'): void {
+    this.registration.changeable(name, action, 'api');
   }
 
   /** Like `runner`, but 404 FUNCTION_NOT_FOUND when there is none. */
