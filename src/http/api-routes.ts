@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { readAuth, requireAuth } from './auth.js';
 import { describeFunction } from './describe-function.js';
-import { readFunctionRequest } from './upload.js';
+import { readRegisterRequest, readUpdateRequest } from './upload.js';
 
 /** What the API routes need besides the runtime. */
 export interface ApiOptions {
@@ -54,8 +54,7 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   api.get('/functions', async (c) => c.json({ functions: (await runtime.list()).map(describeFunction) }));
 
   api.post('/functions', async (c) => {
-    const req = await readFunctionRequest(c, 'create');
-    const view = await runtime.register({ name: nameOf(req.name), source: req.source!, settings: req.settings, origin: 'api' });
+    const view = await runtime.register(await readRegisterRequest(c));
     c.header('Location', `/api/functions/${view.definition.name}`);
     return c.json(describeFunction(view), 201);
   });
@@ -66,20 +65,7 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
     const name = c.req.param('name');
     // 404 or 409 before the upload is read.
     runtime.checkChangeable(name, 'replace');
-    const req = await readFunctionRequest(c, 'update');
-    if (req.name !== undefined && req.name !== name) {
-      throw new RedletError(
-        'NAME_MISMATCH',
-        `the body names '${String(req.name)}' but the URL names '${name}'; a function cannot be renamed (register it under the new name and delete the old one)`,
-        { details: { field: 'name' } },
-      );
-    }
-    const view = await runtime.update(name, {
-      ...(req.source ? { source: req.source } : {}),
-      settings: req.settings,
-      resetEnv: req.resetEnv,
-    });
-    return c.json(describeFunction(view));
+    return c.json(describeFunction(await runtime.update(name, await readUpdateRequest(c, name))));
   });
 
   api.delete('/functions/:name', async (c) => {
@@ -118,13 +104,6 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   });
 
   return api;
-}
-
-function nameOf(name: unknown): string {
-  if (name !== undefined && typeof name !== 'string')
-    throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
-  // undefined goes on to the runtime's check, which says the name is required.
-  return name as string;
 }
 
 /** The value of JSON text; the text itself when it is not JSON (an input key holding garbage). */

@@ -2,20 +2,21 @@
  * Reads a register or update request into what the runtime takes: the function's
  * code (one file or a ZIP), its settings and flags. Two encodings carry the same
  * fields: `multipart/form-data` (file field `code`, text fields for the rest: what
- * `curl -F` and the CLI send) and `application/json` (`source` + `filename`, or
- * `zipBase64`). Shape is checked here (types, unknown fields, file type, UTF-8,
- * base64); the values of settings are checked by the runtime, in one place, and the
- * ZIP's contents by the sandbox when it loads the code.
+ * `curl -F`, the CLI and the register form send) and `application/json` (`source` +
+ * `filename`, or `zipBase64`). Shape is checked here (types, unknown fields, file
+ * type, UTF-8, base64); the values of settings are checked by the runtime, in one
+ * place, and the ZIP's contents by the sandbox when it loads the code.
  */
 import type { Context } from 'hono';
 import type { FunctionSource } from '../../sandbox/types.js';
+import { CODE_EXTENSIONS } from '../code-files.js';
 import { RedletError, type ErrorCode } from '../errors.js';
 import type { FunctionSettings } from '../function-definition.js';
-import { CODE_EXTENSIONS } from '../code-files.js';
 import { parseJson } from '../json-text.js';
+import type { RegisterInput, UpdateInput } from '../runtime/runtime.js';
 
 /** A register or update request, read but not yet validated by the runtime. */
-export interface FunctionRequest {
+interface FunctionRequest {
   /** As sent (validated by the runtime); undefined when absent. */
   name: unknown;
   source: FunctionSource | null;
@@ -24,7 +25,7 @@ export interface FunctionRequest {
 }
 
 /** `create`: POST (code required); `update`: PUT (anything may be left out, `resetEnv` allowed). */
-export type UploadMode = 'create' | 'update';
+type UploadMode = 'create' | 'update';
 
 /** The settings fields, named as in the API and in FunctionSettings. */
 export const SETTING_FIELDS = ['handler', 'inputKey', 'outputKey', 'trigger', 'period', 'invokeOn', 'memoryMb', 'timeoutMs'] as const;
@@ -36,13 +37,43 @@ const FORM_FIELDS = new Set<string>(['name', 'code', 'filename', 'resetEnv', ...
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Parses the body of `POST /api/functions` or `PUT /api/functions/:name`.
+ * Reads a new function from the body of `POST /api/functions` (or of the register
+ * form's `POST /ui/functions`): the code is required; the name and settings are
+ * checked by `runtime.register`.
  *
  * @example
- * const req = await readFunctionRequest(c, 'create');
- * await runtime.register({ name: req.name as string, source: req.source!, settings: req.settings, origin: 'api' });
+ * const view = await runtime.register(await readRegisterRequest(c));
  */
-export async function readFunctionRequest(c: Context, mode: UploadMode): Promise<FunctionRequest> {
+export async function readRegisterRequest(c: Context): Promise<RegisterInput> {
+  const req = await readFunctionRequest(c, 'create');
+  if (req.name !== undefined && typeof req.name !== 'string')
+    throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
+  // An absent name goes on to the runtime's check, which says the name is required.
+  return { name: req.name as string, source: req.source!, settings: req.settings, origin: 'api' };
+}
+
+/**
+ * Reads a change to the function `name` from the body of `PUT /api/functions/:name`:
+ * anything may be left out but not everything; a name in the body must be `name`
+ * (a function cannot be renamed).
+ *
+ * @example
+ * const view = await runtime.update(name, await readUpdateRequest(c, name));
+ */
+export async function readUpdateRequest(c: Context, name: string): Promise<UpdateInput> {
+  const req = await readFunctionRequest(c, 'update');
+  if (req.name !== undefined && req.name !== name) {
+    throw new RedletError(
+      'NAME_MISMATCH',
+      `the body names '${String(req.name)}' but the URL names '${name}'; a function cannot be renamed (register it under the new name and delete the old one)`,
+      { details: { field: 'name' } },
+    );
+  }
+  return { ...(req.source ? { source: req.source } : {}), settings: req.settings, resetEnv: req.resetEnv, origin: 'api' };
+}
+
+/** Parses either body (the two encodings of the module header) and checks the fields each mode needs. */
+async function readFunctionRequest(c: Context, mode: UploadMode): Promise<FunctionRequest> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   let req: FunctionRequest;
   if (type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded') req = await fromForm(c, mode);
