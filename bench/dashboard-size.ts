@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { FunctionList, FunctionRows, listQuery, pageOf } from '../ui/functions-panel.js';
-import type { FunctionView } from '../src/runtime.js';
+import type { FunctionView } from '../src/runtime/runtime.js';
 import type { ItemResult, Row } from './harness.js';
 
 const N = 1000;

@@ -15,7 +15,7 @@ import { loadConfig } from '../src/config.js';
 import type { FunctionSettings } from '../src/function-definition.js';
 import { silentLogger } from '../src/logger.js';
 import { startRedlet, type RunningRedlet } from '../src/main.js';
-import type { RegisterInput, Runtime } from '../src/runtime.js';
+import type { RegisterInput, Runtime } from '../src/runtime/runtime.js';
 import { mountUi } from '../ui/index.js';
 
 /** `inline`: isolates in the redlet process; `process`: in supervised worker processes (the default). */

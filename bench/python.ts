@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import { createInterpreter, getSnapshot } from '../sandbox/python/pyodide-runtime.js';
-import type { RegisterInput } from '../src/runtime.js';
+import type { RegisterInput } from '../src/runtime/runtime.js';
 import {
   MB,
   input2k,

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import type { FunctionSource } from '../sandbox/types.js';
 import type { CompatConfig } from './config.js';
 import { RedletError } from './errors.js';
-import type { RegisterInput } from './runtime.js';
+import type { RegisterInput } from './runtime/runtime.js';
 
 export async function loadCompatFunction(c: CompatConfig, fetchImpl: typeof fetch = fetch): Promise<RegisterInput> {
   let source: FunctionSource;

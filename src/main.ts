@@ -26,7 +26,7 @@ import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { watchMountedFile, type MountedFileWatch } from './mounted-file-watch.js';
 import { packageRoot } from './paths.js';
-import { Runtime, type RegisterInput } from './runtime.js';
+import { Runtime, type RegisterInput } from './runtime/runtime.js';
 import { MemoryStore } from './store/memory-store.js';
 import { redisStoreOptions } from './store/redis-connection.js';
 import { RedisStore } from './store/redis-store.js';
@@ -79,7 +79,7 @@ export async function startRedlet(config: RuntimeConfig, log: Logger, opts: Star
     if (config.compat) {
       const fn = await loadCompatFunction(config.compat);
       if (runtime.has(fn.name))
-        await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
+        await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt, origin: fn.origin });
       else await runtime.register(fn);
     }
     if (config.compat && config.watchFiles) watches.push(...watchCompatFiles(config.compat, runtime, log));
@@ -131,7 +131,7 @@ function watchCompatFiles(compat: CompatConfig, runtime: Runtime, log: Logger): 
   if (!file) return [];
   const reload = async () => {
     const fn = await loadCompatFunction(compat);
-    await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt });
+    await runtime.update(fn.name, { source: fn.source, settings: fn.settings, codeUpdatedAt: fn.codeUpdatedAt, origin: fn.origin });
     log.info({ function: fn.name, file }, 'function file changed: reloaded');
   };
   const onError = (err: Error) =>

@@ -7,7 +7,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FunctionState } from './function-status.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from './runtime/runtime.js';
 
 const STATES: FunctionState[] = ['loading', 'idle', 'waiting', 'running', 'error', 'paused', 'quarantined'];
 type FunctionLabel = 'function';

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import { loadConfig, type RuntimeConfig } from '../src/config.js';
-import { Runtime, type RegisterInput } from '../src/runtime.js';
+import { Runtime, type RegisterInput } from '../src/runtime/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { Keys } from '../src/keys.js';
 import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';

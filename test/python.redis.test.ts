@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import { getSnapshot } from '../sandbox/python/pyodide-runtime.js';
-import { Runtime } from '../src/runtime.js';
+import { Runtime } from '../src/runtime/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { adminClient, apiHarness, closeAdmin, form, zipOf, type ApiHarness } from './helpers/api-harness.js';
 import { redisUrl } from './helpers/redis.js';

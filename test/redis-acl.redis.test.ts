@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import { loadConfig } from '../src/config.js';
-import { Runtime } from '../src/runtime.js';
+import { Runtime } from '../src/runtime/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
 import { waitFor } from './helpers/wait.js';

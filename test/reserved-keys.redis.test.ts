@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import type { FunctionDescription } from '../src/http/describe-function.js';
-import { Runtime } from '../src/runtime.js';
+import { Runtime } from '../src/runtime/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { adminClient, apiHarness, closeAdmin, type ApiHarness } from './helpers/api-harness.js';
 import { redisUrl } from './helpers/redis.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../sandbox/types.js';
 import { WorkerPoolSandbox } from '../sandbox/worker-pool.js';
 import { loadConfig } from '../src/config.js';
-import { Runtime } from '../src/runtime.js';
+import { Runtime } from '../src/runtime/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
 import { Keys } from '../src/keys.js';

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import { loadConfig, type RuntimeConfig } from '../src/config.js';
-import { Runtime, type RegisterInput } from '../src/runtime.js';
+import { Runtime, type RegisterInput } from '../src/runtime/runtime.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
@@ -197,6 +197,25 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
       }),
     );
     await waitFor(async () => (await rt.view('slow')).status.skippedTicks >= 2, 'skipped ticks');
+  });
+
+  it('replaces or deletes a function from configuration only when the configuration asks; anyone may pause it', async () => {
+    const rt = await newRuntime();
+    await rt.register({ ...fn('cfg', `export const handler = () => 1`), origin: 'config' });
+    await expect(rt.update('cfg', { settings: { period: 5 } })).rejects.toMatchObject({ code: 'FUNCTION_FROM_CONFIG' });
+    await expect(rt.remove('cfg')).rejects.toMatchObject({ code: 'FUNCTION_FROM_CONFIG', message: expect.stringMatching(/to delete it/) });
+    expect((await rt.view('cfg')).definition.period).toBe(0.1);
+    expect((await rt.update('cfg', { settings: { period: 5 }, origin: 'config' })).definition.period).toBe(5);
+    expect((await rt.pause('cfg')).definition.paused).toBe(true);
+    expect(rt.names()).toEqual(['cfg']);
+  });
+
+  it('invokes on demand with JSON input only', async () => {
+    const rt = await newRuntime();
+    await rt.register(fn('echo', `export const handler = (i) => i`, { period: 60 }));
+    await expect(rt.invoke('echo', '{oops')).rejects.toMatchObject({ code: 'INVALID_JSON' });
+    await expect(rt.invoke('echo', '['.repeat(1001) + ']'.repeat(1001))).rejects.toMatchObject({ code: 'INVALID_JSON' });
+    expect((await rt.invoke('echo', '{"a":1}')).output).toBe('{"a":1}');
   });
 
   it('replaces an isolate killed by its memory limit and records the error', async () => {

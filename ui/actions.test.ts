@@ -1,5 +1,6 @@
-// The pages' mutating routes through app.request(): sign-in, register (through the
-// API), invoke, pause/resume, delete; and that they refuse whoever may not use them.
+// The pages' mutating routes through app.request(): sign-in, register (with the API's
+// upload checks), invoke, pause/resume, delete; and that they refuse whoever may not
+// use them.
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../test/helpers/wait.js';
 import { uiHarness, TEST_TOKEN, type UiHarness } from '../test/helpers/ui-harness.js';
@@ -70,7 +71,7 @@ describe('sign-in', () => {
 });
 
 describe('the register form', () => {
-  it('registers through the API, resets the form and refreshes the table', async () => {
+  it('registers the upload, resets the form and refreshes the table', async () => {
     const t = await harness();
     const res = await t.page('/ui/functions', {
       method: 'POST',
@@ -102,7 +103,7 @@ describe('the register form', () => {
     expect(await t.html('/ui/functions')).toContain('id="row-add"');
   });
 
-  it('shows the API’s error next to the form, naming the field', async () => {
+  it('shows the error next to the form, naming the field', async () => {
     const t = await harness();
     const bad = await t.page('/ui/functions', { method: 'POST', cookie: TEST_TOKEN, body: upload({ name: 'Bad Name' }, ADD) });
     expect(bad.status).toBe(200);
@@ -120,7 +121,7 @@ describe('the register form', () => {
     expect(t.runtime.has('broken')).toBe(false);
   });
 
-  it('escapes what the API says back', async () => {
+  it('escapes what the error says back', async () => {
     const t = await harness();
     const html = await t.html('/ui/functions', { method: 'POST', cookie: TEST_TOKEN, body: upload({ name: '<script>x</script>' }, ADD) });
     expect(html).not.toContain('<script>x');
@@ -155,7 +156,7 @@ describe('invoke now', () => {
       await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{"a":1,"b":2}' }) }),
     ).toContain('&quot;sum&quot;: 3');
     expect(await t.html('/ui/functions/add/invoke', { method: 'POST', cookie: TEST_TOKEN, body: upload({ input: '{oops' }) })).toContain(
-      'The input is not valid JSON',
+      'the input is not valid JSON',
     );
   });
 

@@ -1,8 +1,9 @@
 /** @jsxImportSource hono/jsx */
 /**
  * The mutating routes of the pages, each answering with the partial that shows its
- * result: sign-in/out, register (handed to the API's `POST /api/functions`, so
- * uploads have one validation path), invoke now (a dry run), pause/resume and delete.
+ * result: sign-in/out, register (the upload read by the same function as the API's
+ * `POST /api/functions`, so uploads have one validation path), invoke now (a dry
+ * run), pause/resume and delete. Each calls the runtime, which applies the rules.
  * Expected failures (a bad upload, an empty input key) come back as 200 with the
  * message rendered next to the control: htmx swaps it and the browser logs nothing.
  * A change to the list of functions is announced with `HX-Trigger: functions-changed`,
@@ -23,7 +24,7 @@ import { RegisterForm, RegisterResult } from './register-form.js';
 import { AuthStatus } from './sign-in.js';
 import { RedletError } from '../src/errors.js';
 import { TOKEN_COOKIE, tokensEqual } from '../src/http/auth.js';
-import { limitFormFields } from '../src/http/upload.js';
+import { limitFormFields, readRegisterRequest } from '../src/http/upload.js';
 
 const CHANGED = 'functions-changed';
 
@@ -33,7 +34,7 @@ export function mountActions(app: Hono, deps: PageDeps): void {
   const guard = mutationGuard(auth);
   /** A user error's own message; anything else goes to the log and is summarised. */
   const userMessage = (err: unknown): string => {
-    if (err instanceof RedletError && err.kind === 'user') return err.message;
+    if (isUserError(err)) return err.message;
     runtime.log.error({ err }, 'a dashboard action failed');
     return 'redlet failed to do this; the details are in its log';
   };
@@ -67,26 +68,19 @@ export function mountActions(app: Hono, deps: PageDeps): void {
   });
 
   app.post('/ui/functions', guard, limit(http.maxBodyBytes), async (c) => {
-    // Hand the upload to the API as it came: same parsing, same checks, same messages.
-    const headers = new Headers();
-    for (const h of ['content-type', 'authorization', 'cookie', 'host', 'origin', 'sec-fetch-site', 'x-forwarded-proto', 'x-redlet-csrf']) {
-      const v = c.req.header(h);
-      if (v) headers.set(h, v);
-    }
-    const res = await app.request('/api/functions', { method: 'POST', headers, body: await c.req.arrayBuffer() }, c.env);
-    const body = (await res.json().catch(() => null)) as ApiReply | null;
-    if (res.status === 201 && body && 'name' in body) {
+    try {
+      const view = await runtime.register(await readRegisterRequest(c));
       c.header('HX-Trigger', CHANGED);
       return c.html(
         <>
-          <RegisterResult ok message={`Registered ${body.name}. It is in the functions table; click it to invoke it.`} />
+          <RegisterResult ok message={`Registered ${view.definition.name}. It is in the functions table; click it to invoke it.`} />
           <RegisterForm access={accessOf(c, auth)} defaults={runtime.defaults()} oob />
         </>,
       );
+    } catch (err) {
+      const field = isUserError(err) && typeof err.details?.field === 'string' ? err.details.field : undefined;
+      return c.html(<RegisterResult ok={false} message={userMessage(err)} field={field} />);
     }
-    const error = body && 'error' in body ? body.error : { code: `HTTP_${res.status}`, message: `the API answered ${res.status}` };
-    const field = typeof error.details?.field === 'string' ? error.details.field : undefined;
-    return c.html(<RegisterResult ok={false} message={error.message} field={field} />);
   });
 
   app.post('/ui/functions/:name/invoke', guard, limit(http.maxBodyBytes), async (c) => {
@@ -94,13 +88,6 @@ export function mountActions(app: Hono, deps: PageDeps): void {
     await limitFormFields(c);
     const form = await c.req.parseBody();
     const input = typeof form.input === 'string' && form.input.trim() !== '' ? form.input : undefined;
-    if (input !== undefined) {
-      try {
-        JSON.parse(input);
-      } catch (err) {
-        return c.html(<InvokeError message={`The input is not valid JSON: ${(err as Error).message}`} />);
-      }
-    }
     try {
       return c.html(<InvokeResult result={await runtime.invoke(name, input, { dryRun: true })} />);
     } catch (err) {
@@ -123,15 +110,6 @@ export function mountActions(app: Hono, deps: PageDeps): void {
 
   app.delete('/ui/functions/:name', guard, async (c) => {
     const name = c.req.param('name');
-    const runner = runtime.runner(name);
-    if (runner?.def.origin === 'config') {
-      return c.html(
-        <p class="form-error">
-          {name} comes from redlet's configuration and would come back at the next start: change the configuration to remove it, or pause
-          it.
-        </p>,
-      );
-    }
     try {
       await runtime.remove(name);
     } catch (err) {
@@ -147,7 +125,9 @@ export function mountActions(app: Hono, deps: PageDeps): void {
   });
 }
 
-type ApiReply = { name: string } | { error: { code: string; message: string; details?: Record<string, unknown> } };
+function isUserError(err: unknown): err is RedletError {
+  return err instanceof RedletError && err.kind === 'user';
+}
 
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';

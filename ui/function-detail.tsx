@@ -16,7 +16,7 @@ import { StateBadge, triggerText } from './functions-panel.js';
 import { describeField, domId } from './metrics-panel.js';
 import type { Series } from './output-history.js';
 import type { LogLine } from '../sandbox/types.js';
-import type { FunctionView } from '../src/runtime.js';
+import type { FunctionView } from '../src/runtime/runtime.js';
 
 /** What the detail shows, gathered by the route from the runtime and the history. */
 export interface DetailData {

@@ -13,7 +13,7 @@ import { Meter } from './charts.js';
 import { formatAgo, formatBytes, formatDuration, formatPeriod } from './format.js';
 import type { FunctionDefinition } from '../src/function-definition.js';
 import type { FunctionState } from '../src/function-status.js';
-import type { FunctionView } from '../src/runtime.js';
+import type { FunctionView } from '../src/runtime/runtime.js';
 
 export const REFRESH = 'every 3s';
 

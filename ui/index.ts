@@ -1,8 +1,8 @@
 /**
  * The pages: the dashboard at `/` and its htmx partials under `/ui/`, mounted on the
  * runtime's Hono app by the entry point. They read and steer redlet only through the
- * Runtime (and hand uploads to the API), keep the recent numeric output of every
- * function for the charts, and serve their own assets (no CDN).
+ * Runtime (reading uploads with the API's own parser), keep the recent numeric output
+ * of every function for the charts, and serve their own assets (no CDN).
  *
  * @example
  * await startRedlet(config, log, { mountUi });
@@ -16,7 +16,7 @@ import { mountPages } from './pages.js';
 import { securityHeaders } from './security-headers.js';
 import { mountStatic } from './static.js';
 import { StoredHistory, type ChartHistory } from './stored-history.js';
-import type { Runtime } from '../src/runtime.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 
 export interface UiOptions {
   /**

@@ -13,7 +13,7 @@ import type { Child } from 'hono/jsx';
 import { Bars, TimeSeries, type BarItem } from './charts.js';
 import { formatAgo, formatClock, formatDuration } from './format.js';
 import { numericFields, type Series } from './output-history.js';
-import type { FunctionView } from '../src/runtime.js';
+import type { FunctionView } from '../src/runtime/runtime.js';
 
 export interface MetricsPanelProps {
   /** The function whose output is shown. */

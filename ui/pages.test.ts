@@ -2,7 +2,7 @@
 // everything a function produced is escaped, and who sees which controls.
 import { PAGE_SIZE, pageOf } from './functions-panel.js';
 import { staleReason } from './metrics-panel.js';
-import type { FunctionView } from '../src/runtime.js';
+import type { FunctionView } from '../src/runtime/runtime.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uiHarness, TEST_TOKEN, type UiHarness } from '../test/helpers/ui-harness.js';
 

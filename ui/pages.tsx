@@ -18,7 +18,7 @@ import { MetricsPanel } from './metrics-panel.js';
 import type { ChartHistory } from './stored-history.js';
 import { RegisterForm } from './register-form.js';
 import { AuthStatus } from './sign-in.js';
-import type { Runtime } from '../src/runtime.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 
 export interface PageDeps {
   runtime: Runtime;

@@ -1,9 +1,10 @@
 /** @jsxImportSource hono/jsx */
 /**
- * The register form: upload a `.js`, `.ts` or `.zip` with its settings. It posts to
- * `/ui/functions`, which hands the upload to the API's `POST /api/functions` (one
- * validation path); the API's error is shown next to the form, and a success resets
- * the form (out-of-band swap) and tells the functions table to refresh.
+ * The register form: upload a `.js`, `.ts`, `.py` or `.zip` with its settings. It posts
+ * to `/ui/functions`, which reads the upload as the API's `POST /api/functions` does
+ * (one validation path) and registers it through the runtime; an error is shown next
+ * to the form, and a success resets the form (out-of-band swap) and tells the
+ * functions table to refresh.
  *
  * @example
  * <RegisterForm access={access} defaults={runtime.defaults()} />

@@ -4,15 +4,16 @@
  * (every method but GET/HEAD) need the API token; reads need it only with
  * REDLET_PROTECT_READS. Errors are thrown and turned into responses by `app.onError`.
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AuthConfig } from '../config.js';
 import { RedletError } from '../errors.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../json-text.js';
 import type { Metrics } from '../metrics.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { readAuth, requireAuth } from './auth.js';
 import { describeFunction } from './describe-function.js';
-import { jsonDepth, MAX_JSON_DEPTH, parseJson, readFunctionRequest } from './upload.js';
+import { readRegisterRequest, readUpdateRequest } from './upload.js';
 
 /** What the API routes need besides the runtime. */
 export interface ApiOptions {
@@ -53,8 +54,7 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   api.get('/functions', async (c) => c.json({ functions: (await runtime.list()).map(describeFunction) }));
 
   api.post('/functions', async (c) => {
-    const req = await readFunctionRequest(c, 'create');
-    const view = await runtime.register({ name: nameOf(req.name), source: req.source!, settings: req.settings, origin: 'api' });
+    const view = await runtime.register(await readRegisterRequest(c));
     c.header('Location', `/api/functions/${view.definition.name}`);
     return c.json(describeFunction(view), 201);
   });
@@ -62,25 +62,14 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   api.get('/functions/:name', async (c) => c.json(describeFunction(await runtime.view(c.req.param('name')))));
 
   api.put('/functions/:name', async (c) => {
-    const name = apiFunction(runtime, c, 'replace');
-    const req = await readFunctionRequest(c, 'update');
-    if (req.name !== undefined && req.name !== name) {
-      throw new RedletError(
-        'NAME_MISMATCH',
-        `the body names '${String(req.name)}' but the URL names '${name}'; a function cannot be renamed (register it under the new name and delete the old one)`,
-        { details: { field: 'name' } },
-      );
-    }
-    const view = await runtime.update(name, {
-      ...(req.source ? { source: req.source } : {}),
-      settings: req.settings,
-      resetEnv: req.resetEnv,
-    });
-    return c.json(describeFunction(view));
+    const name = c.req.param('name');
+    // 404 or 409 before the upload is read.
+    runtime.checkChangeable(name, 'replace');
+    return c.json(describeFunction(await runtime.update(name, await readUpdateRequest(c, name))));
   });
 
   api.delete('/functions/:name', async (c) => {
-    const name = apiFunction(runtime, c, 'delete');
+    const name = c.req.param('name');
     await runtime.remove(name);
     opts.metrics?.forget(name);
     return c.body(null, 204);
@@ -88,10 +77,10 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
 
   api.post('/functions/:name/invoke', async (c) => {
     const name = c.req.param('name');
-    if (!runtime.has(name)) throw notFound(name);
+    // 404 before the body is read.
+    runtime.existing(name);
     // The body is the input, passed on as the JSON text it is; empty: the input key's value.
     const text = await c.req.text();
-    if (text.trim() !== '') parseJson(text, 'the input (the request body)');
     const r = await runtime.invoke(name, text.trim() === '' ? undefined : text, { dryRun: true });
     return c.json({
       ok: r.ok,
@@ -109,34 +98,12 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
 
   api.get('/functions/:name/logs', (c) => {
     const name = c.req.param('name');
-    const runner = runtime.runner(name);
-    if (!runner) throw notFound(name);
+    const runner = runtime.existing(name);
     const limit = logLimit(c.req.query('limit'));
     return c.json({ name, logs: runner.status.recentLogs(limit), droppedLogs: runner.status.droppedLogs });
   });
 
   return api;
-}
-
-/** The function the URL names, when the API may replace or delete it. */
-function apiFunction(runtime: Runtime, c: Context, action: 'replace' | 'delete'): string {
-  const name = c.req.param('name')!;
-  const runner = runtime.runner(name);
-  if (!runner) throw notFound(name);
-  if (runner.def.origin === 'config') {
-    throw new RedletError(
-      'FUNCTION_FROM_CONFIG',
-      `'${name}' comes from redlet's configuration (the FUNCTION_FILE / FUNCTION_ZIP / ZIP_URL env variables, or the built-in demo, which REDLET_DEMO=0 turns off), which would bring it back at the next start; to ${action} it, change that configuration and restart redlet. Pause it to stop it now.`,
-    );
-  }
-  return name;
-}
-
-function nameOf(name: unknown): string {
-  if (name !== undefined && typeof name !== 'string')
-    throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
-  // undefined goes on to the runtime's check, which says the name is required.
-  return name as string;
 }
 
 /** The value of JSON text; the text itself when it is not JSON (an input key holding garbage). */
@@ -148,10 +115,6 @@ function jsonOrText(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function notFound(name: string): RedletError {
-  return new RedletError('FUNCTION_NOT_FOUND', `no function named '${name}'`);
 }
 
 function logLimit(raw: string | undefined): number {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../../sandbox/in-process.js';
 import { apiHarness } from '../../test/helpers/api-harness.js';
 import { loadConfig } from '../config.js';
-import { Runtime } from '../runtime.js';
+import { Runtime } from '../runtime/runtime.js';
 import { RedisStore } from '../store/redis-store.js';
 import { createApp } from './app.js';
 

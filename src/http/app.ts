@@ -12,7 +12,7 @@ import { Hono } from 'hono';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { apiRoutes } from './api-routes.js';
 import { isAuthorized, readAuth } from './auth.js';
 import { errorResponse, type ErrorBody } from './error-response.js';

@@ -5,7 +5,7 @@
  */
 import type { FunctionSettings, Origin } from '../function-definition.js';
 import type { StatusSnapshot } from '../function-status.js';
-import type { FunctionView } from '../runtime.js';
+import type { FunctionView } from '../runtime/runtime.js';
 
 /** What the API says about one function. */
 export interface FunctionDescription {

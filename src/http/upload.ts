@@ -2,19 +2,21 @@
  * Reads a register or update request into what the runtime takes: the function's
  * code (one file or a ZIP), its settings and flags. Two encodings carry the same
  * fields: `multipart/form-data` (file field `code`, text fields for the rest: what
- * `curl -F` and the CLI send) and `application/json` (`source` + `filename`, or
- * `zipBase64`). Shape is checked here (types, unknown fields, file type, UTF-8,
- * base64); the values of settings are checked by the runtime, in one place, and the
- * ZIP's contents by the sandbox when it loads the code.
+ * `curl -F`, the CLI and the register form send) and `application/json` (`source` +
+ * `filename`, or `zipBase64`). Shape is checked here (types, unknown fields, file
+ * type, UTF-8, base64); the values of settings are checked by the runtime, in one
+ * place, and the ZIP's contents by the sandbox when it loads the code.
  */
 import type { Context } from 'hono';
 import type { FunctionSource } from '../../sandbox/types.js';
+import { CODE_EXTENSIONS } from '../code-files.js';
 import { RedletError, type ErrorCode } from '../errors.js';
 import type { FunctionSettings } from '../function-definition.js';
-import { CODE_EXTENSIONS } from '../code-files.js';
+import { parseJson } from '../json-text.js';
+import type { RegisterInput, UpdateInput } from '../runtime/runtime.js';
 
 /** A register or update request, read but not yet validated by the runtime. */
-export interface FunctionRequest {
+interface FunctionRequest {
   /** As sent (validated by the runtime); undefined when absent. */
   name: unknown;
   source: FunctionSource | null;
@@ -23,7 +25,7 @@ export interface FunctionRequest {
 }
 
 /** `create`: POST (code required); `update`: PUT (anything may be left out, `resetEnv` allowed). */
-export type UploadMode = 'create' | 'update';
+type UploadMode = 'create' | 'update';
 
 /** The settings fields, named as in the API and in FunctionSettings. */
 export const SETTING_FIELDS = ['handler', 'inputKey', 'outputKey', 'trigger', 'period', 'invokeOn', 'memoryMb', 'timeoutMs'] as const;
@@ -35,13 +37,43 @@ const FORM_FIELDS = new Set<string>(['name', 'code', 'filename', 'resetEnv', ...
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Parses the body of `POST /api/functions` or `PUT /api/functions/:name`.
+ * Reads a new function from the body of `POST /api/functions` (or of the register
+ * form's `POST /ui/functions`): the code is required; the name and settings are
+ * checked by `runtime.register`.
  *
  * @example
- * const req = await readFunctionRequest(c, 'create');
- * await runtime.register({ name: req.name as string, source: req.source!, settings: req.settings, origin: 'api' });
+ * const view = await runtime.register(await readRegisterRequest(c));
  */
-export async function readFunctionRequest(c: Context, mode: UploadMode): Promise<FunctionRequest> {
+export async function readRegisterRequest(c: Context): Promise<RegisterInput> {
+  const req = await readFunctionRequest(c, 'create');
+  if (req.name !== undefined && typeof req.name !== 'string')
+    throw new RedletError('INVALID_NAME', 'name must be a string', { details: { field: 'name' } });
+  // An absent name goes on to the runtime's check, which says the name is required.
+  return { name: req.name as string, source: req.source!, settings: req.settings, origin: 'api' };
+}
+
+/**
+ * Reads a change to the function `name` from the body of `PUT /api/functions/:name`:
+ * anything may be left out but not everything; a name in the body must be `name`
+ * (a function cannot be renamed).
+ *
+ * @example
+ * const view = await runtime.update(name, await readUpdateRequest(c, name));
+ */
+export async function readUpdateRequest(c: Context, name: string): Promise<UpdateInput> {
+  const req = await readFunctionRequest(c, 'update');
+  if (req.name !== undefined && req.name !== name) {
+    throw new RedletError(
+      'NAME_MISMATCH',
+      `the body names '${String(req.name)}' but the URL names '${name}'; a function cannot be renamed (register it under the new name and delete the old one)`,
+      { details: { field: 'name' } },
+    );
+  }
+  return { ...(req.source ? { source: req.source } : {}), settings: req.settings, resetEnv: req.resetEnv, origin: 'api' };
+}
+
+/** Parses either body (the two encodings of the module header) and checks the fields each mode needs. */
+async function readFunctionRequest(c: Context, mode: UploadMode): Promise<FunctionRequest> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   let req: FunctionRequest;
   if (type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded') req = await fromForm(c, mode);
@@ -73,45 +105,6 @@ async function readJsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') return undefined;
   return parseJson(text);
-}
-
-/**
- * Parses JSON text or throws 400 `INVALID_JSON` with the parser's reason.
- *
- * @example
- * parseJson('{"a":1}'); // { a: 1 }
- * parseJson('{', 'the input'); // throws INVALID_JSON: the input is not valid JSON: ...
- */
-export function parseJson(text: string, what = 'the request body'): unknown {
-  const depth = jsonDepth(text);
-  if (depth > MAX_JSON_DEPTH)
-    throw new RedletError('INVALID_JSON', `${what} nests arrays and objects ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted`);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new RedletError('INVALID_JSON', `${what} is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
-/** Deepest nesting accepted in JSON the API reads or writes back (serializing deeper recurses too far). */
-export const MAX_JSON_DEPTH = 1000;
-
-/** How deep arrays and objects nest in JSON text (brackets inside strings do not count); one pass, no recursion. */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
-      if (++depth > max) max = depth;
-    } else if (c === 93 || c === 125) depth--;
-  }
-  return max;
 }
 
 /** Most fields a form may carry; counted before parsing (parsing 900k fields blocks the event loop). */

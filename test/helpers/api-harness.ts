@@ -12,7 +12,7 @@ import { InProcessSandbox } from '../../sandbox/in-process.js';
 import { loadConfig, type RuntimeConfig } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
 import type { Logger } from '../../src/logger.js';
-import { Runtime } from '../../src/runtime.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { Store } from '../../src/store/store.js';

@@ -6,7 +6,7 @@
  */
 import { mountUi } from '../../ui/index.js';
 import { StoredHistory } from '../../ui/stored-history.js';
-import type { RegisterInput } from '../../src/runtime.js';
+import type { RegisterInput } from '../../src/runtime/runtime.js';
 import { csrfToken } from '../../src/http/auth.js';
 import { apiHarness, TEST_TOKEN, type ApiHarness } from './api-harness.js';
 import { waitFor } from './wait.js';

@@ -9,7 +9,7 @@
 import { InProcessSandbox } from '../../sandbox/in-process.js';
 import { WorkerPoolSandbox } from '../../sandbox/worker-pool.js';
 import { loadConfig } from '../../src/config.js';
-import { Runtime } from '../../src/runtime.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { ownPrefix } from '../helpers/redis.js';
 import { HOSTILE_CASES } from './cases.js';

@@ -1,0 +1,105 @@
+/**
+ * Puts a function to work: loads its code into the sandbox, builds its runner (with
+ * the lease guard in a cluster), installs it among the entries and starts its
+ * trigger; or installs it quarantined, never to run. Also fans the runners' events
+ * (completed invocations, timer lag) out to the runtime's listeners.
+ *
+ * @example
+ * await activation.load(def, source, state.env);
+ * await activation.activate(def, source, state, true);
+ */
+import type { FunctionSource } from '../../sandbox/types.js';
+import { definitionRevision, type FunctionDefinition } from '../function-definition.js';
+import { EMPTY_STATE, FunctionRunner, type InvocationEvent, type PersistedState } from '../function-runner.js';
+import type { RuntimeContext } from './context.js';
+
+/** Lag samples kept between two `drainLag()` calls at most. */
+const MAX_LAG_SAMPLES = 100_000;
+
+export class Activation {
+  private readonly lagSamples: number[] = [];
+  private readonly invocationListeners = new Set<(e: InvocationEvent) => void>();
+
+  constructor(private readonly ctx: Omit<RuntimeContext, 'activation'>) {}
+
+  /** Loads (or reloads) the function's isolate with its code and `context.env`. */
+  async load(def: FunctionDefinition, source: FunctionSource, env: string): Promise<void> {
+    await this.ctx.sandbox.load(def.name, {
+      source,
+      handler: def.handler,
+      memoryMb: def.memoryMb,
+      timeoutMs: def.timeoutMs,
+      env,
+      name: def.name,
+    });
+  }
+
+  /**
+   * Installs a new runner in place of the function's current one (keeping its recent
+   * logs); with `run`, it runs here and its trigger is armed once the runtime has
+   * started. Resolves once the trigger is armed.
+   */
+  activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, run: boolean): Promise<void> {
+    const runner = this.install(def, source, state, run);
+    return run && this.ctx.started() ? runner.start() : Promise.resolve();
+  }
+
+  /** Lists a function whose stored definition or state failed validation; it never runs. */
+  quarantine(def: FunctionDefinition, source: FunctionSource, reason: string): void {
+    this.install(def, source, { ...EMPTY_STATE }, false).quarantine(reason);
+    this.ctx.log.error(
+      { function: def.name, reason },
+      'function quarantined: what Redis holds for it fails validation; it will not run (delete it, then register it again)',
+    );
+  }
+
+  /** See Runtime.onInvocation. */
+  onInvocation(listener: (e: InvocationEvent) => void): () => void {
+    this.invocationListeners.add(listener);
+    return () => this.invocationListeners.delete(listener);
+  }
+
+  /** Timer lateness samples (ms) since the last call. */
+  drainLag(): number[] {
+    return this.lagSamples.splice(0);
+  }
+
+  private install(def: FunctionDefinition, source: FunctionSource, state: PersistedState, run: boolean): FunctionRunner {
+    const { ctx } = this;
+    const runner = new FunctionRunner(
+      def,
+      {
+        store: ctx.store,
+        sandbox: ctx.sandbox,
+        keys: ctx.keys,
+        log: ctx.log,
+        redis: ctx.config.redis ? { host: ctx.config.redis.host, port: ctx.config.redis.port } : { host: 'embedded', port: 0 },
+        revision: definitionRevision(def, source),
+        maxOutputBytes: ctx.config.defaults.maxOutputBytes,
+        keyPolicy: ctx.keyPolicy,
+        // In a cluster, writes only land while this replica holds the function's lease.
+        guard: ctx.cluster ? { key: ctx.keys.owner(def.name), value: ctx.replicaId } : null,
+        onLag: (ms) => {
+          if (this.lagSamples.length < MAX_LAG_SAMPLES) this.lagSamples.push(ms);
+        },
+        onInvocation: (e) => this.emitInvocation(e),
+      },
+      state,
+    );
+    const previous = ctx.entries.get(def.name)?.runner;
+    if (previous) runner.status.appendLogs(previous.status.recentLogs(), 0);
+    ctx.views.forget(def.name);
+    ctx.entries.set(def.name, { runner, source, active: run && ctx.cluster !== null });
+    return runner;
+  }
+
+  private emitInvocation(e: InvocationEvent): void {
+    for (const listener of this.invocationListeners) {
+      try {
+        listener(e);
+      } catch (err) {
+        this.ctx.log.error({ err }, 'an invocation listener failed');
+      }
+    }
+  }
+}
