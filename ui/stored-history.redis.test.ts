@@ -47,6 +47,9 @@ describe.each([
     await writer.record(name, '{"cpu":10,"label":"x"}', now);
     await writer.record(name, '"text"', now);
     await writer.record(name, '{"cpu":20,"mem":5}', now + 1);
+    // Within one slot of the chart: written when the slot ends (or at a flush).
+    expect(await reader.series(name)).toMatchObject({ fields: [{ key: 'cpu' }] });
+    await writer.flush();
     const s = await reader.series(name);
     expect(s?.fields.map((f) => f.key)).toEqual(['cpu', 'mem']);
     expect(s?.fields[0]!.values.filter((v) => v !== null).at(-1)).toBe(20);
@@ -57,9 +60,27 @@ describe.each([
     const [a] = await makeStores();
     const name = `g-${Math.random().toString(36).slice(2, 8)}`;
     const h = new StoredHistory(a, (n) => keys.history(n), { maxPoints: 10, windowMs: 600_000 });
-    for (let i = 0; i < 30; i++) await h.record(name, JSON.stringify({ i }), Date.now());
+    // One point per slot (60 s here): each output in a slot of its own.
+    const t0 = Date.now() - 30 * 60_000;
+    for (let i = 0; i < 30; i++) await h.record(name, JSON.stringify({ i }), t0 + i * 60_000);
     const entries = await a.readSince(keys.history(name), 0, 1000);
     expect(entries.map((e) => JSON.parse(e.value).i)).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+  });
+
+  it('writes one point per slot however often the function runs: the newest output of each slot', async () => {
+    const [a] = await makeStores();
+    const name = `s-${Math.random().toString(36).slice(2, 8)}`;
+    const h = new StoredHistory(a, (n) => keys.history(n), { maxPoints: 600, windowMs: 600_000 });
+    const t0 = Date.now();
+    for (let i = 0; i < 500; i++) await h.record(name, JSON.stringify({ i }), t0 + i);
+    await h.record(name, '"not a number"', t0 + 600);
+    expect((await a.readSince(keys.history(name), 0, 1000)).map((e) => JSON.parse(e.value).i)).toEqual([0]);
+    await h.flush();
+    expect((await a.readSince(keys.history(name), 0, 1000)).map((e) => JSON.parse(e.value).i)).toEqual([0, 499]);
+    // A slot after the last point written starts a new point at once.
+    await h.record(name, JSON.stringify({ i: 2000 }), t0 + 2000);
+    expect((await a.readSince(keys.history(name), 0, 1000)).map((e) => JSON.parse(e.value).i)).toEqual([0, 499, 2000]);
+    h.forget(name);
   });
 
   it('drops entries older than the window (MINID)', async () => {

@@ -29,6 +29,11 @@ export interface ChartHistory {
 
 export class StoredHistory implements ChartHistory {
   private readonly shape: OutputHistory;
+  /** Per function: when its last point was written, and the newest output waiting for the next slot. */
+  private readonly slots = new Map<
+    string,
+    { lastAt: number; pending: { output: string; at: number } | null; timer: NodeJS.Timeout | null }
+  >();
 
   constructor(
     private readonly store: Pick<Store, 'appendCapped' | 'readSince'>,
@@ -47,11 +52,46 @@ export class StoredHistory implements ChartHistory {
     return runtime.onInvocation((e) => void this.record(e.name, e.output, e.at));
   }
 
-  /** Appends an output's numeric fields; Redis being down loses the point, nothing else. */
+  /**
+   * Appends an output's numeric fields; Redis being down loses the point, nothing else.
+   * A chart holds one point per windowMs / maxPoints (1 s by default): outputs closer
+   * together than that are not each written (a function running thousands of times a
+   * second would write as often); the newest of them is written when its slot ends.
+   */
   async record(name: string, output: string | null, at: number): Promise<void> {
-    if (output === null || output.length > this.shape.maxOutputChars) return;
+    if (output === null || output.length > this.shape.maxOutputChars || !mayHoldNumbers(output)) return;
+    const slot = this.slots.get(name);
+    const spacing = this.windowMs / this.shape.maxPoints;
+    if (slot && at - slot.lastAt < spacing) {
+      slot.pending = { output, at };
+      slot.timer ??= setTimeout(() => void this.flushOne(name), Math.max(0, slot.lastAt + spacing - at));
+      slot.timer.unref?.();
+      return;
+    }
+    await this.write(name, output, at);
+  }
+
+  /** Writes the outputs still waiting for the end of their slot (at shutdown; in tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.slots.keys()].map((name) => this.flushOne(name)));
+  }
+
+  private async flushOne(name: string): Promise<void> {
+    const slot = this.slots.get(name);
+    if (!slot) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    const pending = slot.pending;
+    slot.pending = null;
+    if (pending) await this.write(name, pending.output, pending.at);
+  }
+
+  private async write(name: string, output: string, at: number): Promise<void> {
     const numbers = numericFields(output);
     if (numbers.size === 0) return;
+    const slot = this.slots.get(name);
+    if (slot) slot.lastAt = at;
+    else this.slots.set(name, { lastAt: at, pending: null, timer: null });
     try {
       await this.store.appendCapped(this.keyOf(name), JSON.stringify(Object.fromEntries(numbers)), {
         maxLen: this.shape.maxPoints,
@@ -80,8 +120,21 @@ export class StoredHistory implements ChartHistory {
     return h.series(name);
   }
 
-  /** The runtime deletes the stream with the function. */
-  forget(): void {}
+  /** The runtime deletes the stream with the function; what waits for its slot goes too. */
+  forget(name: string): void {
+    const slot = this.slots.get(name);
+    if (slot?.timer) clearTimeout(slot.timer);
+    this.slots.delete(name);
+  }
 
-  retain(): void {}
+  retain(names: Iterable<string>): void {
+    const keep = new Set(names);
+    for (const name of [...this.slots.keys()]) if (!keep.has(name)) this.forget(name);
+  }
+}
+
+/** Only a JSON object or a bare number can add a point; other outputs are not even parsed. */
+function mayHoldNumbers(output: string): boolean {
+  const c = output.trimStart()[0];
+  return c === '{' || c === '-' || (c !== undefined && c >= '0' && c <= '9');
 }
