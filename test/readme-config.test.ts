@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CODE_EXTENSIONS } from '../src/code-files.js';
 import { ENV, type EnvName } from '../src/config-schema.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -50,5 +51,10 @@ describe('README configuration tables', () => {
       });
     }
     expect(compared).toBeGreaterThan(15);
+  });
+
+  it('name every kind of file FUNCTION_FILE may be', () => {
+    const row = section.split('\n').find((l) => l.startsWith('| `FUNCTION_FILE`'))!;
+    expect([...row.matchAll(/`(\.[a-z]+)`/g)].map((m) => m[1])).toEqual([...CODE_EXTENSIONS]);
   });
 });
