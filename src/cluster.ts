@@ -11,7 +11,7 @@
  * replica refreshes within milliseconds; a full resync each tick covers lost messages.
  *
  * @example
- * const cluster = new ClusterCoordinator(runtime, { replicaId: 'pod-a', leaseMs: 5000 });
+ * const cluster = new ClusterCoordinator(runtime, store, keys, { replicaId: 'pod-a', leaseMs: 5000 }, log);
  * cluster.start();
  */
 import { z } from 'zod';
