@@ -1,13 +1,15 @@
 /**
- * The README's configuration tables agree with src/config-schema.ts, where each
- * environment variable is defined once: every variable redlet reads is documented, the
- * tables name no variable it does not read, and a default the table writes as a value
- * (`8080`, on, off) is the schema's default.
+ * The README's configuration tables (and docs/security.md's limits) agree with
+ * src/config-schema.ts and function-definition.ts, where each environment variable and
+ * limit is defined once: every variable redlet reads is documented, the tables name no
+ * variable it does not read, and a default the table writes as a value (`8080`, on,
+ * off) is the schema's default.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CODE_EXTENSIONS } from '../src/code-files.js';
 import { ENV, type EnvName } from '../src/config-schema.js';
+import { LIMITS } from '../src/function-definition.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const section = readme.slice(readme.indexOf('<!-- section: configuration'), readme.indexOf('<!-- /section: configuration'));
@@ -56,5 +58,16 @@ describe('README configuration tables', () => {
   it('name every kind of file FUNCTION_FILE may be', () => {
     const row = section.split('\n').find((l) => l.startsWith('| `FUNCTION_FILE`'))!;
     expect([...row.matchAll(/`(\.[a-z]+)`/g)].map((m) => m[1])).toEqual([...CODE_EXTENSIONS]);
+  });
+
+  it("docs/security.md's limits table gives the ranges and defaults the schemas have", () => {
+    const security = readFileSync(new URL('../docs/security.md', import.meta.url), 'utf8');
+    const row = (start: string) => security.split('\n').find((l) => l.startsWith(start)) ?? '';
+    expect(row('| memory per function')).toContain(
+      `${ENV.REDLET_DEFAULT_MEMORY_MB.parse(undefined)} MB (${LIMITS.memoryMb.min}–${LIMITS.memoryMb.max})`,
+    );
+    expect(row('| time per invocation')).toContain(
+      `${ENV.REDLET_DEFAULT_TIMEOUT_MS.parse(undefined)} ms (${LIMITS.timeoutMs.min}–${LIMITS.timeoutMs.max})`,
+    );
   });
 });
