@@ -23,13 +23,15 @@ describe('bundleFunction: single files', () => {
     expect(await call(b, { n: 21 })).toBe(42);
   });
 
-  it('TypeScript (.ts and .mts), types erased', async () => {
+  it('TypeScript (.ts, .mts and .cts), types erased', async () => {
     const ts =
       'interface In { a: number }\ntype Out = { doubled: number };\nexport const handler = (input: In): Out => ({ doubled: input.a * 2 });\nexport enum Color { Red = 1 }\n';
     const b = await fromFile('handler.ts', ts);
     expect(await call(b, { a: 4 })).toEqual({ doubled: 8 });
     expect(evaluate(b).Color).toMatchObject({ Red: 1 });
     expect(await call(await fromFile('fn.mts', ts, 'fn.handler'), { a: 1 })).toEqual({ doubled: 2 });
+    const cts = 'interface In { a: number }\nexports.handler = (input: In) => ({ tripled: input.a * 3 });\n';
+    expect(await call(await fromFile('fn.cts', cts, 'fn.handler'), { a: 1 })).toEqual({ tripled: 3 });
   });
 
   it('async handlers', async () => {

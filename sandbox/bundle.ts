@@ -8,7 +8,7 @@
 import { build, transform, type BuildOptions } from 'esbuild';
 import { resolveEntry } from './handler-spec.js';
 import { describeMessage, loadError, userPath } from './load-errors.js';
-import { ModuleResolver } from './module-resolver.js';
+import { loaderFor, ModuleResolver, RESOLVE_EXTENSIONS } from './module-resolver.js';
 import type { FunctionSource, SourceFiles } from './types.js';
 import { virtualFsPlugin, type ResolveFailures } from './virtual-fs-plugin.js';
 import { readZip, type ZipLimits } from './zip.js';
@@ -48,7 +48,7 @@ const BASE_OPTIONS = {
   // import or require by import kind, then default), so esbuild's resolver never runs.
   mainFields: ['module', 'main'],
   conditions: [],
-  resolveExtensions: ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.json'],
+  resolveExtensions: [...RESOLVE_EXTENSIONS],
   sourcemap: 'external',
   sourcesContent: false,
   outfile: 'bundle.js',
@@ -162,7 +162,7 @@ function isStandaloneModule(code: string): boolean {
 }
 
 function loaderForEntry(entry: string): 'ts' | 'js' {
-  return /\.(ts|mts|cts)$/.test(entry) ? 'ts' : 'js';
+  return loaderFor(entry) === 'ts' ? 'ts' : 'js';
 }
 
 /**

@@ -72,7 +72,7 @@ export function resolveEntry(
   }
   throw new RedletError(
     'HANDLER_MODULE_NOT_FOUND',
-    `Handler '${shown}' names module '${parsed.module}', which is not among the function's files (tried ${parsed.module}, ${parsed.module}.js/.mjs/.cjs/.ts/.mts and ${parsed.module}/index.*). Files: ${listFiles(files)}.`,
+    `Handler '${shown}' names module '${parsed.module}', which is not among the function's files (tried ${parsed.module}, ${parsed.module}${CODE_EXTENSIONS.join('/')} and ${parsed.module}/index.*). Files: ${listFiles(files)}.`,
     { details: { module: parsed.module } },
   );
 }

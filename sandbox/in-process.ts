@@ -348,7 +348,6 @@ export class InProcessSandbox implements Sandbox {
     return failure(error, durationMs, logs);
   }
 
-  /** A fresh isolate with the prelude, the user's bundle evaluated, the handler bound and env restored. */
   /** An isolate with a context and the prelude, not yet holding any function's code. */
   private async prepareIsolate(memoryMb: number): Promise<Prepared> {
     const isolate: ivm.Isolate = new ivm.Isolate({
@@ -407,6 +406,7 @@ export class InProcessSandbox implements Sandbox {
     return this.prepareIsolate(memoryMb);
   }
 
+  /** A fresh isolate (the spare one when it fits) with the user's bundle evaluated, the handler bound and env restored. */
   private async createSlot(fn: LoadedFunction): Promise<{ slot: Slot; evaluateMs: number }> {
     const { req, bundle } = fn;
     const { isolate, context, refs } = await this.takeIsolate(req.memoryMb);

@@ -4,16 +4,43 @@
  * bare specifiers found in `node_modules/` folders walking up from the importer.
  * Never touches the real disk; the bundler's virtual filesystem asks this class.
  */
+import type { Loader } from 'esbuild';
 import { builtinModules } from 'node:module';
 import { posix } from 'node:path';
 import { RedletError } from './errors.js';
 import { resolvePackageExports, resolvePackageImports } from './package-exports.js';
 import type { SourceFiles } from './types.js';
 
+/**
+ * The one list of the files a function's JavaScript/TypeScript module graph may hold, with
+ * the esbuild loader that reads each; the resolver, the bundler and the upload checks
+ * (src/code-files.ts) all take their extensions from here.
+ */
+export const LOADERS: Readonly<Record<string, Loader>> = {
+  '.js': 'js',
+  '.mjs': 'js',
+  '.cjs': 'js',
+  '.ts': 'ts',
+  '.mts': 'ts',
+  '.cts': 'ts',
+  '.json': 'json',
+};
 /** Probed, in this order, after a path that does not name a file as written. */
-export const RESOLVE_EXTENSIONS: readonly string[] = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.json'];
-/** The files a handler can live in. */
-export const CODE_EXTENSIONS: readonly string[] = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
+export const RESOLVE_EXTENSIONS: readonly string[] = Object.keys(LOADERS);
+/** The files a handler can live in: every kind but data. */
+export const CODE_EXTENSIONS: readonly string[] = RESOLVE_EXTENSIONS.filter((ext) => LOADERS[ext] !== 'json');
+
+/**
+ * The esbuild loader for a file, from its extension (any case); undefined when redlet does not load it.
+ *
+ * @example
+ * loaderFor('lib/x.cts'); // 'ts'
+ */
+export function loaderFor(path: string): Loader | undefined {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot < 0 ? undefined : LOADERS[base.slice(dot).toLowerCase()];
+}
 
 /** `import`/`import()` or `require()`: picks the `exports` condition and the main field. */
 export type ImportKind = 'import' | 'require';

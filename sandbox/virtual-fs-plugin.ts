@@ -4,35 +4,13 @@
  * reads the real disk. Imports that cannot work in an isolate (Node built-ins,
  * missing modules, file types with no loader) fail here, at the import's location.
  */
-import type { Loader, Plugin, PartialMessage } from 'esbuild';
+import type { Plugin, PartialMessage } from 'esbuild';
 import { RedletError, type ErrorCode } from './errors.js';
-import { ModuleResolver, type ImportKind } from './module-resolver.js';
+import { loaderFor, ModuleResolver, RESOLVE_EXTENSIONS, type ImportKind } from './module-resolver.js';
 import type { SourceFiles } from './types.js';
 
 /** esbuild namespace of the virtual files; it prefixes paths in esbuild's messages (`redlet:lib/a.js`). */
 export const VIRTUAL_NAMESPACE = 'redlet';
-
-const LOADERS: Record<string, Loader> = {
-  js: 'js',
-  mjs: 'js',
-  cjs: 'js',
-  ts: 'ts',
-  mts: 'ts',
-  cts: 'ts',
-  json: 'json',
-};
-
-/**
- * The esbuild loader for a file, from its extension; undefined when it has none.
- *
- * @example
- * loaderFor('lib/x.cts'); // 'ts'
- */
-export function loaderFor(path: string): Loader | undefined {
-  const base = path.slice(path.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return dot < 0 ? undefined : LOADERS[base.slice(dot + 1).toLowerCase()];
-}
 
 /** Import failures the plugin left to esbuild, by `failureKey(importer, specifier)`. */
 export type ResolveFailures = Map<string, { code: ErrorCode; text: string; importer: string }>;
@@ -89,7 +67,7 @@ export function virtualFsPlugin(
           if (loaderFor(found.path) === undefined) {
             return failure(
               'LOAD_UNSUPPORTED_FILE',
-              `Cannot import '${found.path}': only .js, .mjs, .cjs, .ts, .mts, .cts and .json files can be imported`,
+              `Cannot import '${found.path}': only ${RESOLVE_EXTENSIONS.join(', ')} files can be imported`,
             );
           }
           return { path: found.path, namespace: VIRTUAL_NAMESPACE };

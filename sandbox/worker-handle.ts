@@ -129,8 +129,8 @@ export class WorkerHandle {
     this.heartbeat.unref();
   }
 
-  /** Sends one request; rejects with WORKER_CRASHED if the worker dies before answering. */
   /**
+   * Sends one request; rejects with WORKER_CRASHED if the worker dies before answering.
    * `deadlineMs`: the worker is killed if it has not answered by then (an invocation
    * past its time limit). `giveUpMs`: the caller stops waiting and the late answer is
    * dropped, the worker lives on (statistics: a worker busy running a function's

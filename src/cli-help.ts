@@ -6,6 +6,10 @@
  * helpFor('deploy'); // 'usage: redlet deploy <file|zip> ...'
  */
 import { CODE_EXTENSIONS } from './code-files.js';
+import { DEFAULT_PERIOD_SECONDS } from './config-schema.js';
+import { LIMITS } from './function-definition.js';
+
+const range = (r: { min: number; max: number }) => `${r.min}-${r.max}`;
 
 const CLIENT_FLAGS = `  --url U      the redlet to talk to (default $REDLET_URL, else http://localhost:8080)
   --token T    the API token, needed to change anything (default $REDLET_API_TOKEN
@@ -34,10 +38,10 @@ Registers a function from a ${CODE_EXTENSIONS.join(' ')} file or a .zip of modul
   --input-key K        the Redis key to read (default metrics)
   --output-key K       the Redis key to write the result to (default: none)
   --trigger T          poll (every --period seconds) or keyspace (on writes)
-  --period S           seconds between polls (default 5)
+  --period S           seconds between polls (default ${DEFAULT_PERIOD_SECONDS}; ${range(LIMITS.period)})
   --invoke-on W        change (only when the input changed) or always
-  --memory MB          the isolate's memory limit
-  --timeout MS         the time limit of one run
+  --memory MB          the isolate's memory limit (${range(LIMITS.memoryMb)})
+  --timeout MS         the time limit of one run (${range(LIMITS.timeoutMs)})
   --force, -f          replace an existing function's code and settings
                        (context.env is kept; add --reset-env to clear it)
 ${CLIENT_FLAGS}

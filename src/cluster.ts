@@ -11,9 +11,10 @@
  * replica refreshes within milliseconds; a full resync each tick covers lost messages.
  *
  * @example
- * const cluster = new ClusterCoordinator(runtime, { replicaId: 'pod-a', leaseMs: 5000 });
+ * const cluster = new ClusterCoordinator(runtime, store, keys, { replicaId: 'pod-a', leaseMs: 5000 }, log);
  * cluster.start();
  */
+import { z } from 'zod';
 import { assignOwner } from './assignment.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
@@ -51,6 +52,10 @@ const RESYNC_LEASES = 2;
 const REPUBLISH_LEASES = 4;
 /** ... and its key expires after this many, so a dead replica's statuses go away. */
 const STATUS_TTL_LEASES = 10;
+
+/** A registry change, announced on `Keys.events()`: which function, and which replica changed it. */
+const clusterEventSchema = z.object({ name: z.string(), from: z.string() });
+type ClusterEvent = z.output<typeof clusterEventSchema>;
 
 /** Functions taken over in parallel (their isolates load side by side). */
 const TAKEOVER_BATCH = 4;
@@ -126,7 +131,8 @@ export class ClusterCoordinator {
 
   /** Tells the other replicas that a function changed (registered, updated, deleted, paused). */
   async announce(name: string): Promise<void> {
-    await this.store.publish(this.keys.events(), JSON.stringify({ name, from: this.replicaId })).catch((err: Error) => {
+    const event: ClusterEvent = { name, from: this.replicaId };
+    await this.store.publish(this.keys.events(), JSON.stringify(event)).catch((err: Error) => {
       this.log.warn({ function: name, err: err.message }, 'could not announce a change; other replicas pick it up at their next resync');
     });
     this.kick();
@@ -161,13 +167,13 @@ export class ClusterCoordinator {
   }
 
   private async onEvent(message: string): Promise<void> {
-    let event: { name?: unknown; from?: unknown };
+    let event: ClusterEvent;
     try {
-      event = JSON.parse(message);
+      event = clusterEventSchema.parse(JSON.parse(message));
     } catch {
-      return;
+      return; // not an announcement of this version: the next resync covers it
     }
-    if (event.from === this.replicaId || typeof event.name !== 'string') return;
+    if (event.from === this.replicaId) return;
     try {
       await this.member.refresh(event.name);
     } catch (err) {

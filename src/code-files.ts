@@ -5,9 +5,14 @@
  * @example
  * CODE_EXTENSIONS.includes('.py'); // true
  */
+import { CODE_EXTENSIONS as JS_CODE_EXTENSIONS } from '../sandbox/module-resolver.js';
+import { isPythonFile, PYTHON_EXTENSIONS } from '../sandbox/python/python-entry.js';
 
-/** Extensions of single-file code: JavaScript, TypeScript and Python; `.zip` is the other kind. */
-export const CODE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.py'] as const;
+/**
+ * Extensions of single-file code: what the sandbox runs, JavaScript and TypeScript
+ * (sandbox/module-resolver.ts) and Python; `.zip` is the other kind.
+ */
+export const CODE_EXTENSIONS: readonly string[] = [...JS_CODE_EXTENSIONS, ...PYTHON_EXTENSIONS];
 
 /** Everything an upload may be, for a file picker's `accept`: `.js,.mjs,…,.zip`. */
 export const UPLOAD_ACCEPT = [...CODE_EXTENSIONS, '.zip'].join(',');
@@ -18,6 +23,4 @@ export const DEFAULT_FUNCTION_FILES = ['/opt/usermodule.js', '/opt/usermodule.py
 /** The documented default memory limit of Python functions (the interpreter alone fills about 31 MB of it). */
 export const PYTHON_DEFAULT_MEMORY_MB = 128;
 
-export function isPythonFilename(filename: string): boolean {
-  return filename.toLowerCase().endsWith('.py');
-}
+export const isPythonFilename = isPythonFile;

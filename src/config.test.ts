@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_FUNCTION_FILE, loadConfig, nameFromFile } from './config.js';
+import { LIMITS, nameSchema, validateSettings } from './function-definition.js';
 
 const none = () => false;
 
@@ -100,6 +101,7 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, /PORT must be a number/],
     [{ REDLET_API_TOKEN: 'short' }, /at least 16 characters/],
     [{ REDLET_DEMO: 'maybe' }, /REDLET_DEMO must be 1\/true/],
+    [{ REDLET_API_TOKEN: 'a-long-enough-secret-token', REDLET_PUBLIC_READS: 'maybe' }, /REDLET_PUBLIC_READS must be 1\/true/],
   ])('rejects %o with one clear line', (env, message) => {
     let err: unknown;
     try {
@@ -158,5 +160,54 @@ describe('nameFromFile', () => {
     expect(nameFromFile('/opt/usermodule.js')).toBe('usermodule');
     expect(nameFromFile('My_Stats.v2.zip')).toBe('my-stats-v2');
     expect(nameFromFile('___.js')).toBe('function');
+    // Cut to the longest name allowed, never ending in '-'.
+    expect(nameFromFile(`${'a'.repeat(62)}-b.js`)).toBe('a'.repeat(62));
+  });
+});
+
+describe('one rule for each limit of a function', () => {
+  const settings = {
+    handler: 'handler',
+    inputKey: 'in',
+    outputKey: 'out',
+    trigger: 'poll',
+    invokeOn: 'change',
+    period: 5,
+    memoryMb: 64,
+    timeoutMs: 5000,
+  };
+  const file = { FUNCTION_FILE: 'a.js' };
+  it.each([
+    ['memoryMb', 'FUNCTION_MEMORY_MB', LIMITS.memoryMb],
+    ['memoryMb', 'REDLET_DEFAULT_MEMORY_MB', LIMITS.memoryMb],
+    ['timeoutMs', 'FUNCTION_TIMEOUT_MS', LIMITS.timeoutMs],
+    ['timeoutMs', 'REDLET_DEFAULT_TIMEOUT_MS', LIMITS.timeoutMs],
+    ['period', 'MONITORING_PERIOD', LIMITS.period],
+  ] as const)('%s and %s accept the same range', (field, variable, range) => {
+    for (const [value, ok] of [
+      [range.min, true],
+      [range.max, true],
+      [range.max + 1, false],
+      [range.min / 2, false],
+    ] as const) {
+      const fromApi = () => validateSettings({ ...settings, [field]: value });
+      const fromEnv = () => loadConfig({ ...file, [variable]: String(value) }, none);
+      if (ok) {
+        expect(fromApi).not.toThrow();
+        expect(fromEnv).not.toThrow();
+      } else {
+        expect(fromApi).toThrow(new RegExp(`^${field} must be`));
+        expect(fromEnv).toThrow(new RegExp(`^${variable} must be`));
+      }
+    }
+  });
+
+  it('FUNCTION_NAME follows the name pattern and length of the API', () => {
+    const long = 'a'.repeat(LIMITS.nameLength + 1);
+    for (const name of ['ok-name', 'Bad_Name', '-x', long]) {
+      const api = nameSchema.safeParse(name).success;
+      if (api) expect(loadConfig({ ...file, FUNCTION_NAME: name }, none).compat?.name).toBe(name);
+      else expect(() => loadConfig({ ...file, FUNCTION_NAME: name }, none)).toThrow(/FUNCTION_NAME must be a DNS label/);
+    }
   });
 });

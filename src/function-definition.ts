@@ -8,66 +8,64 @@ import { z } from 'zod';
 import type { FunctionSource } from '../sandbox/types.js';
 import { RedletError } from './errors.js';
 import { isReservedKey } from './keys.js';
+import { intIn, secondsIn, type NumberFrom } from './schema-fields.js';
 
+/**
+ * Every limit of a function, written once: the API, the pages, the CLI, the compat
+ * environment variables and definitions read back from Redis all check these.
+ */
+export const LIMITS = {
+  /** Seconds between polls (or between a keyspace function's safety polls). */
+  period: { min: 0.1, max: 86_400 },
+  memoryMb: { min: 8, max: 1024 },
+  timeoutMs: { min: 1, max: 60_000 },
+  /** A function's name is a DNS label: at most 63 characters. */
+  nameLength: 63,
+  /** Input and output key names. */
+  keyLength: 1024,
+  handlerLength: 300,
+  filenameLength: 255,
+} as const;
+
+/** A DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit); see LIMITS.nameLength. */
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export type Origin = 'api' | 'config';
+export const TRIGGERS = ['poll', 'keyspace'] as const;
+export const INVOKE_ON = ['change', 'always'] as const;
 
-export interface FunctionSettings {
-  handler: string;
-  inputKey: string;
-  outputKey: string | null;
-  trigger: 'poll' | 'keyspace';
-  /** Seconds between polls (poll) or between safety polls (keyspace with invokeOn change). */
-  period: number;
-  invokeOn: 'change' | 'always';
-  memoryMb: number;
-  timeoutMs: number;
-}
+/**
+ * The rules of the numeric settings, with messages naming `label` (a settings field or
+ * an environment variable); `from: 'json'` for values read back from Redis.
+ */
+export const periodSchema = (label = 'period', from?: NumberFrom) => secondsIn(label, LIMITS.period.min, LIMITS.period.max, from);
+export const memoryMbSchema = (label = 'memoryMb', from?: NumberFrom) => intIn(label, LIMITS.memoryMb.min, LIMITS.memoryMb.max, from);
+export const timeoutMsSchema = (label = 'timeoutMs', from?: NumberFrom) => intIn(label, LIMITS.timeoutMs.min, LIMITS.timeoutMs.max, from);
 
-export interface FunctionDefinition extends FunctionSettings {
-  name: string;
-  origin: Origin;
-  /** Name of the uploaded file or ZIP, e.g. `usermodule.js`. */
-  filename: string;
-  sourceKind: 'file' | 'zip';
-  /** When the code last changed: epoch ms (context.function_getmtime). */
-  codeUpdatedAt: number;
-  createdAt: number;
-  updatedAt: number;
-  paused: boolean;
-}
+/** What a function's author chooses (see settingsSchema). */
+export type FunctionSettings = z.output<typeof settingsSchema>;
+
+const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join(' or ');
 
 export const settingsSchema = z.object({
   handler: z
     .string()
     .trim()
     .min(1, 'handler must not be empty')
-    .max(300, 'handler is too long')
+    .max(LIMITS.handlerLength, 'handler is too long')
     .regex(/^[\w./@-]+(:[\w$]+)?$/, "handler must look like 'handler', 'module.handler' or 'path/file.js:exportName'"),
-  inputKey: z.string().min(1, 'inputKey must not be empty').max(1024, 'inputKey is too long'),
-  outputKey: z.string().min(1).max(1024, 'outputKey is too long').nullable(),
-  trigger: z.enum(['poll', 'keyspace'], { error: "trigger must be 'poll' or 'keyspace'" }),
-  period: z.coerce
-    .number({ error: 'period must be a number of seconds' })
-    .min(0.1, 'period must be at least 0.1 seconds')
-    .max(86_400, 'period must be at most 86400 seconds'),
-  invokeOn: z.enum(['change', 'always'], { error: "invokeOn must be 'change' or 'always'" }),
-  memoryMb: z.coerce
-    .number({ error: 'memoryMb must be a number' })
-    .int('memoryMb must be a whole number')
-    .min(8, 'memoryMb must be at least 8')
-    .max(1024, 'memoryMb must be at most 1024'),
-  timeoutMs: z.coerce
-    .number({ error: 'timeoutMs must be a number' })
-    .int('timeoutMs must be a whole number')
-    .min(1, 'timeoutMs must be at least 1')
-    .max(60_000, 'timeoutMs must be at most 60000'),
+  inputKey: z.string().min(1, 'inputKey must not be empty').max(LIMITS.keyLength, 'inputKey is too long'),
+  outputKey: z.string().min(1).max(LIMITS.keyLength, 'outputKey is too long').nullable(),
+  trigger: z.enum(TRIGGERS, { error: `trigger must be ${quoted(TRIGGERS)}` }),
+  /** Seconds between polls (poll) or between safety polls (keyspace with invokeOn change). */
+  period: periodSchema(),
+  invokeOn: z.enum(INVOKE_ON, { error: `invokeOn must be ${quoted(INVOKE_ON)}` }),
+  memoryMb: memoryMbSchema(),
+  timeoutMs: timeoutMsSchema(),
 });
 
 export const nameSchema = z
   .string({ error: 'name is required' })
-  .max(63, 'name must be at most 63 characters')
+  .max(LIMITS.nameLength, `name must be at most ${LIMITS.nameLength} characters`)
   .regex(NAME_PATTERN, "name must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit");
 
 /**
@@ -147,21 +145,36 @@ export function validateSettings(input: unknown, policy: KeyPolicy = OPEN_KEY_PO
   return s;
 }
 
-const storedSchema = z.strictObject({
+/** A function: its settings and what redlet records about it. */
+const definitionSchema = z.strictObject({
   name: nameSchema,
-  // Functions from configuration are never stored: a stored one is always the API's.
-  origin: z.literal('api', { error: "origin must be 'api' (functions from configuration are never stored)" }),
-  filename: z.string().min(1).max(255),
+  /** `config`: from the compat environment variables, never stored; `api`: registered through the API or the pages. */
+  origin: z.enum(['api', 'config']),
+  /** Name of the uploaded file or ZIP, e.g. `usermodule.js`. */
+  filename: z.string().min(1).max(LIMITS.filenameLength),
   sourceKind: z.enum(['file', 'zip']),
-  codeUpdatedAt: z.number().finite(),
-  createdAt: z.number().finite(),
-  updatedAt: z.number().finite(),
+  /** When the code last changed: epoch ms (context.function_getmtime). */
+  codeUpdatedAt: z.number(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
   paused: z.boolean(),
   ...settingsSchema.shape,
-  period: z.number().min(0.1).max(86_400),
-  memoryMb: z.number().int().min(8).max(1024),
-  timeoutMs: z.number().int().min(1).max(60_000),
 });
+
+/**
+ * A definition as the registry stores it (JSON), read back: the same rules, except that
+ * numbers must be JSON numbers (the API reads "5" as 5; a stored "5" was not written by
+ * redlet) and only the API's functions are ever stored.
+ */
+const storedSchema = definitionSchema.extend({
+  origin: z.literal('api', { error: "origin must be 'api' (functions from configuration are never stored)" }),
+  period: periodSchema('period', 'json'),
+  memoryMb: memoryMbSchema('memoryMb', 'json'),
+  timeoutMs: timeoutMsSchema('timeoutMs', 'json'),
+});
+
+export type FunctionDefinition = z.output<typeof definitionSchema>;
+export type Origin = FunctionDefinition['origin'];
 
 /**
  * Checks a definition read back from Redis against the API's rules (limits, origin,

@@ -19,27 +19,13 @@ import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
 import { unchangedInputsOf } from './store/unchanged-inputs.js';
+import { encodeState, type PersistedState } from './persisted-state.js';
 import { KeyspaceTrigger } from './triggers/keyspace-trigger.js';
 import { PollTrigger } from './triggers/poll-trigger.js';
 import type { Trigger } from './triggers/trigger.js';
 
-/** What survives a restart, stored as JSON under `Keys.state(name)`. */
-export interface PersistedState {
-  /** JSON text of context.env. */
-  env: string;
-  /** Marker (hash) of the last input handled; change detection compares against it. */
-  lastSeen: string | null;
-  /** Definition revision that handled it: a new revision handles the same input once more. */
-  revision: string | null;
-  lastExecution: number | null;
-  /**
-   * Redis Cluster, output key in another slot than the state: the output committed with
-   * this state (fenced, in the state's slot) and written to its key right after. Whoever
-   * runs the function next makes sure the key holds it, so a crash between the two
-   * writes loses no output. Absent everywhere else.
-   */
-  pending?: { key: string; value: string } | null;
-}
+// runtime.ts and tests import the state's helpers from here.
+export { decodeState, encodeState, EMPTY_STATE, type PersistedState } from './persisted-state.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -75,34 +61,6 @@ export interface InvocationEvent {
 export interface ManualInvocation extends InvokeResult {
   /** The input used (JSON text). */
   input: string;
-}
-
-export const EMPTY_STATE: PersistedState = { env: '{}', lastSeen: null, revision: null, lastExecution: null };
-
-export function encodeState(s: PersistedState): string {
-  // env is already JSON text: splice it in rather than parse and re-serialize it.
-  const pending = s.pending ? `,"pending":${JSON.stringify(s.pending)}` : '';
-  return `{"lastSeen":${JSON.stringify(s.lastSeen)},"revision":${JSON.stringify(s.revision)},"lastExecution":${JSON.stringify(s.lastExecution)}${pending},"env":${s.env}}`;
-}
-
-export function decodeState(raw: string | null): PersistedState {
-  if (!raw) return { ...EMPTY_STATE };
-  const v = JSON.parse(raw) as {
-    env?: unknown;
-    lastSeen?: unknown;
-    revision?: unknown;
-    lastExecution?: unknown;
-    pending?: { key?: unknown; value?: unknown } | null;
-  };
-  const env = v.env && typeof v.env === 'object' && !Array.isArray(v.env) ? JSON.stringify(v.env) : '{}';
-  const p = v.pending;
-  return {
-    env,
-    lastSeen: typeof v.lastSeen === 'string' ? v.lastSeen : null,
-    revision: typeof v.revision === 'string' ? v.revision : null,
-    lastExecution: typeof v.lastExecution === 'number' ? v.lastExecution : null,
-    ...(p && typeof p.key === 'string' && typeof p.value === 'string' ? { pending: { key: p.key, value: p.value } } : {}),
-  };
 }
 
 export function inputMarker(raw: string): string {

@@ -5,39 +5,55 @@
  *
  * @example
  * const s = new FunctionStatus('avg');
- * s.recordSuccess(1.2, Date.now());
+ * s.recordSuccess(1.2, Date.now(), '{"avg":1}');
  * s.snapshot().p50Ms; // 1.2
  */
-import type { GuestError } from './errors.js';
+import { z } from 'zod';
+import { isErrorCode, type ErrorCode, type GuestError } from './errors.js';
 import type { LogLine } from '../sandbox/types.js';
 
-export type FunctionState = 'loading' | 'idle' | 'waiting' | 'running' | 'error' | 'paused' | 'quarantined';
+export const FUNCTION_STATES = ['loading', 'idle', 'waiting', 'running', 'error', 'paused', 'quarantined'] as const;
+export type FunctionState = (typeof FUNCTION_STATES)[number];
 
-export interface LastError extends GuestError {
-  at: number;
-}
+const lastErrorSchema = z.object({
+  code: z.custom<ErrorCode>(isErrorCode, 'not an error code'),
+  name: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+  at: z.number(),
+});
 
-export interface StatusSnapshot {
-  name: string;
-  state: FunctionState;
+export type LastError = z.output<typeof lastErrorSchema>;
+
+const nullableNumber = () => z.number().nullable();
+
+/**
+ * A function's status at one moment. Also what its owner publishes in Redis for the
+ * other replicas, which read it back through this schema.
+ */
+export const statusSnapshotSchema = z.object({
+  name: z.string(),
+  state: z.enum(FUNCTION_STATES),
   /** An invocation is in flight (the state keeps saying how the last one ended). */
-  running: boolean;
+  running: z.boolean(),
   /** Why the state is what it is, in words (e.g. "waiting for key 'metrics'"). */
-  detail: string | null;
-  invocations: number;
-  errors: number;
-  skippedTicks: number;
-  missedTicks: number;
-  unchangedTicks: number;
-  lastRunAt: number | null;
-  lastDurationMs: number | null;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  lastError: LastError | null;
-  lastOutput: string | null;
-  lastOutputAt: number | null;
-  outcomes: Record<string, number>;
-}
+  detail: z.string().nullable(),
+  invocations: z.number(),
+  errors: z.number(),
+  skippedTicks: z.number(),
+  missedTicks: z.number(),
+  unchangedTicks: z.number(),
+  lastRunAt: nullableNumber(),
+  lastDurationMs: nullableNumber(),
+  p50Ms: nullableNumber(),
+  p99Ms: nullableNumber(),
+  lastError: lastErrorSchema.nullable(),
+  lastOutput: z.string().nullable(),
+  lastOutputAt: nullableNumber(),
+  outcomes: z.record(z.string(), z.number()),
+});
+
+export type StatusSnapshot = z.output<typeof statusSnapshotSchema>;
 
 /** One call of `set`: the state before and after, with the error that explains an 'error'. */
 export interface StateChange {

@@ -9,10 +9,11 @@
  * const views = new FunctionViews(runtime, sandbox, store, keys, 'local');
  * const all = await views.list(runners);
  */
+import { z } from 'zod';
 import type { Sandbox, SandboxStats } from '../sandbox/types.js';
 import type { FunctionDefinition } from './function-definition.js';
 import type { FunctionRunner } from './function-runner.js';
-import type { StatusSnapshot } from './function-status.js';
+import { statusSnapshotSchema, type StatusSnapshot } from './function-status.js';
 import type { Keys } from './keys.js';
 import type { Store } from './store/store.js';
 
@@ -25,12 +26,26 @@ export interface FunctionView {
   owner: string | null;
 }
 
-/** What an owner publishes about a function for the other replicas. */
-interface SharedStatus {
-  owner: string;
-  status: StatusSnapshot;
-  sandbox: SandboxStats | null;
-}
+const sandboxStatsSchema = z.object({
+  heapUsedBytes: z.number(),
+  heapLimitBytes: z.number(),
+  restarts: z.number(),
+  cpuTimeMs: z.number(),
+  crashes: z.number().optional(),
+  backoffUntil: z.number().nullable().optional(),
+  lastCrash: z.string().nullable().optional(),
+  workerPid: z.number().optional(),
+  dedicatedWorker: z.boolean().optional(),
+}) satisfies z.ZodType<SandboxStats>;
+
+/** What an owner publishes about a function for the other replicas (JSON, read back through this schema). */
+const sharedStatusSchema = z.object({
+  owner: z.string(),
+  status: statusSnapshotSchema,
+  sandbox: sandboxStatsSchema.nullable(),
+});
+
+type SharedStatus = z.output<typeof sharedStatusSchema>;
 
 const STATS_TTL_MS = 1000;
 
@@ -101,12 +116,7 @@ export class FunctionViews {
 
   /** A function another replica runs: its owner's published status, or "no owner yet". */
   private remote(runner: FunctionRunner, raw: string | null): FunctionView {
-    let shared: SharedStatus | null;
-    try {
-      shared = raw ? (JSON.parse(raw) as SharedStatus) : null;
-    } catch {
-      shared = null;
-    }
+    const shared = parseShared(raw);
     if (shared)
       return { definition: { ...runner.def }, status: this.truthful(shared.status, runner), sandbox: shared.sandbox, owner: shared.owner };
     const status = runner.status.snapshot();
@@ -128,5 +138,16 @@ export class FunctionViews {
     const stats = this.sandbox.stats(name).catch(() => null);
     this.statsCache.set(name, { at: now, stats });
     return stats;
+  }
+}
+
+/** A published status, or null when there is none or it is not one (then the function shows as waiting for an owner). */
+function parseShared(raw: string | null): SharedStatus | null {
+  if (!raw) return null;
+  try {
+    const r = sharedStatusSchema.safeParse(JSON.parse(raw));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
   }
 }

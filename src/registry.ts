@@ -9,9 +9,8 @@
  * for (const name of await registry.names()) await registry.load(name);
  */
 import type { FunctionSource } from '../sandbox/types.js';
-import { RedletError } from './errors.js';
 import { validateStoredDefinition, type FunctionDefinition, type KeyPolicy } from './function-definition.js';
-import { decodeState, encodeState, EMPTY_STATE, type PersistedState } from './function-runner.js';
+import { decodeState, encodeState, EMPTY_STATE, type PersistedState } from './persisted-state.js';
 import type { Keys } from './keys.js';
 import type { Store } from './store/store.js';
 
@@ -25,9 +24,6 @@ export interface StoredFunction {
    */
   quarantined?: string;
 }
-
-/** Largest stored `context.env` JSON accepted back (the sandbox's own cap). */
-const MAX_STORED_ENV_BYTES = 1024 * 1024;
 
 export class Registry {
   constructor(
@@ -63,7 +59,7 @@ export class Registry {
     const source = sourceOf(def, code);
     let state: PersistedState;
     try {
-      state = validateStoredState(rawState);
+      state = decodeState(rawState);
     } catch (err) {
       return { def, source, state: { ...EMPTY_STATE }, quarantined: (err as Error).message };
     }
@@ -115,7 +111,7 @@ export class Registry {
 
   /** The stored state, checked; throws `STATE_INVALID` when it fails the rules. */
   async loadState(name: string): Promise<PersistedState> {
-    return validateStoredState(await this.store.get(this.keys.state(name)));
+    return decodeState(await this.store.get(this.keys.state(name)));
   }
 
   /** Removes a function atomically; on Cluster it first leaves the set (invisible at once), then its keys go. */
@@ -168,37 +164,4 @@ function quarantine(name: string, code: Buffer, reason: string, raw?: unknown): 
     timeoutMs: 1,
   };
   return { def, source: sourceOf(def, code), state: { ...EMPTY_STATE }, quarantined: reason };
-}
-
-/** Parses and checks a stored state: `{env: object, lastSeen: string|null, revision: string|null, lastExecution: number|null}`. */
-export function validateStoredState(raw: string | null): PersistedState {
-  if (raw === null) return { ...EMPTY_STATE };
-  const refuse = (why: string) => new RedletError('STATE_INVALID', `stored state refused: ${why}`, { kind: 'system' });
-  if (Buffer.byteLength(raw, 'utf8') > MAX_STORED_ENV_BYTES + 4096) throw refuse(`over ${MAX_STORED_ENV_BYTES} bytes`);
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw refuse('not valid JSON');
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw refuse('not a JSON object');
-  const o = v as Record<string, unknown>;
-  const extra = Object.keys(o).filter((k) => !['env', 'lastSeen', 'revision', 'lastExecution', 'pending'].includes(k));
-  if (extra.length) throw refuse(`unknown field '${extra[0]}'`);
-  if (o.env !== undefined && (!o.env || typeof o.env !== 'object' || Array.isArray(o.env))) throw refuse('env is not a JSON object');
-  if (o.lastSeen !== undefined && o.lastSeen !== null && typeof o.lastSeen !== 'string') throw refuse('lastSeen is not a string');
-  if (o.revision !== undefined && o.revision !== null && typeof o.revision !== 'string') throw refuse('revision is not a string');
-  if (o.pending !== undefined && o.pending !== null) {
-    const p = o.pending as Record<string, unknown>;
-    if (typeof p !== 'object' || typeof p.key !== 'string' || typeof p.value !== 'string') throw refuse('pending is not {key, value}');
-  }
-  if (
-    o.lastExecution !== undefined &&
-    o.lastExecution !== null &&
-    (typeof o.lastExecution !== 'number' || !Number.isFinite(o.lastExecution))
-  )
-    throw refuse('lastExecution is not a number');
-  const state = decodeState(raw);
-  if (Buffer.byteLength(state.env, 'utf8') > MAX_STORED_ENV_BYTES) throw refuse(`env is over ${MAX_STORED_ENV_BYTES} bytes`);
-  return state;
 }

@@ -87,6 +87,9 @@ describe('the image built from the Dockerfile', { timeout: 90_000 }, () => {
     }
     expect(existsSync(join(app, 'node_modules', 'isolated-vm', 'out', 'isolated_vm.node'))).toBe(true);
     expect(existsSync(join(app, 'dist', 'ui', 'entry.js'))).toBe(true);
+    // Files the build copies beside the compiled code: the guest prelude and the store's Lua scripts.
+    for (const f of ['sandbox/guest/prelude.js', 'src/store/lua/exec-if.lua'])
+      expect(existsSync(join(app, 'dist', f)), `dist/${f} is not in the image`).toBe(true);
     const entry = statSync(join(app, 'dist', 'ui', 'entry.js'));
     expect(entry.uid).toBe(0);
     expect(entry.mode & 0o022).toBe(0);

@@ -1,7 +1,7 @@
 // RedisStore against real servers: the shared test Redis for data operations, private
 // servers for what must not be done to a shared one (CONFIG refused, stop and restart).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import { loadConfig } from '../src/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
@@ -97,6 +97,39 @@ describe('RedisStore', () => {
     await waitFor(() => s.keyspaceStatus().reason?.includes('could not enable'), 'a refusal reason');
     expect(s.keyspaceStatus()).toMatchObject({ enabled: false });
     expect(s.keyspaceStatus().reason).toMatch(/notify-keyspace-events to include 'K\$g', or use the poll trigger/);
+  });
+
+  it('sends its Lua scripts by hash (EVALSHA), and again whole when the server forgot them, alone and in the commit pipeline', async () => {
+    prefix = testPrefix();
+    const server = await privateRedis();
+    servers.push(server);
+    // waitReplicas 1 on a server without replicas: the commit goes as a pipeline (script + WAIT), unacknowledged.
+    const s = new RedisStore({ url: server.url, maxBackoffMs: 200, waitReplicas: 1, waitTimeoutMs: 10 });
+    stores.push(s);
+    await waitFor(() => s.available, 'ready');
+    const probe = new Redis(server.url);
+    const calls = async () => {
+      const info = await probe.info('commandstats');
+      const count = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+      return { eval: count('eval'), evalsha: count('evalsha') };
+    };
+    const lease = `${prefix}lease`;
+    expect(await s.acquire(lease, 'me', 5000)).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await s.renew(lease, 'me', 5000)).toBe(true);
+    expect(await s.execIf({ key: lease, value: 'me' }, [{ op: 'set', key: `${prefix}out`, value: '1' }])).toBe(true);
+    expect(await s.execIf({ key: lease, value: 'me' }, [{ op: 'set', key: `${prefix}out`, value: '2' }])).toBe(true);
+    expect(s.unacknowledgedCommits).toBe(2);
+    // The text once per script on this connection, then only hashes.
+    expect(await calls()).toEqual({ eval: 2, evalsha: 3 });
+
+    await probe.script('FLUSH');
+    expect(await s.renew(lease, 'me', 5000)).toBe(true);
+    expect(await s.execIf({ key: lease, value: 'me' }, [{ op: 'set', key: `${prefix}out`, value: '3' }])).toBe(true);
+    expect(await s.get(`${prefix}out`)).toBe('3');
+    expect(await s.release(lease, 'other')).toBe(false);
+    expect(await s.release(lease, 'me')).toBe(true);
+    expect(await s.get(lease)).toBeNull();
+    await probe.quit();
   });
 
   it('fails fast while Redis is down and recovers by itself; functions say "Redis unavailable" meanwhile', async () => {

@@ -9,18 +9,25 @@
  * // { entry: 'usermodule.py', module: 'usermodule', exportName: 'handler' }
  */
 import { RedletError } from '../errors.js';
+import { CODE_EXTENSIONS } from '../module-resolver.js';
 import type { FunctionSource, SourceFiles } from '../types.js';
 
 /** File extensions of Python source files. */
 export const PYTHON_EXTENSIONS: readonly string[] = ['.py'];
-const JS_LIKE = /\.(m|c)?(j|t)s$/;
 const IDENTIFIER = /^[A-Za-z_]\w*$/;
 /** Tried in order when the handler names no module and there is more than one file. */
 const DEFAULT_MODULES = ['main', 'handler', 'handler_module', 'usermodule', 'function', 'index', 'app'];
 const MAX_LISTED = 20;
 
 export function isPythonFile(filename: string): boolean {
-  return filename.toLowerCase().endsWith('.py');
+  const lower = filename.toLowerCase();
+  return PYTHON_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
+
+/** A JavaScript or TypeScript file (one of the module graph's code files). */
+function isJsFile(path: string): boolean {
+  const lower = path.toLowerCase();
+  return CODE_EXTENSIONS.some((ext) => lower.endsWith(ext));
 }
 
 /** A single `.py` file, or a ZIP holding Python modules and no JavaScript/TypeScript (outside vendored folders). */
@@ -31,7 +38,7 @@ export function isPythonSource(source: FunctionSource, files: SourceFiles | null
   if (!paths.some(isPythonFile)) return false;
   const colon = handler.lastIndexOf(':');
   if (colon > 0) return isPythonFile(handler.slice(0, colon));
-  return !paths.some((p) => JS_LIKE.test(p) && !p.includes('node_modules/'));
+  return !paths.some((p) => isJsFile(p) && !p.includes('node_modules/'));
 }
 
 export interface PythonEntry {

@@ -8,7 +8,7 @@
  * replica already announces writes; a node that refuses is named in the status.
  *
  * @example
- * const ks = new ClusterKeyspace(cluster, { username: null, password: null }, 'K$g', (key) => fire(key));
+ * const ks = new ClusterKeyspace(cluster, nodeAuth(opts), 'K$g', (key) => fire(key), backoffOf(opts));
  * ks.add('metrics');
  */
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';

@@ -6,7 +6,7 @@
  * and TLS are set in one place.
  *
  * @example
- * const client = createClient(redisStoreOptions(config.redis), 'commands');
+ * const client = createClient(redisStoreOptions(config.redis!), 'commands');
  */
 import type { Logger } from '../logger.js';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';

@@ -6,7 +6,9 @@
  * notifications, which it enables with CONFIG SET when the server allows (on a
  * cluster: one listener per primary, see cluster-keyspace.ts). On Cluster and Sentinel
  * a fenced commit also waits for a replica's acknowledgement (WAIT), so the failover
- * that promotes that replica keeps it.
+ * that promotes that replica keeps it. What must be atomic beyond one command (renewing
+ * and releasing a lease, the fenced commit, moving keys) is a Lua script in lua/, sent
+ * as EVALSHA (lua-scripts.ts).
  *
  * @example
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
@@ -16,34 +18,12 @@ import type { Cluster, Redis } from 'ioredis';
 import { RedletError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeyspace } from './cluster-keyspace.js';
+import { callScript, defineScripts } from './lua-scripts.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 import { backoffOf, createClient, modeOf, nodeAuth, type Mode, type RedisStoreOptions } from './redis-connection.js';
 
 export type { RedisStoreOptions } from './redis-connection.js';
-
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-// KEYS = guard, key1..keyN; ARGV = guard value, op1, value1, ..., opN, valueN.
-const EXEC_IF = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-for i = 2, #KEYS do
-  local op, v = ARGV[2 * i - 2], ARGV[2 * i - 1]
-  if op == 'set' then redis.call('SET', KEYS[i], v)
-  elseif op == 'del' then redis.call('DEL', KEYS[i])
-  elseif op == 'sadd' then redis.call('SADD', KEYS[i], v)
-  elseif op == 'srem' then redis.call('SREM', KEYS[i], v) end
-end
-return 1`;
-// KEYS = from1, to1, from2, to2, ...: moves each existing from unless to1 exists.
-const MOVE_UNLESS_PRESENT = `
-local present = redis.call('EXISTS', KEYS[2]) == 1
-for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    if present then redis.call('DEL', KEYS[i]) else redis.call('RENAME', KEYS[i], KEYS[i + 1]) end
-  end
-end
-return 1`;
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -88,6 +68,7 @@ export class RedisStore implements Store {
     this.waitReplicas = opts.waitReplicas ?? (this.mode === 'single' ? 0 : 1);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 500;
     this.client = createClient(opts, 'commands');
+    defineScripts(this.client);
     this.client.on('ready', () => {
       if (this.wasReady && !this.up) this.log?.warn({ redis: this.address }, `Redis at ${this.address} answers again`);
       this.up = true;
@@ -121,7 +102,7 @@ export class RedisStore implements Store {
     if (this.mode === 'cluster')
       throw new RedletError('REDIS_UNAVAILABLE', 'moving keys is not available on Redis Cluster', { kind: 'system' });
     const keys = pairs.flat();
-    await this.run(keys[0]!, () => this.client.eval(MOVE_UNLESS_PRESENT, keys.length, ...keys));
+    await this.run(keys[0]!, () => callScript(this.client, 'move-unless-present', keys, []));
   }
 
   get available(): boolean {
@@ -320,26 +301,21 @@ export class RedisStore implements Store {
   }
 
   async renew(key: string, owner: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.run(key, () => this.client.eval(RENEW, 1, key, owner, ttlMs))) === 1;
+    return Number(await this.run(key, () => callScript(this.client, 'renew', [key], [owner, ttlMs]))) === 1;
   }
 
   async release(key: string, owner: string): Promise<boolean> {
-    return Number(await this.run(key, () => this.client.eval(RELEASE, 1, key, owner))) === 1;
+    return Number(await this.run(key, () => callScript(this.client, 'release', [key], [owner]))) === 1;
   }
 
   async execIf(guard: { key: string; value: string }, ops: StoreOp[]): Promise<boolean> {
     const keys = [guard.key, ...ops.map((o) => o.key)];
     const args: Array<string | Buffer> = [guard.value];
     for (const o of ops) args.push(o.op, o.op === 'set' ? o.value : o.op === 'del' ? '' : o.member);
-    if (this.waitReplicas === 0)
-      return Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
+    if (this.waitReplicas === 0) return Number(await this.run(guard.key, () => callScript(this.client, 'exec-if', keys, args))) === 1;
     // One round trip to the guard's primary: the script, then WAIT for a replica's copy.
     const results = await this.run(guard.key, () =>
-      this.client
-        .pipeline()
-        .eval(EXEC_IF, keys.length, ...keys, ...args)
-        .wait(this.waitReplicas, this.waitTimeoutMs)
-        .exec(),
+      callScript(this.client.pipeline(), 'exec-if', keys, args).wait(this.waitReplicas, this.waitTimeoutMs).exec(),
     );
     const [scriptErr, applied] = results?.[0] ?? [new Error('no reply')];
     if (scriptErr) throw this.translate(scriptErr, guard.key);

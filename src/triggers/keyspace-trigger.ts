@@ -5,7 +5,8 @@
  * notification delays a run, it never loses one.
  *
  * @example
- * const t = new KeyspaceTrigger(store, 'metrics', 5000, true, { fire: (r) => runner.tick(r) });
+ * const t = new KeyspaceTrigger(store, 'metrics', 5000, true, { fire: () => void runner.tick() });
+ * await t.start(); // armed: no write from here on goes unnoticed
  */
 import type { Store, Unwatch } from '../store/store.js';
 import { PollTrigger } from './poll-trigger.js';

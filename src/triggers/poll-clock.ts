@@ -7,7 +7,7 @@
  * issued in one tick). A tick is at most `granularityMs` late by design.
  *
  * @example
- * const cancel = sharedPollClock.at(performance.now() + 1000, () => runner.tick());
+ * const cancel = sharedPollClock.at(performance.now() + 1000, () => void runner.tick());
  * cancel(); // before it fired
  */
 export class PollClock {

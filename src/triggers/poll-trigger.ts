@@ -6,7 +6,7 @@
  * so functions due in the same few milliseconds are looked at together.
  *
  * @example
- * const t = new PollTrigger(5000, { fire: () => runner.tick('poll') });
+ * const t = new PollTrigger(5000, { fire: () => void runner.tick() });
  * t.start();
  */
 import { sharedPollClock, type PollClock } from './poll-clock.js';
