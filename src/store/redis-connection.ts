@@ -67,9 +67,9 @@ export function nodeAuth(opts: RedisStoreOptions): Pick<RedisOptions, 'username'
 
 /**
  * `commands`: fails fast while Redis is down (no offline queue: a tick must not pile up
- * behind an outage), and pipelines automatically: the commands issued in one turn of the
- * event loop (a burst of triggers, the lease renewals of every function) leave in one
- * write. `subscriber`: queues and retries forever (it only listens).
+ * behind an outage), and (on a single Redis or Sentinel) pipelines automatically: the
+ * commands issued in one turn of the event loop (a burst of triggers, a tick's reads)
+ * leave in one write. `subscriber`: queues and retries forever (it only listens).
  */
 export function createClient(opts: RedisStoreOptions, role: 'commands' | 'subscriber'): Redis | Cluster {
   const backoff = backoffOf(opts);
@@ -80,7 +80,8 @@ export function createClient(opts: RedisStoreOptions, role: 'commands' | 'subscr
       opts.cluster.nodes.map((n) => ({ host: n.host, port: n.port })),
       {
         enableOfflineQueue: !commands,
-        enableAutoPipelining: commands,
+        // Not on a Cluster: a batch there must stay within one node's slots, and ioredis
+        // cannot tell the keys of a script called with a variable number of them.
         clusterRetryStrategy: backoff,
         // A failover shows up within a second, not at the default five.
         slotsRefreshInterval: 1000,
