@@ -292,17 +292,29 @@ export class ClusterCoordinator {
     this.renewing = true;
     try {
       const now = Date.now();
-      await Promise.all(
-        [...this.owned.keys()].map(async (name) => {
-          const renewed = await this.store.renew(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => null);
-          if (renewed === true) {
+      const names = [...this.owned.keys()];
+      // One answer per lease; null: Redis did not answer (the lease lapses unless a later round renews it).
+      const renewed = await this.store
+        .renewMany(
+          names.map((name) => this.keys.owner(name)),
+          this.replicaId,
+          this.leaseMs,
+        )
+        .catch(() => null);
+      if (renewed) {
+        const lost: string[] = [];
+        names.forEach((name, i) => {
+          if (renewed[i]) {
             if (this.owned.has(name)) this.owned.set(name, now + this.leaseMs * 0.9);
-          } else if (renewed === false && this.owned.delete(name)) {
+          } else if (this.owned.delete(name)) lost.push(name);
+        });
+        await Promise.all(
+          lost.map((name) => {
             this.log.warn({ function: name }, 'lost the lease of a function; stopping it here');
-            await this.member.handOver(name);
-          }
-        }),
-      );
+            return this.member.handOver(name);
+          }),
+        );
+      }
       await this.dropLapsed(Date.now());
     } finally {
       this.renewing = false;

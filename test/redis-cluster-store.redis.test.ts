@@ -42,6 +42,18 @@ describe('RedisStore on Redis Cluster', () => {
     expect(await store.get(keys.state('avg'))).toBe('s1');
     expect(store.unacknowledgedCommits).toBe(0);
     expect(await store.renew(keys.owner('avg'), 'r1', 5000)).toBe(true);
+    // Leases of functions in many slots, renewed together: each answered in order.
+    const others = ['a1', 'b2', 'c3', 'd4', 'e5'];
+    for (const n of others.slice(0, 3)) expect(await store.acquire(keys.owner(n), 'r1', 5000)).toBe(true);
+    expect(await store.acquire(keys.owner('d4'), 'r2', 5000)).toBe(true);
+    expect(await store.renewMany([keys.owner('avg'), ...others.map((n) => keys.owner(n))], 'r1', 5000)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect(await store.release(keys.owner('avg'), 'r1')).toBe(true);
     await store.exec([
       { op: 'set', key: keys.definition('avg'), value: '{}' },

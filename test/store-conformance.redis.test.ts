@@ -137,6 +137,22 @@ describe.each(Object.keys(subjects))('Store conformance: %s', (kind) => {
     expect(await store.acquire(lease, 'c', 100)).toBe(true);
   });
 
+  it('renewMany renews, in one call, exactly the leases the owner still holds, answering per lease in order', async () => {
+    const p = fresh();
+    const keys = [`${p}l1`, `${p}l2`, `${p}l3`, `${p}l4`];
+    expect(await store.acquire(keys[0]!, 'a', 200)).toBe(true);
+    expect(await store.acquire(keys[1]!, 'b', 200)).toBe(true);
+    expect(await store.acquire(keys[3]!, 'a', 200)).toBe(true);
+    // l3 is held by nobody.
+    expect(await store.renewMany(keys, 'a', 400)).toEqual([true, false, false, true]);
+    expect(await store.renewMany([], 'a', 400)).toEqual([]);
+    await s.advance(250);
+    // Renewed to 400 ms: still a's; b's lapsed.
+    expect(await store.acquire(keys[0]!, 'c', 200)).toBe(false);
+    expect(await store.acquire(keys[3]!, 'c', 200)).toBe(false);
+    expect(await store.acquire(keys[1]!, 'c', 200)).toBe(true);
+  });
+
   it('execIf writes only while the guard holds its value', async () => {
     const p = fresh();
     await store.acquire(`${p}fence`, 'me', 1000);

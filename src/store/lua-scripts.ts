@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 
 /** Every script, by its file name in `lua/` without `.lua`. */
-export const SCRIPT_NAMES = ['renew', 'release', 'exec-if', 'move-unless-present'] as const;
+export const SCRIPT_NAMES = ['renew', 'renew-many', 'release', 'exec-if', 'move-unless-present'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export const LUA_DIR = new URL('./lua/', import.meta.url);

@@ -132,6 +132,10 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async renewMany(keys: string[], owner: string, ttlMs: number): Promise<boolean[]> {
+    return Promise.all(keys.map((key) => this.renew(key, owner, ttlMs)));
+  }
+
   async release(key: string, owner: string): Promise<boolean> {
     if ((await this.get(key)) !== owner) return false;
     this.apply({ op: 'del', key });

@@ -25,6 +25,9 @@ import { backoffOf, createClient, modeOf, nodeAuth, type Mode, type RedisStoreOp
 
 export type { RedisStoreOptions } from './redis-connection.js';
 
+/** Leases renewed by one script call (a script blocks Redis while it runs: keep each short). */
+const RENEW_CHUNK = 500;
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   readonly mode: Mode;
@@ -302,6 +305,34 @@ export class RedisStore implements Store {
 
   async renew(key: string, owner: string, ttlMs: number): Promise<boolean> {
     return Number(await this.run(key, () => callScript(this.client, 'renew', [key], [owner, ttlMs]))) === 1;
+  }
+
+  /**
+   * One script call per RENEW_CHUNK leases on a single Redis or Sentinel; on a Cluster
+   * the leases of one hash tag go together (a function's keys share its slot), and the
+   * calls of a round still leave pipelined per node.
+   */
+  async renewMany(keys: string[], owner: string, ttlMs: number): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const groups: string[][] = [];
+    if (this.mode === 'cluster') {
+      const bySlot = new Map<string, string[]>();
+      for (const key of keys) {
+        const tag = hashPart(key);
+        const group = bySlot.get(tag);
+        if (group) group.push(key);
+        else bySlot.set(tag, [key]);
+      }
+      groups.push(...bySlot.values());
+    } else for (let i = 0; i < keys.length; i += RENEW_CHUNK) groups.push(keys.slice(i, i + RENEW_CHUNK));
+    const answers = new Map<string, boolean>();
+    await Promise.all(
+      groups.map(async (group) => {
+        const replies = (await this.run(group[0]!, () => callScript(this.client, 'renew-many', group, [owner, ttlMs]))) as unknown[];
+        group.forEach((key, i) => answers.set(key, Number(replies[i]) === 1));
+      }),
+    );
+    return keys.map((key) => answers.get(key) ?? false);
   }
 
   async release(key: string, owner: string): Promise<boolean> {

@@ -84,6 +84,8 @@ export interface CoordinationStore {
   acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extends the lease only while `owner` holds it. */
   renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** renew() for many leases of one owner, in as few round trips as the store allows; one answer per key, in order. */
+  renewMany(keys: string[], owner: string, ttlMs: number): Promise<boolean[]>;
   /** Gives the lease up only while `owner` holds it. */
   release(key: string, owner: string): Promise<boolean>;
   /**
