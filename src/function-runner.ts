@@ -64,8 +64,14 @@ export interface ManualInvocation extends InvokeResult {
 }
 
 export function inputMarker(raw: string): string {
-  return createHash('sha1').update(raw).digest('base64');
+  // Functions sharing an input read the same string in one tick (one shared GET): hash it once.
+  if (raw === lastMarked.raw) return lastMarked.marker;
+  const marker = createHash('sha1').update(raw).digest('base64');
+  // Only small inputs are kept for the comparison: a large one is not held in memory for it.
+  if (raw.length <= 64 * 1024) lastMarked = { raw, marker };
+  return marker;
 }
+let lastMarked = { raw: '', marker: createHash('sha1').update('').digest('base64') };
 
 export class FunctionRunner {
   readonly status: FunctionStatus;
