@@ -16,6 +16,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { RedletError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeyspace } from './cluster-keyspace.js';
+import { hashPart } from './key-slot.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 import { backoffOf, createClient, modeOf, nodeAuth, type Mode, type RedisStoreOptions } from './redis-connection.js';
@@ -226,7 +227,8 @@ export class RedisStore implements Store {
     let set = this.listeners.get(key);
     if (!set && this.mode === 'cluster') {
       this.listeners.set(key, (set = new Set()));
-      this.ensureClusterKeyspace().add(key);
+      // Resolves once the primary serving the key's slot confirmed its SUBSCRIBE.
+      this.armed.set(key, this.ensureClusterKeyspace().add(key));
     } else if (!set) {
       this.listeners.set(key, (set = new Set()));
       const sub = this.ensureSubscriber();
@@ -525,14 +527,6 @@ export class RedisStore implements Store {
   private unavailable(reason: string, cause?: unknown): RedletError {
     return new RedletError('REDIS_UNAVAILABLE', `Redis unavailable at ${this.address} (${reason})`, { kind: 'system', cause });
   }
-}
-
-/** The part of a key Redis Cluster hashes: the first non-empty `{...}`, else the whole key. */
-function hashPart(key: string): string {
-  const open = key.indexOf('{');
-  if (open === -1) return key;
-  const close = key.indexOf('}', open + 1);
-  return close === -1 || close === open + 1 ? key : key.slice(open + 1, close);
 }
 
 /** Where redlet's Redis is, in words for messages: `host:port`, the cluster's seeds, or the sentinel name. */
