@@ -29,6 +29,12 @@ export interface StatusSnapshot {
   skippedTicks: number;
   missedTicks: number;
   unchangedTicks: number;
+  /**
+   * Commits of its state and output that no Redis replica acknowledged in time (WAIT,
+   * on Cluster and Sentinel): a failover right then would lose them. Absent in
+   * snapshots published by replicas that predate it.
+   */
+  unreplicatedCommits?: number;
   lastRunAt: number | null;
   lastDurationMs: number | null;
   p50Ms: number | null;
@@ -60,6 +66,7 @@ export class FunctionStatus {
   skippedTicks = 0;
   missedTicks = 0;
   unchangedTicks = 0;
+  unreplicatedCommits = 0;
   lastRunAt: number | null = null;
   lastDurationMs: number | null = null;
   lastError: LastError | null = null;
@@ -134,6 +141,7 @@ export class FunctionStatus {
       skippedTicks: this.skippedTicks,
       missedTicks: this.missedTicks,
       unchangedTicks: this.unchangedTicks,
+      unreplicatedCommits: this.unreplicatedCommits,
       lastRunAt: this.lastRunAt,
       lastDurationMs: this.lastDurationMs,
       p50Ms: p50 ?? null,

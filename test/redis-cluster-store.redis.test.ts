@@ -44,7 +44,7 @@ describe('RedisStore on Redis Cluster', () => {
     expect(await store.execIf({ key: keys.owner('avg'), value: 'r1' }, [{ op: 'set', key: keys.state('avg'), value: 's1' }])).toBe(true);
     expect(await store.execIf({ key: keys.owner('avg'), value: 'r2' }, [{ op: 'set', key: keys.state('avg'), value: 's2' }])).toBe(false);
     expect(await store.get(keys.state('avg'))).toBe('s1');
-    expect(store.unacknowledgedCommits).toBe(0);
+    expect(store.unreplicatedCommits).toBe(0);
     expect(await store.renew(keys.owner('avg'), 'r1', 5000)).toBe(true);
     expect(await store.release(keys.owner('avg'), 'r1')).toBe(true);
     await store.exec([
@@ -209,7 +209,7 @@ describe('RedisStore on Redis Sentinel', () => {
       expect(await store.execIf({ key: 'redlet:{f}:owner', value: 'r1' }, [{ op: 'set', key: 'redlet:{f}:state', value: String(i) }])).toBe(
         true,
       );
-    expect(store.unacknowledgedCommits).toBe(0);
+    expect(store.unreplicatedCommits).toBe(0);
     let heard = 0;
     store.watch('input', () => heard++);
     await waitFor(() => store.keyspaceStatus().enabled, 'keyspace notifications enabled', 5000, 20);

@@ -17,6 +17,7 @@ import { RedletError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeyspace } from './cluster-keyspace.js';
 import { hashPart } from './key-slot.js';
+import { UnreplicatedCommits } from './unreplicated-commits.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 import { backoffOf, createClient, modeOf, nodeAuth, type Mode, type RedisStoreOptions } from './redis-connection.js';
@@ -57,7 +58,7 @@ export class RedisStore implements Store {
   private readonly waitTimeoutMs: number;
   private readonly opts: RedisStoreOptions;
   /** Fenced commits no replica acknowledged in time (a failover right then could lose them). */
-  unacknowledgedCommits = 0;
+  private readonly unreplicated: UnreplicatedCommits;
   private readonly listeners = new Map<string, Set<KeyListener>>();
   /** Per watched key: resolves when the server confirmed its SUBSCRIBE. */
   private readonly armed = new Map<string, Promise<void>>();
@@ -88,6 +89,10 @@ export class RedisStore implements Store {
     this.db = opts.url ? Number(new URL(opts.url).pathname.replace('/', '') || 0) : 0;
     this.waitReplicas = opts.waitReplicas ?? (this.mode === 'single' ? 0 : 1);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 500;
+    this.unreplicated = new UnreplicatedCommits(
+      { replicas: this.waitReplicas, timeoutMs: this.waitTimeoutMs, address: this.address },
+      this.log,
+    );
     this.client = createClient(opts, 'commands');
     this.client.on('ready', () => {
       if (this.wasReady && !this.up) this.log?.warn({ redis: this.address }, `Redis at ${this.address} answers again`);
@@ -284,8 +289,17 @@ export class RedisStore implements Store {
     this.reconnectHandlers.push(fn);
   }
 
+  get unreplicatedCommits(): number {
+    return this.unreplicated.total;
+  }
+
+  onUnreplicated(listener: (guardKey: string) => void): () => void {
+    return this.unreplicated.onRecord(listener);
+  }
+
   async close(): Promise<void> {
     this.clusterKeyspace?.close();
+    this.unreplicated.close();
     const quit = async (c: Redis | Cluster | null) => {
       if (!c) return;
       try {
@@ -327,7 +341,7 @@ export class RedisStore implements Store {
     const [scriptErr, applied] = results?.[0] ?? [new Error('no reply')];
     if (scriptErr) throw this.translate(scriptErr, guard.key);
     const [, acked] = results?.[1] ?? [];
-    if (Number(applied) === 1 && Number(acked ?? 0) < this.waitReplicas) this.unacknowledgedCommits++;
+    if (Number(applied) === 1 && Number(acked ?? 0) < this.waitReplicas) this.unreplicated.record(guard.key, Number(acked ?? 0));
     return Number(applied) === 1;
   }
 
