@@ -16,7 +16,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { RedletError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeyspace } from './cluster-keyspace.js';
-import { hashPart } from './key-slot.js';
+import { hashPart, keySlot } from './key-slot.js';
+import { ReplicaAcks, type PrimaryConnection } from './replica-acks.js';
 import { UnreplicatedCommits } from './unreplicated-commits.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
@@ -59,6 +60,7 @@ export class RedisStore implements Store {
   private readonly opts: RedisStoreOptions;
   /** Fenced commits no replica acknowledged in time (a failover right then could lose them). */
   private readonly unreplicated: UnreplicatedCommits;
+  private readonly acks: ReplicaAcks;
   private readonly listeners = new Map<string, Set<KeyListener>>();
   /** Per watched key: resolves when the server confirmed its SUBSCRIBE. */
   private readonly armed = new Map<string, Promise<void>>();
@@ -92,6 +94,11 @@ export class RedisStore implements Store {
     this.unreplicated = new UnreplicatedCommits(
       { replicas: this.waitReplicas, timeoutMs: this.waitTimeoutMs, address: this.address },
       this.log,
+    );
+    this.acks = new ReplicaAcks(
+      { replicas: this.waitReplicas, timeoutMs: this.waitTimeoutMs },
+      (key) => this.primaryOf(key),
+      this.unreplicated,
     );
     this.client = createClient(opts, 'commands');
     this.client.on('ready', () => {
@@ -328,21 +335,10 @@ export class RedisStore implements Store {
     const keys = [guard.key, ...ops.map((o) => o.key)];
     const args: Array<string | Buffer> = [guard.value];
     for (const o of ops) args.push(o.op, o.op === 'set' ? o.value : o.op === 'del' ? '' : o.member);
-    if (this.waitReplicas === 0)
-      return Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
-    // One round trip to the guard's primary: the script, then WAIT for a replica's copy.
-    const results = await this.run(guard.key, () =>
-      this.client
-        .pipeline()
-        .eval(EXEC_IF, keys.length, ...keys, ...args)
-        .wait(this.waitReplicas, this.waitTimeoutMs)
-        .exec(),
-    );
-    const [scriptErr, applied] = results?.[0] ?? [new Error('no reply')];
-    if (scriptErr) throw this.translate(scriptErr, guard.key);
-    const [, acked] = results?.[1] ?? [];
-    if (Number(applied) === 1 && Number(acked ?? 0) < this.waitReplicas) this.unreplicated.record(guard.key, Number(acked ?? 0));
-    return Number(applied) === 1;
+    const applied = Number(await this.run(guard.key, () => this.client.eval(EXEC_IF, keys.length, ...keys, ...args))) === 1;
+    // On Cluster and Sentinel it counts once a replica has it (WAIT; see replica-acks.ts).
+    if (applied && this.waitReplicas > 0) await this.acks.confirm(guard.key);
+    return applied;
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {
@@ -411,6 +407,15 @@ export class RedisStore implements Store {
 
   private channel(key: string): string {
     return `__keyspace@${this.db}__:${key}`;
+  }
+
+  /** The primary serving `key`, with the connection redlet's commands to it go through. */
+  private primaryOf(key: string): PrimaryConnection | null {
+    if (this.mode !== 'cluster') return { id: 'primary', wait: (n, ms) => (this.client as Redis).wait(n, ms) };
+    const cluster = this.client as Cluster;
+    const id = cluster.slots[keySlot(key)]?.[0];
+    const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === id);
+    return id && node ? { id, wait: (n, ms) => node.wait(n, ms) } : null;
   }
 
   private ensureClusterKeyspace(): ClusterKeyspace {

@@ -43,8 +43,8 @@ export class UnreplicatedCommits {
     this.now = opts.now ?? Date.now;
   }
 
-  /** One commit under the lease `guardKey` that only `acked` replicas acknowledged. */
-  record(guardKey: string, acked: number): void {
+  /** One commit under the lease `guardKey` that only `acked` replicas acknowledged (null: not waited for). */
+  record(guardKey: string, acked: number | null): void {
     this.total++;
     this.untold++;
     for (const l of this.listeners) l(guardKey);
