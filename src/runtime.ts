@@ -92,9 +92,9 @@ export class Runtime implements ClusterMember {
     this.cluster = deps.config.cluster ? new ClusterCoordinator(this, this.store, this.keys, deps.config.cluster, this.log) : null;
     this.replicaId = deps.config.cluster?.replicaId ?? 'local';
     this.views = new FunctionViews(this, this.sandbox, this.store, this.keys, this.replicaId);
-    // Rare (a replica down or far behind): a scan of the runners is cheap enough.
-    this.store.onUnreplicated?.((guardKey) => {
-      for (const r of this.runners.values()) if (this.keys.owner(r.def.name) === guardKey) r.status.unreplicatedCommits++;
+    this.store.onUnreplicated?.((key) => {
+      const runner = this.runners.get(this.keys.nameOf(key) ?? '');
+      if (runner) runner.status.unreplicatedCommits++;
     });
   }
 

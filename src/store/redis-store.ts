@@ -218,6 +218,7 @@ export class RedisStore implements Store {
     const results = await this.run(ops[0]!.key, () => multi.exec());
     const failed = results?.find(([err]) => err);
     if (failed?.[0]) throw this.translate(failed[0], ops[0]!.key);
+    if (this.waitReplicas > 0) await this.acks.confirm(ops[0]!.key);
   }
 
   async scan(pattern: string): Promise<string[]> {
@@ -300,7 +301,7 @@ export class RedisStore implements Store {
     return this.unreplicated.total;
   }
 
-  onUnreplicated(listener: (guardKey: string) => void): () => void {
+  onUnreplicated(listener: (key: string) => void): () => void {
     return this.unreplicated.onRecord(listener);
   }
 

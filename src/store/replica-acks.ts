@@ -1,5 +1,5 @@
 /**
- * Waits for a replica's acknowledgement of each fenced commit (WAIT), so the failover
+ * Waits for a replica's acknowledgement of each commit (WAIT), so the failover
  * that promotes that replica keeps it, without letting WAIT slow everything else down.
  * WAIT blocks the connection it is sent on, and that connection also carries the lease
  * renewals and input reads to the same primary. So:
@@ -53,17 +53,17 @@ export class ReplicaAcks {
     this.now = opts.now ?? Date.now;
   }
 
-  /** After a commit under the lease `guardKey` applied: resolves once acknowledged, or reported as not. */
-  async confirm(guardKey: string): Promise<void> {
-    const primary = this.primaryOf(guardKey);
-    if (!primary) return this.report.record(guardKey, null);
+  /** After a commit to `key`'s slot applied: resolves once acknowledged, or reported as not. */
+  async confirm(key: string): Promise<void> {
+    const primary = this.primaryOf(key);
+    if (!primary) return this.report.record(key, null);
     const p = this.primaries.get(primary.id) ?? { inFlight: false, next: null, heldUntil: 0 };
     this.primaries.set(primary.id, p);
-    if (this.now() < p.heldUntil) return this.report.record(guardKey, null);
+    if (this.now() < p.heldUntil) return this.report.record(key, null);
     const acked = await this.nextWait(primary, p);
     if (acked >= this.opts.replicas) return;
     p.heldUntil = Math.max(p.heldUntil, this.now() + this.holdMs);
-    this.report.record(guardKey, acked);
+    this.report.record(key, acked);
   }
 
   private nextWait(primary: PrimaryConnection, p: PerPrimary): Promise<number> {

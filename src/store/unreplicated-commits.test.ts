@@ -21,7 +21,7 @@ describe('UnreplicatedCommits', () => {
     u.record('redlet:{a}:owner', 0);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
-      /^a commit of function state and output not acknowledged by a replica within 500 ms \(WAIT 1 500 answered 0\)/,
+      /^a commit \(function state and output, or registrations\) not acknowledged by a replica within 500 ms \(WAIT 1 500 answered 0\)/,
     );
     expect(warnings[0]).toContain('check the replicas of Redis at cluster 127.0.0.1:7000 (INFO replication)');
 
@@ -33,7 +33,7 @@ describe('UnreplicatedCommits', () => {
     expect(warnings).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(warnings).toHaveLength(2);
-    expect(warnings[1]).toMatch(/^2 commits of function state and output not acknowledged by a replica within 500 ms:/);
+    expect(warnings[1]).toMatch(/^2 commits \(function state and output, or registrations\) not acknowledged by a replica within 500 ms:/);
 
     // Nothing new: no more lines.
     vi.advanceTimersByTime(120_000);

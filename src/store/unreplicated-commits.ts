@@ -1,10 +1,11 @@
 /**
- * Fenced commits that no replica acknowledged in time. On Cluster and Sentinel each
- * commit is followed by `WAIT <replicas> <timeout>`; when fewer replicas answer, the
- * commit still stands on the primary, but a failover before the replica catches up
- * loses it (the input is then handled again). This counts them (for /metrics), tells
- * listeners which function's commit it was (for its status), and warns in the log:
- * the first at once, then at most one line per `everyMs` with the count meanwhile.
+ * Commits that no replica acknowledged in time. On Cluster and Sentinel each commit
+ * (a function's state and output, a registration) waits for `WAIT <replicas> <timeout>`
+ * (see replica-acks.ts); when fewer replicas answer, the commit still stands on the
+ * primary, but a failover before the replica catches up loses it (an input is then
+ * handled again). This counts them (for /metrics), tells listeners which key the commit
+ * wrote (for the function's status), and warns in the log: the first at once, then at
+ * most one line per `everyMs` with the count meanwhile.
  *
  * @example
  * const u = new UnreplicatedCommits({ replicas: 1, timeoutMs: 500, address: 'cluster 10.0.0.1:6379' }, log);
@@ -27,7 +28,7 @@ export interface UnreplicatedCommitsOptions {
 export class UnreplicatedCommits {
   /** Since the start of this process. */
   total = 0;
-  private readonly listeners = new Set<(guardKey: string) => void>();
+  private readonly listeners = new Set<(key: string) => void>();
   private lastWarnAt = -Infinity;
   /** Counted since the last warning, not yet told. */
   private untold = 0;
@@ -43,11 +44,11 @@ export class UnreplicatedCommits {
     this.now = opts.now ?? Date.now;
   }
 
-  /** One commit under the lease `guardKey` that only `acked` replicas acknowledged (null: not waited for). */
-  record(guardKey: string, acked: number | null): void {
+  /** One commit (its guard or first key: `key`) that only `acked` replicas acknowledged (null: not waited for). */
+  record(key: string, acked: number | null): void {
     this.total++;
     this.untold++;
-    for (const l of this.listeners) l(guardKey);
+    for (const l of this.listeners) l(key);
     const wait = this.lastWarnAt + this.everyMs - this.now();
     if (wait <= 0) this.warn(acked);
     else
@@ -57,8 +58,8 @@ export class UnreplicatedCommits {
       }, wait).unref();
   }
 
-  /** Calls `listener` with the guard key of each unacknowledged commit. */
-  onRecord(listener: (guardKey: string) => void): () => void {
+  /** Calls `listener` with the key of each unacknowledged commit. */
+  onRecord(listener: (key: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -78,7 +79,7 @@ export class UnreplicatedCommits {
     const answer = acked === null ? '' : ` (WAIT ${replicas} ${timeoutMs} answered ${acked})`;
     this.log?.warn(
       { redis: address, unreplicatedCommits: n, total: this.total },
-      `${what} of function state and output not acknowledged by ${replicas === 1 ? 'a replica' : `${replicas} replicas`} within ${timeoutMs} ms${answer}: ` +
+      `${what} (function state and output, or registrations) not acknowledged by ${replicas === 1 ? 'a replica' : `${replicas} replicas`} within ${timeoutMs} ms${answer}: ` +
         `the primary holds them, but a failover before its replicas catch up would lose them and the inputs would be handled again; ` +
         `check the replicas of Redis at ${address} (INFO replication)`,
     );
