@@ -43,6 +43,12 @@ export const statusSnapshotSchema = z.object({
   skippedTicks: z.number(),
   missedTicks: z.number(),
   unchangedTicks: z.number(),
+  /**
+   * Commits of its state and output that no Redis replica acknowledged in time (WAIT,
+   * on Cluster and Sentinel): a failover right then would lose them. Absent in
+   * snapshots published by replicas that predate it.
+   */
+  unreplicatedCommits: z.number().optional(),
   lastRunAt: nullableNumber(),
   lastDurationMs: nullableNumber(),
   p50Ms: nullableNumber(),
@@ -76,6 +82,7 @@ export class FunctionStatus {
   skippedTicks = 0;
   missedTicks = 0;
   unchangedTicks = 0;
+  unreplicatedCommits = 0;
   lastRunAt: number | null = null;
   lastDurationMs: number | null = null;
   lastError: LastError | null = null;
@@ -159,6 +166,7 @@ export class FunctionStatus {
       skippedTicks: this.skippedTicks,
       missedTicks: this.missedTicks,
       unchangedTicks: this.unchangedTicks,
+      unreplicatedCommits: this.unreplicatedCommits,
       lastRunAt: this.lastRunAt,
       lastDurationMs: this.lastDurationMs,
       p50Ms: p50 ?? null,

@@ -70,6 +70,13 @@ export class Keys {
     return { definition: `${this.prefix}fn:${name}`, code: `${this.prefix}code:${name}`, state: `${this.prefix}state:${name}` };
   }
 
+  /** The function whose own key (`redlet:{avg}:state`, ...) `key` is; null for any other key. */
+  nameOf(key: string): string | null {
+    if (!key.startsWith(`${this.prefix}{`)) return null;
+    const close = key.indexOf('}:', this.prefix.length + 1);
+    return close === -1 ? null : key.slice(this.prefix.length + 1, close);
+  }
+
   private of(name: string, kind: string): string {
     return `${this.prefix}{${name}}:${kind}`;
   }

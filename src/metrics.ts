@@ -38,6 +38,9 @@ export class Metrics {
   private readonly state: Gauge<FunctionLabel | 'state'>;
   private readonly functions: Gauge<'origin'>;
   private readonly storeUp: Gauge;
+  private readonly unreplicated: Counter;
+  /** The store's count at the last scrape (the counter grows by the difference). */
+  private unreplicatedSeen = 0;
   private readonly owner: Gauge<'function' | 'owner'>;
   /** Outcome labels per function with series, to remove every series of a deleted one. */
   private readonly outcomes = new Map<string, Set<string>>();
@@ -111,6 +114,11 @@ export class Metrics {
       registers,
     });
     this.storeUp = new Gauge({ name: 'redlet_store_up', help: '1 while Redis (or the embedded store) answers', registers });
+    this.unreplicated = new Counter({
+      name: 'redlet_commits_unreplicated_total',
+      help: 'Commits of state and output by this replica that no Redis replica acknowledged within the WAIT timeout (a failover then would lose them)',
+      registers,
+    });
 
     this.unsubscribe = runtime.onInvocation((e) => {
       this.ensureSeries(e.name);
@@ -152,6 +160,9 @@ export class Metrics {
     }
     for (const [origin, n] of Object.entries(byOrigin)) this.functions.set({ origin }, n);
     this.storeUp.set(this.runtime.store.available ? 1 : 0);
+    const unreplicated = this.runtime.store.unreplicatedCommits ?? 0;
+    if (unreplicated > this.unreplicatedSeen) this.unreplicated.inc(unreplicated - this.unreplicatedSeen);
+    this.unreplicatedSeen = unreplicated;
     return this.registry.metrics();
   }
 

@@ -4,6 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
 import { Keys } from '../src/keys.js';
+import { InProcessSandbox } from '../sandbox/in-process.js';
+import { loadConfig } from '../src/config.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { keySlot } from '../src/store/key-slot.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { nodeCommand, privateCluster, type PrivateCluster } from './helpers/redis-cluster.js';
 import { privateSentinel, type PrivateSentinel } from './helpers/redis-sentinel.js';
@@ -40,7 +44,7 @@ describe('RedisStore on Redis Cluster', () => {
     expect(await store.execIf({ key: keys.owner('avg'), value: 'r1' }, [{ op: 'set', key: keys.state('avg'), value: 's1' }])).toBe(true);
     expect(await store.execIf({ key: keys.owner('avg'), value: 'r2' }, [{ op: 'set', key: keys.state('avg'), value: 's2' }])).toBe(false);
     expect(await store.get(keys.state('avg'))).toBe('s1');
-    expect(store.unacknowledgedCommits).toBe(0);
+    expect(store.unreplicatedCommits).toBe(0);
     expect(await store.renew(keys.owner('avg'), 'r1', 5000)).toBe(true);
     // Leases of functions in many slots, renewed together: each answered in order.
     const others = ['a1', 'b2', 'c3', 'd4', 'e5'];
@@ -68,6 +72,57 @@ describe('RedisStore on Redis Cluster', () => {
     expect(owners.size).toBe(3);
   });
 
+  it("computes each key's slot as the servers do", async () => {
+    for (const k of ['foo', 'redlet:{avg}:state', 'in:redlet-test:1a2b:fn-007', 'ü{ключ}x', '{}x'])
+      expect(keySlot(k), k).toBe(await nodeCommand(cluster.nodes[0]!.port, 'CLUSTER', 'KEYSLOT', k));
+  });
+
+  it('arms a watched key only once the primary serving its slot confirmed it: a write right after is heard, on every shard', async () => {
+    // A store of its own, so nothing is connected yet when the first key is watched.
+    const fresh = new RedisStore({ cluster: { nodes: hostPorts(cluster.seeds) }, maxBackoffMs: 200 });
+    try {
+      await waitFor(() => fresh.available, 'the cluster client ready', 10_000);
+      const watched = Array.from({ length: 12 }, (_, i) => `arm-test:${i}`);
+      expect(new Set(await Promise.all(watched.map(async (k) => (await cluster.primaryFor(k)).port)))).toHaveProperty('size', 3);
+      const heard = new Set<string>();
+      for (const k of watched) {
+        await fresh.watch(k, () => heard.add(k)).armed;
+        await admin.set(k, '1');
+      }
+      await waitFor(() => watched.every((k) => heard.has(k)), `a notification for every key (heard ${[...heard].join(', ')})`, 5000, 20);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('runs a keyspace function on a write made right after its registration', async () => {
+    const fresh = new RedisStore({ cluster: { nodes: hostPorts(cluster.seeds) }, maxBackoffMs: 200 });
+    const env = { REDIS_CLUSTER_NODES: cluster.seeds, REDLET_PREFIX: 'rt-arm:redlet:', REDLET_REPLICA_ID: 'r1', REDLET_DEMO: '0' };
+    const config = loadConfig(env, () => false);
+    const runtime = new Runtime({ config, store: fresh, sandbox: new InProcessSandbox() });
+    try {
+      await waitFor(() => fresh.available, 'the cluster client ready', 10_000);
+      await runtime.start();
+      // Seeing itself live, it runs what it registers at once: registration returns armed.
+      await waitFor(() => runtime.cluster?.replicas.length === 1, 'the replica to see itself live', 10_000, 20);
+      // invokeOn 'always': no safety poll, so only the notification can run it.
+      for (let i = 0; i < 6; i++) {
+        await runtime.register({
+          name: `arm-${i}`,
+          origin: 'api',
+          source: { kind: 'file', filename: `arm-${i}.js`, code: 'export const handler = (input) => ({ got: input.v })' },
+          settings: { inputKey: `rt-arm:in:${i}`, outputKey: `rt-arm:out:${i}`, trigger: 'keyspace', invokeOn: 'always', period: 60 },
+        });
+        await admin.set(`rt-arm:in:${i}`, JSON.stringify({ v: i }));
+      }
+      for (let i = 0; i < 6; i++)
+        expect(JSON.parse(await waitFor(() => admin.get(`rt-arm:out:${i}`), `the output of arm-${i}`, 10_000, 20))).toEqual({ got: i });
+    } finally {
+      await runtime.stop();
+      await fresh.close();
+    }
+  });
+
   it('hears writes to keys on every shard, and on the promoted replica after a primary is killed', async () => {
     const watched = Array.from({ length: 30 }, (_, i) => `ks-test:${i}`);
     const heard = new Map<string, number>();
@@ -86,8 +141,13 @@ describe('RedisStore on Redis Cluster', () => {
     const victim = await cluster.primaryFor(watched[0]!);
     const onVictim: string[] = [];
     for (const k of watched) if ((await cluster.primaryFor(k)).port === victim.port) onVictim.push(k);
+    heard.clear();
     await victim.kill();
     const killedAt = Date.now();
+    // Once the promoted replica confirmed them, the keys of its slots are armed anew and
+    // each listener is called once, unasked: a write made while no one listened is read.
+    await waitFor(() => onVictim.every((k) => heard.get(k) === 1), 'the keys of the moved slots re-armed', 20_000, 50);
+    expect(watched.filter((k) => !onVictim.includes(k) && heard.has(k))).toEqual([]);
     await cluster.waitHealthy();
     heard.clear();
     // Writes to the victim's slots now land on its promoted replica.
@@ -161,7 +221,7 @@ describe('RedisStore on Redis Sentinel', () => {
       expect(await store.execIf({ key: 'redlet:{f}:owner', value: 'r1' }, [{ op: 'set', key: 'redlet:{f}:state', value: String(i) }])).toBe(
         true,
       );
-    expect(store.unacknowledgedCommits).toBe(0);
+    expect(store.unreplicatedCommits).toBe(0);
     let heard = 0;
     store.watch('input', () => heard++);
     await waitFor(() => store.keyspaceStatus().enabled, 'keyspace notifications enabled', 5000, 20);

@@ -103,7 +103,7 @@ describe('RedisStore', () => {
     prefix = testPrefix();
     const server = await privateRedis();
     servers.push(server);
-    // waitReplicas 1 on a server without replicas: the commit goes as a pipeline (script + WAIT), unacknowledged.
+    // waitReplicas 1 on a server without replicas: each commit is the script then a WAIT, unacknowledged.
     const s = new RedisStore({ url: server.url, maxBackoffMs: 200, waitReplicas: 1, waitTimeoutMs: 10 });
     stores.push(s);
     await waitFor(() => s.available, 'ready');
@@ -118,7 +118,7 @@ describe('RedisStore', () => {
     for (let i = 0; i < 3; i++) expect(await s.renew(lease, 'me', 5000)).toBe(true);
     expect(await s.execIf({ key: lease, value: 'me' }, [{ op: 'set', key: `${prefix}out`, value: '1' }])).toBe(true);
     expect(await s.execIf({ key: lease, value: 'me' }, [{ op: 'set', key: `${prefix}out`, value: '2' }])).toBe(true);
-    expect(s.unacknowledgedCommits).toBe(2);
+    expect(s.unreplicatedCommits).toBe(2);
     // The text once per script on this connection, then only hashes.
     expect(await calls()).toEqual({ eval: 2, evalsha: 3 });
 

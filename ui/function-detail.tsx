@@ -128,6 +128,15 @@ export function FunctionLive(p: { data: DetailData }) {
         <dd>
           {s.invocations} ({s.errors} errors, {s.unchangedTicks} unchanged inputs skipped, {s.skippedTicks} ticks while busy)
         </dd>
+        {(s.unreplicatedCommits ?? 0) > 0 && (
+          <>
+            <dt>unreplicated commits</dt>
+            <dd>
+              {s.unreplicatedCommits} not acknowledged by a Redis replica in time: a failover right then would lose them, and their inputs
+              would be handled again
+            </dd>
+          </>
+        )}
         <dt>last run</dt>
         <dd>
           {formatAgo(s.lastRunAt, now)} · {formatDuration(s.lastDurationMs)} (p50 {formatDuration(s.p50Ms)}, p99 {formatDuration(s.p99Ms)})

@@ -86,6 +86,11 @@ export class Runtime implements ClusterMember {
     this.ctx = { ...shared, activation: new Activation(shared) };
     this.registration = new Registration(this.ctx);
     this.hooks = new ClusterHooks(this.ctx);
+    // A commit no Redis replica acknowledged counts against the function whose key it wrote.
+    this.store.onUnreplicated?.((key) => {
+      const entry = entries.get(this.keys.nameOf(key) ?? '');
+      if (entry) entry.runner.status.unreplicatedCommits++;
+    });
   }
 
   /** Why Redis cannot be reached now ("Redis unavailable at host:port (ECONNREFUSED)"); null while it answers. */

@@ -19,6 +19,9 @@ import { RedletError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterKeyspace } from './cluster-keyspace.js';
 import { callScript, defineScripts } from './lua-scripts.js';
+import { hashPart, keySlot } from './key-slot.js';
+import { ReplicaAcks, type PrimaryConnection } from './replica-acks.js';
+import { UnreplicatedCommits } from './unreplicated-commits.js';
 import { wrongType } from './memory-store.js';
 import type { KeyListener, KeyspaceStatus, Store, StoreOp, Unwatch } from './store.js';
 import { backoffOf, createClient, modeOf, nodeAuth, type Mode, type RedisStoreOptions } from './redis-connection.js';
@@ -39,7 +42,8 @@ export class RedisStore implements Store {
   private readonly waitTimeoutMs: number;
   private readonly opts: RedisStoreOptions;
   /** Fenced commits no replica acknowledged in time (a failover right then could lose them). */
-  unacknowledgedCommits = 0;
+  private readonly unreplicated: UnreplicatedCommits;
+  private readonly acks: ReplicaAcks;
   private readonly listeners = new Map<string, Set<KeyListener>>();
   /** Per watched key: resolves when the server confirmed its SUBSCRIBE. */
   private readonly armed = new Map<string, Promise<void>>();
@@ -70,6 +74,15 @@ export class RedisStore implements Store {
     this.db = opts.url ? Number(new URL(opts.url).pathname.replace('/', '') || 0) : 0;
     this.waitReplicas = opts.waitReplicas ?? (this.mode === 'single' ? 0 : 1);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 500;
+    this.unreplicated = new UnreplicatedCommits(
+      { replicas: this.waitReplicas, timeoutMs: this.waitTimeoutMs, address: this.address },
+      this.log,
+    );
+    this.acks = new ReplicaAcks(
+      { replicas: this.waitReplicas, timeoutMs: this.waitTimeoutMs },
+      (key) => this.primaryOf(key),
+      this.unreplicated,
+    );
     this.client = createClient(opts, 'commands');
     defineScripts(this.client);
     this.client.on('ready', () => {
@@ -208,6 +221,7 @@ export class RedisStore implements Store {
     const results = await this.run(ops[0]!.key, () => multi.exec());
     const failed = results?.find(([err]) => err);
     if (failed?.[0]) throw this.translate(failed[0], ops[0]!.key);
+    if (this.waitReplicas > 0) await this.acks.confirm(ops[0]!.key);
   }
 
   async scan(pattern: string): Promise<string[]> {
@@ -229,7 +243,8 @@ export class RedisStore implements Store {
     let set = this.listeners.get(key);
     if (!set && this.mode === 'cluster') {
       this.listeners.set(key, (set = new Set()));
-      this.ensureClusterKeyspace().add(key);
+      // Resolves once the primary serving the key's slot confirmed its SUBSCRIBE.
+      this.armed.set(key, this.ensureClusterKeyspace().add(key));
     } else if (!set) {
       this.listeners.set(key, (set = new Set()));
       const sub = this.ensureSubscriber();
@@ -285,8 +300,17 @@ export class RedisStore implements Store {
     this.reconnectHandlers.push(fn);
   }
 
+  get unreplicatedCommits(): number {
+    return this.unreplicated.total;
+  }
+
+  onUnreplicated(listener: (key: string) => void): () => void {
+    return this.unreplicated.onRecord(listener);
+  }
+
   async close(): Promise<void> {
     this.clusterKeyspace?.close();
+    this.unreplicated.close();
     const quit = async (c: Redis | Cluster | null) => {
       if (!c) return;
       try {
@@ -343,16 +367,10 @@ export class RedisStore implements Store {
     const keys = [guard.key, ...ops.map((o) => o.key)];
     const args: Array<string | Buffer> = [guard.value];
     for (const o of ops) args.push(o.op, o.op === 'set' ? o.value : o.op === 'del' ? '' : o.member);
-    if (this.waitReplicas === 0) return Number(await this.run(guard.key, () => callScript(this.client, 'exec-if', keys, args))) === 1;
-    // One round trip to the guard's primary: the script, then WAIT for a replica's copy.
-    const results = await this.run(guard.key, () =>
-      callScript(this.client.pipeline(), 'exec-if', keys, args).wait(this.waitReplicas, this.waitTimeoutMs).exec(),
-    );
-    const [scriptErr, applied] = results?.[0] ?? [new Error('no reply')];
-    if (scriptErr) throw this.translate(scriptErr, guard.key);
-    const [, acked] = results?.[1] ?? [];
-    if (Number(applied) === 1 && Number(acked ?? 0) < this.waitReplicas) this.unacknowledgedCommits++;
-    return Number(applied) === 1;
+    const applied = Number(await this.run(guard.key, () => callScript(this.client, 'exec-if', keys, args))) === 1;
+    // On Cluster and Sentinel it counts once a replica has it (WAIT; see replica-acks.ts).
+    if (applied && this.waitReplicas > 0) await this.acks.confirm(guard.key);
+    return applied;
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {
@@ -421,6 +439,15 @@ export class RedisStore implements Store {
 
   private channel(key: string): string {
     return `__keyspace@${this.db}__:${key}`;
+  }
+
+  /** The primary serving `key`, with the connection redlet's commands to it go through. */
+  private primaryOf(key: string): PrimaryConnection | null {
+    if (this.mode !== 'cluster') return { id: 'primary', wait: (n, ms) => (this.client as Redis).wait(n, ms) };
+    const cluster = this.client as Cluster;
+    const id = cluster.slots[keySlot(key)]?.[0];
+    const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === id);
+    return id && node ? { id, wait: (n, ms) => node.wait(n, ms) } : null;
   }
 
   private ensureClusterKeyspace(): ClusterKeyspace {
@@ -551,14 +578,6 @@ export class RedisStore implements Store {
   private unavailable(reason: string, cause?: unknown): RedletError {
     return new RedletError('REDIS_UNAVAILABLE', `Redis unavailable at ${this.address} (${reason})`, { kind: 'system', cause });
   }
-}
-
-/** The part of a key Redis Cluster hashes: the first non-empty `{...}`, else the whole key. */
-function hashPart(key: string): string {
-  const open = key.indexOf('{');
-  if (open === -1) return key;
-  const close = key.indexOf('}', open + 1);
-  return close === -1 || close === open + 1 ? key : key.slice(open + 1, close);
 }
 
 /** Where redlet's Redis is, in words for messages: `host:port`, the cluster's seeds, or the sentinel name. */

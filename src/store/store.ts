@@ -93,6 +93,14 @@ export interface CoordinationStore {
    * on Redis): a replica that lost a function's lease can no longer write its output.
    */
   execIf(guard: { key: string; value: string }, ops: StoreOp[]): Promise<boolean>;
+  /**
+   * Commits (`execIf`, `exec`) that fewer replicas acknowledged than asked (WAIT, on
+   * Cluster and Sentinel) since start: they stand on the primary, but a failover before
+   * the replicas catch up loses them. Absent where commits are not replicated.
+   */
+  readonly unreplicatedCommits?: number;
+  /** Calls `listener` with the guard (or first) key of each such commit. Returns the unsubscribe function. */
+  onUnreplicated?(listener: (key: string) => void): () => void;
   /** Several string values at once (MGET); null for missing keys. */
   mget(keys: string[]): Promise<Array<string | null>>;
   /** A string with an expiry (SET PX). */

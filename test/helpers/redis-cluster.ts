@@ -36,31 +36,42 @@ export interface PrivateCluster {
   close(): Promise<void>;
 }
 
-async function startServer(port: number, dir: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
-    { stdio: 'ignore' },
-  );
-  await waitPing(port);
-  return child;
+/**
+ * Starts redis-server on a free port (and its cluster bus on port + 10000); another
+ * process may take a port between the check and the start (tests run side by side),
+ * so a server that exits at once is tried again on other ports.
+ */
+async function startServer(dir: string, args: (port: number) => string[], taken: number[]): Promise<{ port: number; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    if (port + 10000 >= 65536 || taken.includes(port)) continue;
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args(port)],
+      { stdio: 'ignore' },
+    );
+    if (await waitPing(port, child)) return { port, child };
+    child.kill('SIGKILL');
+    if (attempt === 5) throw new Error(`redis-server did not start (last tried on port ${port})`);
+  }
 }
 
-async function waitPing(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+/** True once the server answers PING; false when it exited or did not answer within 10 s. */
+async function waitPing(port: number, child: ChildProcess): Promise<boolean> {
+  for (let i = 0; i < 200 && child.exitCode === null && child.signalCode === null; i++) {
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => {});
     try {
       await probe.connect();
       await probe.ping();
       probe.disconnect();
-      return;
+      return child.exitCode === null;
     } catch {
       probe.disconnect();
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  throw new Error(`redis-server on port ${port} did not start`);
+  return false;
 }
 
 /** A one-off command to one node; null when it does not answer. */
@@ -91,12 +102,27 @@ export async function privateCluster(
   const count = withReplicas ? 6 : 3;
   const dir = mkdtempSync(join(tmpdir(), 'redlet-private-cluster-'));
   const ports: number[] = [];
-  while (ports.length < count) {
-    const p = await freePort();
-    // The cluster bus listens on port + 10000: both must be free.
-    if (p + 10000 < 65536 && !ports.includes(p)) ports.push(p);
-  }
   const children = new Map<number, ChildProcess>();
+  try {
+    for (let i = 0; i < count; i++) {
+      const args = (port: number) => [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        String(opts.nodeTimeoutMs ?? 1000),
+        ...(opts.nodeArgs?.(i) ?? []),
+      ];
+      const { port, child } = await startServer(dir, args, ports);
+      ports.push(port);
+      children.set(port, child);
+    }
+  } catch (err) {
+    for (const c of children.values()) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const nodes: ClusterNode[] = ports.map((port) => ({
     port,
     address: `127.0.0.1:${port}`,
@@ -158,18 +184,6 @@ export async function privateCluster(
     },
   };
   try {
-    for (const [i, port] of ports.entries()) {
-      const args = [
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        String(opts.nodeTimeoutMs ?? 1000),
-        ...(opts.nodeArgs?.(i) ?? []),
-      ];
-      children.set(port, await startServer(port, dir, args));
-    }
     await run(
       'redis-cli',
       ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', withReplicas ? '1' : '0', '--cluster-yes'],
