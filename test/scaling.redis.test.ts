@@ -4,18 +4,15 @@
 // primary is killed during a round of inputs: no registration, env or output lost,
 // nothing handled twice, and the time until every function handled the round is printed.
 // The test runs 24 functions to fit a small shared machine; `npm run bench` runs 300.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../src/keys.js';
-import { freePort, waitForStatus, watch, type Watched } from './helpers/process.js';
+import { spawnRedlet, waitForStatus, type Watched } from './helpers/process.js';
 import { privateCluster, type PrivateCluster } from './helpers/redis-cluster.js';
 import { privateSentinel, type PrivateSentinel } from './helpers/redis-sentinel.js';
 import { waitFor } from './helpers/wait.js';
 
-const root = resolve(import.meta.dirname, '..');
 const LEASE_MS = 2000;
 const N = 24;
 const SEEN = `export function handler(input, context) {
@@ -42,27 +39,18 @@ function scenario(name: string, makeBackend: () => Promise<Backend>) {
     const replicas: Array<{ id: string; base: string; w: Watched }> = [];
 
     async function start(id: string) {
-      const port = await freePort();
-      const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: '/tmp',
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          ...backend.env,
-          REDLET_PREFIX: prefix,
-          REDLET_REPLICA_ID: id,
-          REDLET_LEASE_MS: String(LEASE_MS),
-          REDLET_DEMO: '0',
-          // Isolates in the redlet process: this test is about Redis, and worker processes
-          // (heartbeat 2 s) are restarted on a machine this loaded.
-          REDLET_SANDBOX: 'inline',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { w, base } = await spawnRedlet({
+        ...backend.env,
+        REDLET_PREFIX: prefix,
+        REDLET_REPLICA_ID: id,
+        REDLET_LEASE_MS: String(LEASE_MS),
+        REDLET_DEMO: '0',
+        // Isolates in the redlet process: this test is about Redis, and worker processes
+        // (heartbeat 2 s) are restarted on a machine this loaded.
+        REDLET_SANDBOX: 'inline',
+        LOG_LEVEL: 'warn',
       });
-      const r = { id, base: `http://127.0.0.1:${port}`, w: watch(child) };
+      const r = { id, base, w };
       replicas.push(r);
       // Generous: on a loaded shared machine a start takes tens of seconds.
       await waitForStatus(r.w, `${r.base}/readyz`, 200, 90_000);
