@@ -140,7 +140,7 @@ describe('keyspace trigger', () => {
     const rt = await newRuntime(own);
     await rt.register(fn('ks', `export const handler = (i) => ({ got: i.x })`, { trigger: 'keyspace', invokeOn, period: 3600 }));
     await bed.redis.admin.set(k('in'), '{"x":5}');
-    expect(await waitFor(() => own.get(k('out-ks')), 'output of the write made right after registration', 3000)).toBe('{"got":5}');
+    expect(await waitFor(() => own.get(k('out-ks')), 'output of the write made right after registration', 10_000)).toBe('{"got":5}');
   });
 });
 

@@ -94,7 +94,7 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     // register() returns once the subscription is in place.
     for (let n = 1; n <= 3; n++) {
       await store.set(k('in'), JSON.stringify({ n }));
-      expect(await waitFor(async () => (await store.get(k('out-ks'))) === String(n * 10), `output ${n * 10}`, 2000)).toBe(true);
+      expect(await waitFor(async () => (await store.get(k('out-ks'))) === String(n * 10), `output ${n * 10}`, 10_000)).toBe(true);
     }
   });
 
