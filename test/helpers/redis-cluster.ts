@@ -4,12 +4,13 @@
  * `redis-cli --cluster create`. A short cluster-node-timeout makes a replica take over
  * a killed primary within about two seconds.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { spawnRedisServer } from './private-redis.js';
 import { freePort } from './process.js';
 
 const run = promisify(execFile);
@@ -34,33 +35,6 @@ export interface PrivateCluster {
   /** Waits until every slot is served by a live primary and the cluster says ok. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
-}
-
-async function startServer(port: number, dir: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
-    { stdio: 'ignore' },
-  );
-  await waitPing(port);
-  return child;
-}
-
-async function waitPing(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return;
-    } catch {
-      probe.disconnect();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`redis-server on port ${port} did not start`);
 }
 
 /** A one-off command to one node; null when it does not answer. */
@@ -168,7 +142,7 @@ export async function privateCluster(
         String(opts.nodeTimeoutMs ?? 1000),
         ...(opts.nodeArgs?.(i) ?? []),
       ];
-      children.set(port, await startServer(port, dir, args));
+      children.set(port, await spawnRedisServer(port, dir, args));
     }
     await run(
       'redis-cli',
