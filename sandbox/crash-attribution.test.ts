@@ -23,9 +23,12 @@ const req = (name: string, code: string, extra: Partial<LoadRequest> = {}): Load
   ...extra,
 });
 
-// Busy until a given time: a call that is surely still running when its neighbour crashes.
-const SLOW_COUNTER = `export function handler(i, ctx) {
-  while (Date.now() < i.until) {}
+// Busy for a minute in an isolate loaded before the call was sent: surely still running
+// when its neighbour crashes. Its re-run, in an isolate the replacement worker loaded
+// after that, returns at once.
+const SLOW_COUNTER = `const loadedAt = Date.now();
+export function handler(i, ctx) {
+  while (Date.now() < i.until && loadedAt < i.sentAt) {}
   ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n }`;
 // V8's fatal out-of-memory path: it takes the whole worker process down.
 const FATAL = `export function handler(i) { const a = new Array(1e8).fill(1.1); return a.length }`;
@@ -49,7 +52,8 @@ describe('crash attribution', () => {
     await box.load('good', req('good', SLOW_COUNTER));
     await box.load('bomb', req('bomb', FATAL, { memoryMb: 8 }));
     // The neighbour's call is in flight in the same worker when the bomb's takes it down.
-    const good = box.invoke('good', { input: JSON.stringify({ until: Date.now() + 30_000 }), context, maxOutputBytes: 1 << 20 });
+    const sentAt = Date.now();
+    const good = box.invoke('good', { input: JSON.stringify({ until: sentAt + 60_000, sentAt }), context, maxOutputBytes: 1 << 20 });
     await new Promise((r) => setTimeout(r, 300));
     const bomb = await box.invoke('bomb', { input: '{}', context, maxOutputBytes: 1 << 20 });
     expect(bomb.ok).toBe(false);
@@ -61,6 +65,7 @@ describe('crash attribution', () => {
 
     const exit = events.find((e) => e.type === 'worker-exit');
     expect(exit).toMatchObject({ blamed: ['bomb'] });
+    expect(exit?.type === 'worker-exit' && [...exit.running].sort()).toEqual(['bomb', 'good']);
     const [sg, sb] = (await Promise.all([box.stats('good'), box.stats('bomb')])) as PoolStats[];
     expect(sg!.crashes).toBe(0);
     expect(sg!.backoffUntil).toBeNull();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ContextFields, InvokeRequest, LoadRequest } from './types.js';
+import { waitFor } from '../test/helpers/wait.js';
 import { WorkerPoolSandbox, type PoolEvent, type PoolStats } from './worker-pool.js';
 
 const context: ContextFields = {
@@ -88,7 +89,9 @@ describe('WorkerPoolSandbox', () => {
 
   it('survives a fatal out-of-memory crash: the neighbour keeps its state, the offender backs off, then gets its own worker', async () => {
     const events: PoolEvent[] = [];
-    box = new WorkerPoolSandbox({ workers: 1, baseBackoffMs: 2500, onEvent: (e) => events.push(e) });
+    // The backoff runs on a clock the test moves: no waiting it out.
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    box = new WorkerPoolSandbox({ workers: 1, baseBackoffMs: 2500, onEvent: (e) => events.push(e), now: () => now });
     await box.load('good', req(COUNTER));
     await box.load('bomb', req(FATAL, { memoryMb: 64, timeoutMs: 20_000 }));
     expect((await call(box, 'good')).output).toBe('1');
@@ -102,23 +105,32 @@ describe('WorkerPoolSandbox', () => {
     expect((await call(box, 'good')).output).toBe('2');
     expect(((await box.stats('good')) as PoolStats).workerPid).not.toBe(firstPid);
 
-    // The offender is in backoff and says why.
+    // The offender is in backoff and says why, until the backoff is over.
     const backoff = await call(box, 'bomb', { boom: false });
     expect(backoff.error?.code).toBe('CRASH_LOOP_BACKOFF');
-    expect(backoff.error?.message).toMatch(/crashed its sandbox worker 1 time/);
-    expect(((await box.stats('bomb')) as PoolStats).crashes).toBe(1);
+    expect(backoff.error?.message).toMatch(
+      /crashed its sandbox worker 1 time\(s\) recently \(last: .* at 2026-01-01T00:00:00\.000Z\); next try in 2\.5 s/,
+    );
+    expect((await box.stats('bomb')) as PoolStats).toMatchObject({ crashes: 1, backoffUntil: now + 2500 });
+    now += 2499;
+    expect((await call(box, 'bomb', { boom: false })).error?.code).toBe('CRASH_LOOP_BACKOFF');
 
-    // After the backoff it runs again; a second crash moves it to a worker of its own.
-    await sleep(2600);
+    // After the backoff it runs again; a second crash moves it to a worker of its own and doubles the backoff.
+    now += 1;
     expect((await call(box, 'bomb', { boom: false })).output).toBe('"fine"');
     expect((await call(box, 'bomb', { boom: true })).error?.code).toBe('WORKER_CRASHED');
     expect(events.some((e) => e.type === 'function-dedicated' && e.fn === 'bomb')).toBe(true);
     const [sg, sb] = (await Promise.all([box.stats('good'), box.stats('bomb')])) as PoolStats[];
-    expect(sb!.dedicatedWorker).toBe(true);
+    expect(sb).toMatchObject({ dedicatedWorker: true, crashes: 2, backoffUntil: now + 5000 });
     expect(sb!.workerPid).not.toBe(sg!.workerPid);
-    expect(sb!.backoffUntil).not.toBeNull();
+    expect((await call(box, 'bomb', { boom: false })).error?.message).toMatch(/2 time\(s\).*next try in 5\.0 s/);
     // Its neighbour was untouched by the second crash.
     expect((await call(box, 'good')).output).toBe('3');
+
+    // Crashes older than the window (10 minutes) no longer count.
+    now += 10 * 60_000 + 1;
+    expect((await box.stats('bomb')) as PoolStats).toMatchObject({ crashes: 0, backoffUntil: null });
+    expect((await call(box, 'bomb', { boom: false })).output).toBe('"fine"');
   });
 
   it('kills and replaces a worker that stops answering its heartbeat', async () => {
@@ -128,8 +140,7 @@ describe('WorkerPoolSandbox', () => {
     expect((await call(box, 'a')).output).toBe('1');
     const pid = ((await box.stats('a')) as PoolStats).workerPid;
     process.kill(pid, 'SIGSTOP'); // frozen: alive but silent
-    const deadline = Date.now() + 5000;
-    while (!events.some((e) => e.type === 'worker-exit') && Date.now() < deadline) await sleep(50);
+    await waitFor(() => events.some((e) => e.type === 'worker-exit'), 'the frozen worker to be killed');
     expect(events.find((e) => e.type === 'worker-exit')).toMatchObject({ pid, reason: expect.stringMatching(/no heartbeat/) });
     const r = await call(box, 'a');
     expect(r.error).toBeUndefined();
@@ -141,7 +152,7 @@ describe('WorkerPoolSandbox', () => {
     await box.load('a', req(COUNTER, { env: '{"n":41}' }));
     const pid = ((await box.stats('a')) as PoolStats).workerPid;
     process.kill(pid, 'SIGKILL');
-    await sleep(200);
+    await waitFor(() => !box!.workerPids().includes(pid), 'the killed worker to be replaced');
     expect((await call(box, 'a')).output).toBe('42');
     expect(box.workerPids()).not.toContain(pid);
   });

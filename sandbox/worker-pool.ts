@@ -34,6 +34,8 @@ export interface WorkerPoolOptions {
   limits?: Partial<SandboxLimits>;
   /** Told of worker deaths, restarts and moves (for logs). */
   onEvent?: (event: PoolEvent) => void;
+  /** The clock crashes, their window and the backoff are measured against (epoch ms); tests pass one they can move. */
+  now?: () => number;
 }
 
 export type PoolEvent =
@@ -67,7 +69,8 @@ export interface PoolStats extends SandboxStats {
 }
 
 export class WorkerPoolSandbox implements Sandbox {
-  private readonly opts: Required<Omit<WorkerPoolOptions, 'limits' | 'onEvent'>> & Pick<WorkerPoolOptions, 'limits' | 'onEvent'>;
+  private readonly opts: Required<Omit<WorkerPoolOptions, 'limits' | 'onEvent' | 'now'>> & Pick<WorkerPoolOptions, 'limits' | 'onEvent'>;
+  private readonly now: () => number;
   private readonly shared: WorkerHandle[] = [];
   private readonly entries = new Map<string, Entry>();
   private closed = false;
@@ -89,6 +92,7 @@ export class WorkerPoolSandbox implements Sandbox {
       limits: opts.limits,
       onEvent: opts.onEvent,
     };
+    this.now = opts.now ?? Date.now;
     for (let i = 0; i < Math.max(1, this.opts.workers); i++) this.shared.push(this.spawn(null));
   }
 
@@ -126,7 +130,7 @@ export class WorkerPoolSandbox implements Sandbox {
   async invoke(id: string, req: InvokeRequest): Promise<InvokeResult> {
     const entry = this.entries.get(id);
     if (!entry) throw new RedletError('FUNCTION_NOT_LOADED', `function '${id}' is not loaded`, { kind: 'system' });
-    const now = Date.now();
+    const now = this.now();
     if (entry.backoffUntil > now) {
       const secs = ((entry.backoffUntil - now) / 1000).toFixed(1);
       return failure(
@@ -183,7 +187,7 @@ export class WorkerPoolSandbox implements Sandbox {
       workerPid: entry.worker.pid,
       dedicatedWorker: entry.worker.dedicatedTo === id,
       crashes: this.recentCrashes(entry),
-      backoffUntil: entry.backoffUntil > Date.now() ? entry.backoffUntil : null,
+      backoffUntil: entry.backoffUntil > this.now() ? entry.backoffUntil : null,
       lastCrash: entry.lastCrash,
     };
     const limit = entry.req.memoryMb * 1024 * 1024;
@@ -230,7 +234,7 @@ export class WorkerPoolSandbox implements Sandbox {
   }
 
   private recentCrashes(entry: Entry): number {
-    const since = Date.now() - this.opts.crashWindowMs;
+    const since = this.now() - this.opts.crashWindowMs;
     entry.crashes = entry.crashes.filter((t) => t >= since);
     return entry.crashes.length;
   }
@@ -245,7 +249,7 @@ export class WorkerPoolSandbox implements Sandbox {
     if (this.culprits.size > 64) this.culprits.delete(this.culprits.keys().next().value!);
     this.opts.onEvent?.({ type: 'worker-exit', pid: dead.pid, reason: exit.reason, running: exit.running, blamed });
     if (this.closed) return;
-    const now = Date.now();
+    const now = this.now();
     for (const fn of blamed) {
       const entry = this.entries.get(fn);
       if (!entry) continue;

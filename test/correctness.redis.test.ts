@@ -2,63 +2,20 @@
 // definition re-runs the current input once, dry runs queue behind scheduled runs,
 // registry mutations are serialised, a keyspace trigger is armed before it counts as
 // started, and a Redis outage is reported as one.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { InProcessSandbox } from '../sandbox/in-process.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type RuntimeConfig } from '../src/config.js';
-import { Runtime, type RegisterInput } from '../src/runtime/runtime.js';
-import { RedisStore } from '../src/store/redis-store.js';
-import { Keys } from '../src/keys.js';
-import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
-import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
+import type { Store } from '../src/store/store.js';
+import { ownPrefix } from './helpers/redis.js';
+import { useRuntimes } from './helpers/runtime-harness.js';
 import { waitFor } from './helpers/wait.js';
 
-let prefix: string;
-let store: RedisStore;
-let config: RuntimeConfig;
-let runtimes: Runtime[] = [];
-let admin: Redis | null = null;
+const bed = useRuntimes({ fnDefaults: { timeoutMs: 300 } });
 /** The user's keys, under the test's prefix but outside redlet's own (`ownPrefix`). */
-const k = (name: string) => `${prefix}${name}`;
-const keys = () => new Keys(ownPrefix(prefix));
-
-async function newRuntime(s: RedisStore = store, c: RuntimeConfig = config): Promise<Runtime> {
-  const rt = new Runtime({ config: c, store: s, sandbox: new InProcessSandbox() });
-  runtimes.push(rt);
-  await rt.start();
-  return rt;
-}
-
-function fn(name: string, code: string, settings: RegisterInput['settings'] = {}): RegisterInput {
-  return {
-    name,
-    origin: 'api',
-    source: { kind: 'file', filename: `${name}.js`, code },
-    settings: { inputKey: k('in'), outputKey: k(`out-${name}`), period: 0.1, timeoutMs: 300, memoryMb: 16, ...settings },
-  };
-}
-
-beforeEach(async () => {
-  prefix = testPrefix();
-  config = {
-    ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }),
-    redis: { url: redisUrl(), host: '127.0.0.1', port: 6379 },
-    cluster: null,
-  };
-  store = new RedisStore({ url: redisUrl() });
-  admin ??= redisClient();
-  await waitFor(() => store.available, 'redis ready');
-});
-
-afterEach(async () => {
-  for (const rt of runtimes) await rt.stop(1000);
-  runtimes = [];
-  await store.close();
-  if (admin) await deletePrefix(admin, prefix);
-});
-
-afterAll(async () => {
-  await admin?.quit();
+const { key: k, keys, fn } = bed;
+const newRuntime = (s?: Store, c?: RuntimeConfig) => bed.runtime(s, c);
+let store: Store;
+beforeEach(() => {
+  store = bed.store;
 });
 
 describe('definition revision', () => {
@@ -96,30 +53,22 @@ describe('definition revision', () => {
     await store.set(k('in'), '{"x":1}');
     await rt.register(fn('keep', `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return { n: ctx.env.n, x: i.x } }`));
     expect(await waitFor(() => store.get(k('out-keep')), 'output')).toBe('{"n":1,"x":1}');
-    await rt.stop(1000);
-    runtimes = runtimes.filter((r) => r !== rt);
+    await bed.stop(rt);
 
     // Same definition: nothing to do after the restart.
-    const store2 = new RedisStore({ url: redisUrl() });
-    try {
-      const rt2 = await newRuntime(store2);
-      const runner = await waitFor(() => rt2.runner('keep'), 'restored');
-      await waitFor(() => runner.status.unchangedTicks >= 3, 'unchanged ticks after restart');
-      expect(runner.status.snapshot().invocations).toBe(0);
-      // A change made while it runs is handled once, and a further restart does not repeat it.
-      await rt2.update('keep', { settings: { timeoutMs: 400 } });
-      await waitFor(async () => (await store.get(k('out-keep'))) === '{"n":2,"x":1}', 'output after the change');
-      await rt2.stop(1000);
-      runtimes = runtimes.filter((r) => r !== rt2);
-      const rt3 = await newRuntime(store2);
-      const r3 = await waitFor(() => rt3.runner('keep'), 'restored again');
-      await waitFor(() => r3.status.unchangedTicks >= 3, 'unchanged ticks after the second restart');
-      expect(r3.status.snapshot().invocations).toBe(0);
-      await rt3.stop(1000);
-      runtimes = runtimes.filter((r) => r !== rt3);
-    } finally {
-      await store2.close();
-    }
+    const store2 = await bed.newStore();
+    const rt2 = await newRuntime(store2);
+    const runner = await waitFor(() => rt2.runner('keep'), 'restored');
+    await waitFor(() => runner.status.unchangedTicks >= 3, 'unchanged ticks after restart');
+    expect(runner.status.snapshot().invocations).toBe(0);
+    // A change made while it runs is handled once, and a further restart does not repeat it.
+    await rt2.update('keep', { settings: { timeoutMs: 400 } });
+    await waitFor(async () => (await store.get(k('out-keep'))) === '{"n":2,"x":1}', 'output after the change');
+    await bed.stop(rt2);
+    const rt3 = await newRuntime(store2);
+    const r3 = await waitFor(() => rt3.runner('keep'), 'restored again');
+    await waitFor(() => r3.status.unchangedTicks >= 3, 'unchanged ticks after the second restart');
+    expect(r3.status.snapshot().invocations).toBe(0);
   });
 });
 
@@ -187,55 +136,34 @@ describe('registry mutations', () => {
 describe('keyspace trigger', () => {
   it.each(['always', 'change'] as const)('a write right after registration is handled (invokeOn %s)', async (invokeOn) => {
     // A store of its own, so the subscription connection is new (the slow case).
-    const own = new RedisStore({ url: redisUrl() });
-    try {
-      await waitFor(() => own.available, 'redis ready');
-      const rt = await newRuntime(own);
-      await rt.register(fn('ks', `export const handler = (i) => ({ got: i.x })`, { trigger: 'keyspace', invokeOn, period: 3600 }));
-      await admin!.set(k('in'), '{"x":5}');
-      expect(await waitFor(() => own.get(k('out-ks')), 'output of the write made right after registration', 3000)).toBe('{"got":5}');
-    } finally {
-      for (const rt of runtimes) await rt.stop(1000);
-      runtimes = [];
-      await own.close();
-    }
+    const own = await bed.newStore();
+    const rt = await newRuntime(own);
+    await rt.register(fn('ks', `export const handler = (i) => ({ got: i.x })`, { trigger: 'keyspace', invokeOn, period: 3600 }));
+    await bed.redis.admin.set(k('in'), '{"x":5}');
+    expect(await waitFor(() => own.get(k('out-ks')), 'output of the write made right after registration', 10_000)).toBe('{"got":5}');
   });
 });
 
 describe('Redis outage', () => {
-  let server: PrivateRedis;
-  beforeEach(async () => {
-    server = await privateRedis();
-  });
-  afterEach(async () => {
-    await server.close();
-  });
-
   it('shows every function in error with the address and reason, and recovers', async () => {
-    const cfg = { ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix), REDIS_URL: server.url }) };
+    const server = await bed.redis.server();
+    const cfg = { ...loadConfig({ REDLET_PREFIX: ownPrefix(bed.redis.prefix), REDIS_URL: server.url }) };
     expect(cfg.cluster).not.toBeNull(); // the default with Redis: one replica of a possible many
-    const s = new RedisStore({ url: server.url });
-    try {
-      await waitFor(() => s.available, 'private redis ready');
-      const rt = await newRuntime(s, cfg);
-      await s.set(k('in'), '{"x":1}');
-      await rt.register(fn('o1', `export const handler = (i) => i.x`));
-      await rt.register(fn('o2', `export const handler = (i) => i.x`, { trigger: 'keyspace' }));
-      await waitFor(() => s.get(k('out-o1')), 'output');
-      await server.stop();
-      const want = `Redis unavailable at 127.0.0.1:${server.port} (ECONNREFUSED)`;
-      await waitFor(
-        async () => (await rt.list()).every((v) => v.status.state === 'error' && v.status.detail === want),
-        'every function in error',
-        10_000,
-      );
-      for (const v of await rt.list()) expect(v.status.detail).not.toMatch(/replica|lease/);
-      await server.start();
-      await waitFor(async () => (await rt.list()).every((v) => v.status.state !== 'error'), 'recovered', 15_000);
-    } finally {
-      for (const rt of runtimes) await rt.stop(1000);
-      runtimes = [];
-      await s.close();
-    }
+    const s = await bed.redis.store({ url: server.url });
+    const rt = await newRuntime(s, cfg);
+    await s.set(k('in'), '{"x":1}');
+    await rt.register(fn('o1', `export const handler = (i) => i.x`));
+    await rt.register(fn('o2', `export const handler = (i) => i.x`, { trigger: 'keyspace' }));
+    await waitFor(() => s.get(k('out-o1')), 'output');
+    await server.stop();
+    const want = `Redis unavailable at 127.0.0.1:${server.port} (ECONNREFUSED)`;
+    await waitFor(
+      async () => (await rt.list()).every((v) => v.status.state === 'error' && v.status.detail === want),
+      'every function in error',
+      10_000,
+    );
+    for (const v of await rt.list()) expect(v.status.detail).not.toMatch(/replica|lease/);
+    await server.start();
+    await waitFor(async () => (await rt.list()).every((v) => v.status.state !== 'error'), 'recovered', 15_000);
   });
 });

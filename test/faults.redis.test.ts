@@ -1,26 +1,15 @@
 // Faults around a real redlet process: kill -9 during activity, and Redis stopped for
 // 10 s then started EMPTY (it runs without persistence).
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
-import { freePort, watch, type Watched } from './helpers/process.js';
+import { spawnRedlet, type Watched } from './helpers/process.js';
 import { sleep, waitFor } from './helpers/wait.js';
 import { Keys } from '../src/keys.js';
 
-const root = resolve(import.meta.dirname, '..');
-
 async function startRedlet(env: Record<string, string>): Promise<{ w: Watched; base: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: '/tmp', PORT: String(port), HOST: '127.0.0.1', REDLET_DEMO: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w = watch(child);
-  const base = `http://127.0.0.1:${port}`;
+  const { w, base } = await spawnRedlet({ REDLET_DEMO: '0', LOG_LEVEL: 'warn', ...env });
   await waitFor(async () => (await fetch(`${base}/readyz`)).ok, `redlet ready on ${base}`, 20_000, 100);
   return { w, base };
 }
@@ -152,7 +141,6 @@ describe('faults', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect(w.child.exitCode).toBeNull();
 
-    const restartedAt = Date.now();
     await server.start(); // EMPTY: no persistence
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, '/readyz to recover', 15_000, 100);
     await waitFor(
@@ -166,6 +154,5 @@ describe('faults', () => {
     expect(state.env.seen).toEqual([1]);
     await redis.set('in', '{"v":2}');
     await waitFor(async () => (await redis.get('out')) === '2', 'output after recovery', 10_000);
-    expect(Date.now() - restartedAt).toBeLessThan(15_000);
   }, 90_000);
 });

@@ -2,12 +2,10 @@
 // example secrets of k8s/secret.yaml are refused at start, with a message saying how to
 // make your own; on SIGTERM, HTTP stays open for REDLET_SHUTDOWN_DELAY_MS (readiness
 // 503) so Kubernetes can remove the endpoint first.
-import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, containerEnv, find, kustomize, podSpec } from './helpers/k8s.js';
-import { exitWithin, freePort, get, waitForStatus, watch, type Watched } from './helpers/process.js';
+import { exitWithin, freePort, get, spawnRedlet, waitForStatus, type Watched } from './helpers/process.js';
 
 const running: Watched[] = [];
 afterEach(() => {
@@ -15,13 +13,7 @@ afterEach(() => {
 });
 
 async function start(env: Record<string, string>, port?: number): Promise<Watched> {
-  port ??= await freePort();
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w = watch(child);
+  const { w } = await spawnRedlet({ ...env, HOST: '127.0.0.1' }, port === undefined ? {} : { port });
   running.push(w);
   return w;
 }

@@ -2,14 +2,12 @@
 // as the kubelet lays out a ConfigMap volume, the kubelet's atomic `..data` swap puts new
 // code there, and the running process reloads the function (no restart); code that does
 // not load is logged and the previous code keeps running.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/k8s.js';
-import { exitWithin, freePort, waitForStatus, watch, type Watched } from './helpers/process.js';
+import { exitWithin, spawnRedlet, waitForStatus, type Watched } from './helpers/process.js';
 import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -48,27 +46,18 @@ afterAll(async () => {
 describe('a mounted function file changes while redlet runs', { timeout: 90_000 }, () => {
   it('the kubelet-style swap reloads the function; broken code is refused and the previous code keeps running', async () => {
     kubeletWrite(version('one'));
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: tmpdir(),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        REDIS_URL: redisUrl(),
-        REDLET_PREFIX: ownPrefix(prefix),
-        FUNCTION_FILE: join(dir, 'usermodule.js'),
-        REDIS_INPUT_KEY: `${prefix}in`,
-        REDIS_OUTPUT_KEY: `${prefix}out`,
-        MONITORING_PERIOD: '0.1',
-        REDLET_SANDBOX: 'inline',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const started = await spawnRedlet({
+      REDIS_URL: redisUrl(),
+      REDLET_PREFIX: ownPrefix(prefix),
+      FUNCTION_FILE: join(dir, 'usermodule.js'),
+      REDIS_INPUT_KEY: `${prefix}in`,
+      REDIS_OUTPUT_KEY: `${prefix}out`,
+      MONITORING_PERIOD: '0.1',
+      REDLET_SANDBOX: 'inline',
+      LOG_LEVEL: 'info',
     });
-    w = watch(child);
+    w = started.w;
+    const base = started.base;
     await waitForStatus(w, `${base}/readyz`, 200, 40_000);
     const output = async (n: number) =>
       waitFor(
@@ -100,7 +89,7 @@ describe('a mounted function file changes while redlet runs', { timeout: 90_000 
     await admin.set(`${prefix}in`, JSON.stringify({ n: 3 }));
     expect((await output(3)).version).toBe('two');
 
-    child.kill('SIGTERM');
+    w.child.kill('SIGTERM');
     expect((await exitWithin(w, 20_000)).code, w.output()).toBe(0);
   });
 });

@@ -1,13 +1,12 @@
 // Python functions through the HTTP API on a real Redis: registration of a .py file
 // and of a ZIP of modules, an unavailable import refused at registration, output and
 // logs, and context.env carried across a restart of the runtime.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import { getSnapshot } from '../sandbox/python/pyodide-runtime.js';
 import { Runtime } from '../src/runtime/runtime.js';
-import { RedisStore } from '../src/store/redis-store.js';
-import { adminClient, apiHarness, closeAdmin, form, zipOf, type ApiHarness } from './helpers/api-harness.js';
-import { redisUrl } from './helpers/redis.js';
+import { adminClient, form, useApiHarness, zipOf } from './helpers/api-harness.js';
+import { openStore } from './helpers/redis-testbed.js';
 import { waitFor } from './helpers/wait.js';
 
 const COUNTER = `
@@ -17,19 +16,10 @@ def handler(input, context):
     return {'n': context.env['n'], 'a': input['a']}
 `;
 
-let h: ApiHarness;
 beforeAll(async () => {
   await getSnapshot();
 }, 120_000);
-beforeEach(async () => {
-  h = await apiHarness();
-});
-afterEach(async () => {
-  await h.close();
-});
-afterAll(async () => {
-  await closeAdmin();
-});
+const h = useApiHarness();
 
 describe('Python functions over the API', { timeout: 60_000 }, () => {
   it('registers a .py file with the Python memory default, runs it, logs print() and keeps env across a restart', async () => {
@@ -47,8 +37,7 @@ describe('Python functions over the API', { timeout: 60_000 }, () => {
 
     // A restart: a new runtime on the same Redis picks the function and its env up.
     await h.runtime.stop(1000);
-    const store = new RedisStore({ url: redisUrl() });
-    await waitFor(() => store.available, 'redis ready');
+    const store = await openStore();
     const again = new Runtime({ config: h.config, store, sandbox: new InProcessSandbox() });
     try {
       await again.start();

@@ -1,19 +1,10 @@
 // Smaller guarantees of the second round: DELETE does not wait for a long invocation,
 // a form's field count is capped before parsing, a deeply nested JSON body is a 400.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminClient, apiHarness, closeAdmin, type ApiHarness } from './helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { adminClient, useApiHarness } from './helpers/api-harness.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
-let h: ApiHarness;
-beforeEach(async () => {
-  h = await apiHarness();
-});
-afterEach(async () => {
-  await h.close();
-});
-afterAll(async () => {
-  await closeAdmin();
-});
+const h = useApiHarness();
 
 describe('DELETE in the middle of a long invocation', () => {
   it('disposes at once: it does not wait for the function, and nothing of the run is written', async () => {

@@ -1,27 +1,16 @@
 // Functions cannot reach redlet's own keys: refused at registration (API, compat
 // registration), confined by REDLET_FUNCTION_KEYS, re-checked at commit time, and
 // definitions or state tampered with in Redis are quarantined at the next load.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../sandbox/in-process.js';
 import type { FunctionDescription } from '../src/http/describe-function.js';
 import { Runtime } from '../src/runtime/runtime.js';
-import { RedisStore } from '../src/store/redis-store.js';
-import { adminClient, apiHarness, closeAdmin, type ApiHarness } from './helpers/api-harness.js';
-import { redisUrl } from './helpers/redis.js';
+import { adminClient, apiHarness, useApiHarness } from './helpers/api-harness.js';
+import { openStore } from './helpers/redis-testbed.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const ECHO = 'export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return { got: i } }';
-let h: ApiHarness;
-
-beforeEach(async () => {
-  h = await apiHarness();
-});
-afterEach(async () => {
-  await h.close();
-});
-afterAll(async () => {
-  await closeAdmin();
-});
+const h = useApiHarness();
 
 async function errorOf(res: Response) {
   const body = (await res.json()) as { error: { code: string; message: string; details?: { field?: string } } };
@@ -30,8 +19,7 @@ async function errorOf(res: Response) {
 
 /** A second runtime on the same Redis and prefix: what a restart loads. */
 async function restarted(): Promise<{ rt: Runtime; close: () => Promise<void> }> {
-  const store = new RedisStore({ url: redisUrl() });
-  await waitFor(() => store.available, 'redis ready');
+  const store = await openStore();
   const rt = new Runtime({ config: h.config, store, sandbox: new InProcessSandbox() });
   await rt.start();
   return {
@@ -87,18 +75,21 @@ describe('registration refuses redlet’s own keys', () => {
 
 describe('REDLET_FUNCTION_KEYS', () => {
   it('confines keys to the configured globs', async () => {
-    await h.close();
-    h = await apiHarness({ env: { REDLET_FUNCTION_KEYS: 'metrics*, *-output' } });
-    const ok = await h.request('/api/functions', {
-      method: 'POST',
-      json: { name: 'ok', source: ECHO, inputKey: 'metrics', outputKey: 'ok-output' },
-    });
-    expect(ok.status).toBe(201);
-    const bad = await h.request('/api/functions', {
-      method: 'POST',
-      json: { name: 'bad', source: ECHO, inputKey: 'metrics', outputKey: 'somebody-else' },
-    });
-    expect(await errorOf(bad)).toMatchObject({ status: 400, code: 'KEY_NOT_ALLOWED', details: { field: 'outputKey' } });
+    const confined = await apiHarness({ env: { REDLET_FUNCTION_KEYS: 'metrics*, *-output' } });
+    try {
+      const ok = await confined.request('/api/functions', {
+        method: 'POST',
+        json: { name: 'ok', source: ECHO, inputKey: 'metrics', outputKey: 'ok-output' },
+      });
+      expect(ok.status).toBe(201);
+      const bad = await confined.request('/api/functions', {
+        method: 'POST',
+        json: { name: 'bad', source: ECHO, inputKey: 'metrics', outputKey: 'somebody-else' },
+      });
+      expect(await errorOf(bad)).toMatchObject({ status: 400, code: 'KEY_NOT_ALLOWED', details: { field: 'outputKey' } });
+    } finally {
+      await confined.close();
+    }
   });
 });
 

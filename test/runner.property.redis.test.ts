@@ -17,7 +17,7 @@ import { Runtime } from '../src/runtime/runtime.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
 import { Keys } from '../src/keys.js';
-import { ownPrefix, testPrefix } from './helpers/redis.js';
+import { deletePrefix, ownPrefix, testPrefix } from './helpers/redis.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const NAME = 'prop';
@@ -166,12 +166,7 @@ describe('runner properties', () => {
         } finally {
           await rt.stop(2000).catch(() => {});
           await store.close();
-          let cursor = '0';
-          do {
-            const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-            cursor = next;
-            if (keys.length) await admin.del(...keys);
-          } while (cursor !== '0');
+          await deletePrefix(admin, prefix);
         }
       }),
       { numRuns: 3, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) },

@@ -1,66 +1,19 @@
 // Behaviour of the data path (input key -> trigger -> runner -> isolate -> output key),
 // run twice: against a real Redis and against the embedded store.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { InProcessSandbox } from '../sandbox/in-process.js';
-import { loadConfig, type RuntimeConfig } from '../src/config.js';
-import { Runtime, type RegisterInput } from '../src/runtime/runtime.js';
-import { MemoryStore } from '../src/store/memory-store.js';
-import { RedisStore } from '../src/store/redis-store.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../src/store/store.js';
-import { deletePrefix, ownPrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { useRuntimes } from './helpers/runtime-harness.js';
+import { waitFor } from './helpers/wait.js';
 
 const kinds = ['redis', 'memory'] as const;
 
 describe.each(kinds)('runtime on the %s store', (kind) => {
-  let prefix: string;
+  const bed = useRuntimes({ store: kind, fnDefaults: { timeoutMs: 200 } });
+  const { key: k, fn } = bed;
+  const newRuntime = (s?: Store) => bed.runtime(s);
   let store: Store;
-  let config: RuntimeConfig;
-  let runtimes: Runtime[] = [];
-  let admin: Redis | null = null;
-
-  const newStore = (): Store => (kind === 'redis' ? new RedisStore({ url: redisUrl() }) : store);
-  const k = (name: string) => `${prefix}${name}`;
-
-  async function newRuntime(s: Store = store): Promise<Runtime> {
-    const rt = new Runtime({ config, store: s, sandbox: new InProcessSandbox() });
-    runtimes.push(rt);
-    await rt.start();
-    return rt;
-  }
-
-  function fn(name: string, code: string, settings: RegisterInput['settings'] = {}): RegisterInput {
-    return {
-      name,
-      origin: 'api',
-      source: { kind: 'file', filename: `${name}.js`, code },
-      settings: { inputKey: k('in'), outputKey: k(`out-${name}`), period: 0.1, timeoutMs: 200, memoryMb: 16, ...settings },
-    };
-  }
-
-  beforeEach(async () => {
-    prefix = testPrefix();
-    config = {
-      ...loadConfig({ REDLET_PREFIX: ownPrefix(prefix) }),
-      redis: kind === 'redis' ? { url: redisUrl(), host: '127.0.0.1', port: 6379 } : null,
-    };
-    store = kind === 'redis' ? new RedisStore({ url: redisUrl() }) : new MemoryStore();
-    if (kind === 'redis') {
-      admin ??= redisClient();
-      await waitFor(() => store.available, 'redis ready');
-    }
-  });
-
-  afterEach(async () => {
-    for (const rt of runtimes) await rt.stop(1000);
-    runtimes = [];
-    await store.close();
-    if (admin) await deletePrefix(admin, prefix);
-  });
-
-  afterAll(async () => {
-    await admin?.quit();
+  beforeEach(() => {
+    store = bed.store;
   });
 
   it('polls the input key and writes the JSON result to the output key', async () => {
@@ -95,7 +48,9 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     expect((await rt.view('changed')).status.unchangedTicks).toBeGreaterThan(0);
     await store.set(k('in'), '{"v":2}');
     await waitFor(async () => (await store.get(k('out-changed'))) === '2', 'a run on the new value');
-    await sleep(300);
+    // Later ticks find the input unchanged and do not run it again.
+    const seen = (await rt.view('changed')).status.unchangedTicks;
+    await waitFor(async () => (await rt.view('changed')).status.unchangedTicks >= seen + 3, 'three more unchanged ticks');
     expect(await store.get(k('out-changed'))).toBe('2');
   });
 
@@ -136,10 +91,10 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
   it('triggers on keyspace notifications as soon as the key is written', async () => {
     const rt = await newRuntime();
     await rt.register(fn('ks', `export function handler(i) { return i.n * 10 }`, { trigger: 'keyspace', period: 60 }));
-    await sleep(kind === 'redis' ? 200 : 10); // subscription in place
+    // register() returns once the subscription is in place.
     for (let n = 1; n <= 3; n++) {
       await store.set(k('in'), JSON.stringify({ n }));
-      expect(await waitFor(async () => (await store.get(k('out-ks'))) === String(n * 10), `output ${n * 10}`, 2000)).toBe(true);
+      expect(await waitFor(async () => (await store.get(k('out-ks'))) === String(n * 10), `output ${n * 10}`, 10_000)).toBe(true);
     }
   });
 
@@ -151,40 +106,43 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     await waitFor(async () => (await store.get(k('out-hist'))) === '[1]', 'first run');
     await store.set(k('in'), '{"v":2}');
     await waitFor(async () => (await store.get(k('out-hist'))) === '[1,2]', 'second run');
-    await first.stop();
-    runtimes = runtimes.filter((r) => r !== first);
+    await bed.stop(first, 10_000);
 
     // A new runtime on the same store: the function comes back from the registry with its env,
     // and the input it already handled is not handled again.
-    const second = await newRuntime(kind === 'redis' ? newStore() : store);
+    const second = await newRuntime(await bed.newStore());
     expect(second.names()).toEqual(['hist']);
-    await sleep(400);
+    await waitFor(async () => (await second.view('hist')).status.unchangedTicks >= 3, 'unchanged ticks after the restart');
     expect((await second.view('hist')).status.invocations).toBe(0);
     await store.set(k('in'), '{"v":3}');
     expect(await waitFor(async () => (await store.get(k('out-hist'))) === '[1,2,3]', 'run after restart')).toBe(true);
-    if (kind === 'redis') await second.store.close();
   });
 
-  it('stops a looping and a hanging function at their limits while a neighbour keeps its schedule', async () => {
+  it('stops a looping and a hanging function at their limits while a neighbour keeps running', async () => {
     const rt = await newRuntime();
     await store.set(k('in'), '{}');
     await rt.register(fn('loop', `export function handler() { for (;;) {} }`, { invokeOn: 'always', timeoutMs: 150 }));
     await rt.register(
       fn('hang', `export async function handler() { await new Promise(() => {}) }`, { invokeOn: 'always', timeoutMs: 150 }),
     );
+    // Stuck in its first invocation for the whole test (its limit is a minute).
+    await rt.register(fn('stuck', `export function handler() { for (;;) {} }`, { timeoutMs: 60_000 }));
     await rt.register(
       fn('tick', `export function handler(i, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; return ctx.env.n }`, { invokeOn: 'always' }),
     );
-    const t0 = Date.now();
-    await sleep(1500);
-    const elapsed = (Date.now() - t0) / 1000;
-    const [loop, hang, tick] = await Promise.all(['loop', 'hang', 'tick'].map((n) => rt.view(n)));
+    await waitFor(async () => (await rt.view('stuck')).status.running, 'the stuck function to be running');
+    const before = (await rt.view('tick')).status.invocations;
+    await waitFor(async () => (await rt.view('tick')).status.invocations >= before + 5, 'the neighbour to run 5 more times');
+    expect((await rt.view('stuck')).status).toMatchObject({ running: true, invocations: 0 });
+    // The other two run into their limit again and again.
+    const [loop, hang] = await waitFor(async () => {
+      const v = await Promise.all(['loop', 'hang'].map((n) => rt.view(n)));
+      return v.every((x) => x.status.errors >= 2) ? v : null;
+    }, 'two timeouts each');
     expect(loop!.status.lastError?.code).toBe('TIMEOUT');
     expect(hang!.status.lastError?.code).toBe('TIMEOUT');
-    expect(loop!.status.state).toMatch(/error|running/);
-    // 0.1 s period over ~1.5 s: the neighbour ran most of its ticks.
-    expect(tick!.status.invocations).toBeGreaterThanOrEqual(Math.floor(elapsed / 0.1) * 0.6);
-    expect(tick!.status.errors).toBe(0);
+    expect((await rt.view('tick')).status.errors).toBe(0);
+    await rt.remove('stuck');
   });
 
   it('never runs one function twice at once: overlapping ticks are skipped and counted', async () => {

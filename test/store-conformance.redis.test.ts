@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
+import { openStore } from './helpers/redis-testbed.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 interface Subject {
@@ -23,7 +23,6 @@ interface Subject {
 let server: PrivateRedis;
 beforeAll(async () => {
   server = await privateRedis();
-  await server.start();
 });
 afterAll(async () => {
   await server.close();
@@ -42,8 +41,7 @@ const subjects: Record<string, () => Promise<Subject>> = {
     };
   },
   redis: async () => {
-    const store = new RedisStore({ url: server.url, maxBackoffMs: 200 });
-    await waitFor(() => store.available, 'the store connects');
+    const store = await openStore({ url: server.url, maxBackoffMs: 200 });
     return { store, advance: async (ms) => void (await sleep(ms + 20)), close: () => store.close() };
   },
 };
@@ -99,6 +97,21 @@ describe.each(Object.keys(subjects))('Store conformance: %s', (kind) => {
     expect((await store.scan(`${p}*`)).sort()).toEqual([`${p}one`, `${p}two`]);
     expect(await store.get(`${p}brief`)).toBeNull();
     expect(await store.scan(`${p}t?o`)).toEqual([`${p}two`]);
+  });
+
+  it('appendCapped keeps the newest maxLen entries, none older than minTime, stamped with the store time', async () => {
+    const p = fresh();
+    const key = `${p}stream`;
+    for (let i = 0; i < 5; i++) await store.appendCapped(key, `v${i}`, { maxLen: 3, minTime: 0 });
+    const kept = await store.readSince(key, 0, 100);
+    expect(kept.map((e) => e.value)).toEqual(['v2', 'v3', 'v4']);
+    const newest = kept.at(-1)!.at;
+    await s.advance(50);
+    await store.appendCapped(key, 'later', { maxLen: 3, minTime: newest + 1 });
+    const after = await store.readSince(key, 0, 100);
+    expect(after.map((e) => e.value)).toEqual(['later']);
+    expect(after[0]!.at).toBeGreaterThanOrEqual(newest + 50);
+    expect(await store.readSince(key, after[0]!.at + 1, 100)).toEqual([]);
   });
 
   it('watch announces writes and deletes of one key until unsubscribed', async () => {

@@ -2,13 +2,12 @@
 // against real servers: the shared test Redis for reads and writes, a private one to
 // drop the notification connection.
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inputMarker } from '../src/function-runner.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { UnchangedInputs } from '../src/store/unchanged-inputs.js';
-import { privateRedis, type PrivateRedis } from './helpers/private-redis.js';
-import { deletePrefix, redisClient, redisUrl, testPrefix } from './helpers/redis.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { useRedis } from './helpers/redis-testbed.js';
+import { waitFor } from './helpers/wait.js';
 
 const BIG = JSON.stringify({ data: 'x'.repeat(300 * 1024) });
 
@@ -28,93 +27,69 @@ async function tick(
 }
 
 describe('UnchangedInputs', () => {
-  let admin: Redis;
-  let prefix: string;
-  const stores: RedisStore[] = [];
-  const servers: PrivateRedis[] = [];
-  const open = (url = redisUrl()) => {
-    const s = new RedisStore({ url, maxBackoffMs: 100 });
-    stores.push(s);
-    return s;
-  };
-  beforeAll(() => {
-    admin = redisClient();
-  });
-  afterEach(async () => {
-    for (const s of stores.splice(0)) await s.close();
-    for (const s of servers.splice(0)) await s.close();
-    await deletePrefix(admin, prefix);
-  });
-  afterAll(async () => {
-    await admin.quit();
-  });
+  const redis = useRedis();
 
   it('stops reading a large unchanged value and reads it again after any write to it', async () => {
-    prefix = testPrefix();
-    const key = `${prefix}big`;
-    const s = open();
-    await waitFor(() => s.available, 'ready');
+    const key = redis.key('big');
+    const s = await redis.store({ maxBackoffMs: 100 });
     const inputs = new UnchangedInputs(s);
-    await admin.set(key, BIG);
+    await redis.admin.set(key, BIG);
     let last: string | null = null;
-    const reads: boolean[] = [];
-    for (let i = 0; i < 6; i++) {
+    // Read to start tracking, read again under the acknowledged watch, then never.
+    await waitFor(async () => {
       const r = await tick(s, inputs, key, last);
-      reads.push(r.read);
       last = r.marker;
-      await sleep(30); // the subscription's acknowledgement arrives meanwhile
-    }
-    // Read to start tracking, read once under the acknowledged watch, then never.
-    expect(reads.slice(-3)).toEqual([false, false, false]);
+      return !r.read;
+    }, 'a tick that need not read');
+    for (let i = 0; i < 3; i++) expect(await tick(s, inputs, key, last)).toEqual({ read: false, marker: last });
 
     // Even the same bytes written again count as a write: read again.
-    await admin.set(key, BIG);
+    await redis.admin.set(key, BIG);
     await waitFor(() => !inputs.holds(key, last), 'the notification of the write');
     const again = await tick(s, inputs, key, last);
     expect(again).toEqual({ read: true, marker: last });
-    await admin.set(key, BIG.replace('x', 'y'));
+    await redis.admin.set(key, BIG.replace('x', 'y'));
     await waitFor(() => !inputs.holds(key, last), 'the notification of the second write');
     expect((await tick(s, inputs, key, last)).marker).not.toBe(last);
   });
 
   it('reads small values every time and verifies a large one in full after verifyMs', async () => {
-    prefix = testPrefix();
-    const s = open();
-    await waitFor(() => s.available, 'ready');
+    const s = await redis.store({ maxBackoffMs: 100 });
     let now = 0;
     const inputs = new UnchangedInputs(s, () => now, 1000);
-    await admin.set(`${prefix}small`, '{"a":1}');
-    await admin.set(`${prefix}big`, BIG);
-    let small: string | null = null;
+    await redis.admin.set(redis.key('small'), '{"a":1}');
+    await redis.admin.set(redis.key('big'), BIG);
+    const small = inputMarker('{"a":1}');
+    const smallReads: boolean[] = [];
     let big: string | null = null;
-    for (let i = 0; i < 4; i++) {
-      expect((await tick(s, inputs, `${prefix}small`, small)).read).toBe(true);
-      small = inputMarker('{"a":1}');
-      big = (await tick(s, inputs, `${prefix}big`, big)).marker;
-      await sleep(30);
-    }
-    expect(inputs.holds(`${prefix}big`, big)).toBe(true);
-    now += 1001;
-    expect(inputs.holds(`${prefix}big`, big)).toBe(false);
+    await waitFor(async () => {
+      smallReads.push((await tick(s, inputs, redis.key('small'), smallReads.length ? small : null)).read);
+      big = (await tick(s, inputs, redis.key('big'), big)).marker;
+      return inputs.holds(redis.key('big'), big);
+    }, 'the large value known unchanged');
+    smallReads.push((await tick(s, inputs, redis.key('small'), small)).read);
+    expect(smallReads.length).toBeGreaterThan(2);
+    expect(smallReads.every(Boolean)).toBe(true);
+    // Held for verifyMs after its last full read, then read again.
+    now += 999;
+    expect(inputs.holds(redis.key('big'), big)).toBe(true);
+    now += 1;
+    expect(inputs.holds(redis.key('big'), big)).toBe(false);
   });
 
   it('forgets what it knew when the notification connection drops', async () => {
-    const server = await privateRedis(['--notify-keyspace-events', 'K$g']);
-    servers.push(server);
-    prefix = testPrefix();
-    const key = `${prefix}big`;
-    const s = open(server.url);
-    await waitFor(() => s.available, 'ready');
+    const server = await redis.server(['--notify-keyspace-events', 'K$g']);
+    const key = redis.key('big');
+    const s = await redis.store({ url: server.url, maxBackoffMs: 100 });
     const direct = new Redis(server.url);
     try {
       await direct.set(key, BIG);
       const inputs = new UnchangedInputs(s);
       let last: string | null = null;
-      for (let i = 0; i < 4; i++) {
+      await waitFor(async () => {
         last = (await tick(s, inputs, key, last)).marker;
-        await sleep(30);
-      }
-      expect(inputs.holds(key, last)).toBe(true);
+        return inputs.holds(key, last);
+      }, 'the value known unchanged');
       // Drop the subscriber: announcements in between could be lost.
       await direct.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       await waitFor(() => !inputs.holds(key, last), 'the drop noticed');

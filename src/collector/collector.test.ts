@@ -1,7 +1,8 @@
 /**
- * Collector with a fake `write` that records calls, over a small fixture /proc,
- * with real timers and short intervals. Timing assertions leave wide margins and
- * only check what a sleep-after-work loop could not meet.
+ * Collector with a fake `write` that records calls, over a small fixture /proc. The
+ * schedule runs on vitest's fake timers: the fixture reads are real I/O, and the
+ * clock moves only once the collector waits on a timer again, so every write lands at
+ * an exact time.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ let proc: string;
 const running: Collector[] = [];
 
 beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
   proc = await mkdtemp(path.join(tmpdir(), 'redlet-collector-'));
   await mkdir(path.join(proc, 'net'));
   await mkdir(path.join(proc, '1'));
@@ -29,18 +31,38 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.stop()));
+  let stopped = false;
+  const stopping = Promise.all(running.splice(0).map((c) => c.stop())).then(() => (stopped = true));
+  await runUntil(() => stopped);
+  await stopping;
+  vi.useRealTimers();
   await rm(proc, { recursive: true, force: true });
 });
 
+/** Sleeps on the fake clock. */
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A Collector over the fixture whose writes are recorded; `work` is how long each write takes. */
+/**
+ * Moves the fake clock from timer to timer until `done()` holds. Between timers it
+ * waits in real time until the collector has armed one again (its fixture reads are
+ * real I/O), so time never passes while a read is pending.
+ */
+async function runUntil(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('the collector stopped arming timers');
+    if (vi.getTimerCount() === 0) await new Promise((resolve) => setImmediate(resolve));
+    else await vi.advanceTimersToNextTimerAsync();
+  }
+}
+
+/** A Collector over the fixture whose writes are recorded; `work` is how long (fake ms) each write takes. */
 function setup(opts: Partial<CollectorOptions> & { work?: number; fail?: (call: number) => boolean } = {}) {
   const writes: { json: string; at: number }[] = [];
   let active = 0;
   let maxActive = 0;
   const log = { warn: vi.fn<(msg: string) => void>(), error: vi.fn<(msg: string, err?: unknown) => void>() };
+  const t0 = performance.now();
   const collector = new Collector({
     intervalMs: 50,
     netInterface: 'eth0',
@@ -48,11 +70,11 @@ function setup(opts: Partial<CollectorOptions> & { work?: number; fail?: (call: 
     log,
     write: async (json) => {
       const call = writes.length;
-      writes.push({ json, at: performance.now() });
+      writes.push({ json, at: performance.now() - t0 });
       if (opts.fail?.(call)) throw new Error(`write ${call} rejected`);
       active += 1;
       maxActive = Math.max(maxActive, active);
-      await sleep(opts.work ?? 0);
+      if (opts.work) await sleep(opts.work);
       active -= 1;
     },
     ...opts,
@@ -65,47 +87,42 @@ describe('Collector', () => {
   it('writes at start, without waiting for the first interval', async () => {
     const { collector, writes } = setup({ intervalMs: 10_000 });
     collector.start();
-    await vi.waitFor(() => expect(writes).toHaveLength(1), { timeout: 2000 });
+    await runUntil(() => writes.length === 1);
+    expect(writes[0]?.at).toBe(0);
     const metrics = JSON.parse(writes[0]?.json ?? '{}') as Record<string, unknown>;
     expect(metrics['cpu_percent-0']).toBe(15);
     expect(metrics['net_io_counters_eth0-bytes_sent']).toBe(100);
   });
 
-  it('keeps writing every interval', async () => {
-    const { collector, writes } = setup();
-    collector.start();
-    await vi.waitFor(() => expect(writes.length).toBeGreaterThanOrEqual(4), { timeout: 3000 });
-  });
-
   it('keeps to start + k * interval instead of sleeping after each write', async () => {
     const { collector, writes } = setup({ work: 30 });
-    const t0 = performance.now();
     collector.start();
-    await vi.waitFor(() => expect(writes.length).toBeGreaterThanOrEqual(6), { timeout: 3000 });
-    const offsets = writes.map((w) => w.at - t0);
-    // Never early (a little slack for timer rounding).
-    offsets.slice(0, 6).forEach((at, k) => expect(at).toBeGreaterThanOrEqual(k * 50 - 2));
-    // Write 5 is due at 250 ms. Sleep-after-work would put it at >= 5 * (30 + 50) = 400 ms.
-    expect(offsets[5]).toBeLessThan(360);
+    await runUntil(() => writes.length >= 6);
+    // Sleep-after-work would write at 0, 80, 160, ...
+    expect(writes.map((w) => w.at)).toEqual([0, 50, 100, 150, 200, 250]);
   });
 
   it('never runs two writes at once, skipping the ticks a slow write overran', async () => {
     const { collector, writes, maxActive } = setup({ work: 80 });
     collector.start();
+    await runUntil(() => writes.length >= 3);
+    // Ticks at 0, 100, 200, ...: the one at 50 fell inside the first write and was skipped, not made up for.
+    expect(writes.slice(0, 3).map((w) => w.at)).toEqual([0, 100, 200]);
     // A direct call while the loop runs waits its turn.
     const direct = [collector.collectOnce(), collector.collectOnce()];
-    await vi.waitFor(() => expect(writes.length).toBeGreaterThanOrEqual(5), { timeout: 3000 });
+    await runUntil(() => writes.length >= 7);
     await Promise.all(direct);
     expect(maxActive()).toBe(1);
     for (let k = 1; k < writes.length; k++) {
-      expect((writes[k]?.at ?? 0) - (writes[k - 1]?.at ?? 0)).toBeGreaterThanOrEqual(78);
+      expect((writes[k]?.at ?? 0) - (writes[k - 1]?.at ?? 0)).toBeGreaterThanOrEqual(80);
     }
   });
 
   it('logs a failed write and goes on', async () => {
     const { collector, writes, log } = setup({ fail: (call) => call < 2 });
     collector.start();
-    await vi.waitFor(() => expect(writes.length).toBeGreaterThanOrEqual(5), { timeout: 3000 });
+    await runUntil(() => writes.length >= 5);
+    expect(writes.map((w) => w.at)).toEqual([0, 50, 100, 150, 200]);
     expect(log.error).toHaveBeenCalledTimes(2);
     expect(log.error.mock.calls[0]?.[1]).toEqual(new Error('write 0 rejected'));
   });
@@ -126,7 +143,7 @@ describe('Collector', () => {
     });
     running.push(collector);
     collector.start();
-    await vi.waitFor(() => expect(calls).toBeGreaterThanOrEqual(3), { timeout: 3000 });
+    await runUntil(() => calls >= 3);
     expect(log.error).toHaveBeenCalledTimes(1);
   });
 
@@ -134,10 +151,10 @@ describe('Collector', () => {
     await rm(path.join(proc, 'meminfo'));
     const { collector, writes, log } = setup();
     collector.start();
-    await vi.waitFor(() => expect(log.error.mock.calls.length).toBeGreaterThanOrEqual(2), { timeout: 3000 });
+    await runUntil(() => log.error.mock.calls.length >= 2);
     expect(writes).toHaveLength(0);
     await writeFile(path.join(proc, 'meminfo'), 'MemTotal: 1000 kB\nMemFree: 500 kB\n');
-    await vi.waitFor(() => expect(writes.length).toBeGreaterThanOrEqual(1), { timeout: 3000 });
+    await runUntil(() => writes.length >= 1);
   });
 
   it('stop() waits for the write in flight, and nothing is written after it', async () => {
@@ -149,10 +166,16 @@ describe('Collector', () => {
     const slow = new Collector({ intervalMs: 50, netInterface: 'eth0', procRoot: proc, write });
     running.push(slow);
     slow.start();
-    await vi.waitFor(() => expect(write).toHaveBeenCalledTimes(1), { timeout: 2000 });
-    await slow.stop();
+    await runUntil(() => write.mock.calls.length === 1);
+    let stopped = false;
+    const stopping = slow.stop().then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(stopped).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await stopping;
     expect(finished).toBe(true);
-    await sleep(150);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(vi.getTimerCount()).toBe(0);
     expect(write).toHaveBeenCalledTimes(1);
   });
 

@@ -2,9 +2,9 @@
 // under a private prefix: what each returns, what it stores, and that every rejected
 // request leaves the registry and the keys exactly as they were.
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { zipFolder } from '../../scripts/zip-folder.mjs';
-import { adminClient, apiHarness, closeAdmin, form, zipOf, type ApiHarness } from '../../test/helpers/api-harness.js';
+import { adminClient, apiHarness, form, useApiHarness, zipOf, type ApiHarness } from '../../test/helpers/api-harness.js';
 import { sleep, waitFor } from '../../test/helpers/wait.js';
 import { packageRoot } from '../paths.js';
 import type { FunctionDescription } from './describe-function.js';
@@ -12,19 +12,7 @@ import type { FunctionDescription } from './describe-function.js';
 const COUNTER = `export function handler(input, ctx) { ctx.env.n = (ctx.env.n || 0) + 1; console.log('run', ctx.env.n); return { v: 1, n: ctx.env.n, input } }`;
 const ADD = `export function handler(i) { return { sum: i.a + i.b } }`;
 
-let h: ApiHarness;
-
-beforeEach(async () => {
-  h = await apiHarness();
-});
-
-afterEach(async () => {
-  await h.close();
-});
-
-afterAll(async () => {
-  await closeAdmin();
-});
+const h = useApiHarness();
 
 async function register(body: Record<string, unknown>): Promise<FunctionDescription> {
   const res = await h.request('/api/functions', { method: 'POST', json: body });

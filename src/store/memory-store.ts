@@ -153,7 +153,7 @@ export class MemoryStore implements Store {
     if (!v) this.data.set(key, (v = { type: 'stream', value: [] }));
     if (v.type !== 'stream') throw wrongType(key, v.type, 'a stream');
     // Entry times never go back, as Redis stream ids do not.
-    const at = Math.max(Date.now(), v.value.at(-1)?.at ?? 0);
+    const at = Math.max(this.now(), v.value.at(-1)?.at ?? 0);
     v.value.push({ at, value });
     let drop = Math.max(0, v.value.length - opts.maxLen);
     while (drop < v.value.length - 1 && v.value[drop]!.at < opts.minTime) drop++;

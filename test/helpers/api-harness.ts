@@ -4,8 +4,9 @@
  * and a snapshot of every key under the prefix to prove a rejected request left
  * nothing behind.
  */
-import { Keys } from '../../src/keys.js';
 import JSZip from 'jszip';
+import { afterAll, afterEach, beforeEach } from 'vitest';
+import { Keys } from '../../src/keys.js';
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { InProcessSandbox } from '../../sandbox/in-process.js';
@@ -115,6 +116,53 @@ export async function apiHarness(opts: HarnessOptions = {}): Promise<ApiHarness>
       await store.close();
       if (kind === 'redis') await deletePrefix(adminClient(), prefix);
     },
+  };
+}
+
+/**
+ * Gives each test of the calling file a harness of its own (`opts` as for apiHarness),
+ * made before the test and closed after it, and closes the admin connection after the
+ * file. What it returns reads through to the current test's harness.
+ *
+ * @example
+ * const h = useApiHarness();
+ * it('lists nothing yet', async () => expect((await h.request('/api/functions')).status).toBe(200));
+ */
+export function useApiHarness(opts: HarnessOptions = {}): ApiHarness {
+  let current: ApiHarness | null = null;
+  const now = (): ApiHarness => {
+    if (!current) throw new Error('the API harness exists only inside a test');
+    return current;
+  };
+  beforeEach(async () => {
+    current = await apiHarness(opts);
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = null;
+  });
+  afterAll(closeAdmin);
+  return {
+    get prefix() {
+      return now().prefix;
+    },
+    get config() {
+      return now().config;
+    },
+    get runtime() {
+      return now().runtime;
+    },
+    get app() {
+      return now().app;
+    },
+    get store() {
+      return now().store;
+    },
+    key: (name) => now().key(name),
+    own: (name) => now().own(name),
+    request: (path, init) => now().request(path, init),
+    snapshot: () => now().snapshot(),
+    close: () => now().close(),
   };
 }
 

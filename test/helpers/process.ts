@@ -2,8 +2,12 @@
  * Running redlet as a real process in tests: a free port, its output kept for failure
  * messages, waiting for HTTP answers and for the exit, and never leaving it running.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,6 +45,29 @@ export function watch(child: ChildProcess): Watched {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * `redlet start` from the sources, as its own process on `opts.port` or a free port,
+ * with nothing of this process's environment but PATH: `env` is all the configuration
+ * it gets.
+ *
+ * @example
+ * const { w, base } = await spawnRedlet({ REDIS_URL: redisUrl(), REDLET_PREFIX: ownPrefix(prefix) });
+ * await waitForStatus(w, `${base}/readyz`, 200);
+ */
+export async function spawnRedlet(
+  env: Record<string, string>,
+  opts: { detached?: boolean; port?: number } = {},
+): Promise<{ w: Watched; base: string; port: number }> {
+  const port = opts.port ?? (await freePort());
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'ui/entry.ts', 'start'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), HOST: '127.0.0.1', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
+  });
+  return { w: watch(child), base: `http://127.0.0.1:${port}`, port };
 }
 
 /** Waits up to `timeoutMs` for the process to exit. */

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnRedisServer } from './private-redis.js';
 import { nodeCommand } from './redis-cluster.js';
 import { freePort } from './process.js';
 
@@ -37,13 +38,7 @@ export async function privateSentinel(): Promise<PrivateSentinel> {
   const dir = mkdtempSync(join(tmpdir(), 'redlet-private-sentinel-'));
   const children = new Map<number, ChildProcess>();
   const startServer = async (port: number, args: string[]) => {
-    const c = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
-      { stdio: 'ignore' },
-    );
-    children.set(port, c);
-    await waitPing(port);
+    children.set(port, await spawnRedisServer(port, dir, args));
   };
   const kill = async (port: number) => {
     const c = children.get(port);

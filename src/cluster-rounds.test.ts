@@ -1,0 +1,99 @@
+// The coordinator's rounds at scale: what other replicas read of the functions run here
+// is written when it changes and refreshed now and then, not rewritten every round, and
+// the whole registry is read every two lease periods (with thousands of functions a
+// round must stay cheap).
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ClusterCoordinator, type ClusterMember } from './cluster.js';
+import { Keys } from './keys.js';
+import { silentLogger } from './logger.js';
+import { MemoryStore } from './store/memory-store.js';
+
+const LEASE_MS = 1000;
+
+function member(names: string[]) {
+  const marks = new Map(names.map((n) => [n, 'idle|0']));
+  const published: string[][] = [];
+  const m: ClusterMember = {
+    names: () => [...names],
+    staleNames: () => [],
+    takeOver: async () => true,
+    handOver: async () => {},
+    refresh: async () => {},
+    statusMark: (name) => marks.get(name) ?? null,
+    statusSnapshots: async (asked) => {
+      published.push([...asked].sort());
+      return new Map(asked.map((n) => [n, JSON.stringify({ name: n, mark: marks.get(n) })]));
+    },
+  };
+  return { m, marks, published };
+}
+
+describe('ClusterCoordinator status publishing', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('publishes every function once, then only the ones whose status changed, and refreshes the rest now and then', async () => {
+    const store = new MemoryStore({ now: () => Date.now() });
+    const keys = new Keys('redlet:');
+    const { m, marks, published } = member(['a', 'b', 'c']);
+    const c = new ClusterCoordinator(m, store, keys, { replicaId: 'r1', leaseMs: LEASE_MS }, silentLogger());
+    c.start();
+    await vi.advanceTimersByTimeAsync(50);
+    // First round: takes all three (one replica) and publishes each.
+    expect(published.flat().sort()).toEqual(['a', 'b', 'c']);
+    expect(JSON.parse((await store.get(keys.status('b')))!)).toEqual({ name: 'b', mark: 'idle|0' });
+
+    published.length = 0;
+    marks.set('b', 'idle|1');
+    await vi.advanceTimersByTimeAsync(LEASE_MS / 5);
+    expect(published).toEqual([['b']]);
+    expect(JSON.parse((await store.get(keys.status('b')))!).mark).toBe('idle|1');
+
+    // Unchanged: left alone for a while, then refreshed (every four lease periods), so
+    // their keys never lapse.
+    published.length = 0;
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
+    expect(published).toEqual([]);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
+    expect(published.flat().sort()).toEqual(['a', 'b', 'c']);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 30);
+    for (const n of ['a', 'b', 'c']) expect(await store.get(keys.status(n))).not.toBeNull();
+
+    await c.stop();
+    await c.releaseAll();
+  });
+});
+
+describe('ClusterCoordinator registry resync', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads the whole registry at start and then every two lease periods, not every round', async () => {
+    const store = new MemoryStore({ now: () => Date.now() });
+    const keys = new Keys('redlet:');
+    const { m } = member(['a']);
+    const seen: string[][] = [];
+    m.staleNames = (registryNames) => {
+      seen.push([...registryNames]);
+      return [];
+    };
+    const c = new ClusterCoordinator(m, store, keys, { replicaId: 'r1', leaseMs: LEASE_MS }, silentLogger());
+    c.start();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(seen).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(LEASE_MS);
+    expect(seen).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 1.2);
+    expect(seen).toHaveLength(2);
+    await c.stop();
+    await c.releaseAll();
+  });
+});
