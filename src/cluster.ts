@@ -57,6 +57,14 @@ const STATUS_TTL_LEASES = 10;
 const clusterEventSchema = z.object({ name: z.string(), from: z.string() });
 type ClusterEvent = z.output<typeof clusterEventSchema>;
 
+/**
+ * How much of a lease this replica counts on after taking or renewing it. Lapsed leases
+ * are looked for every tick (a fifth of the lease), so the margin must be larger than a
+ * tick: a replica cut off from Redis then stops a function before its lease can expire
+ * there, not at the same moment (fenced commits would still refuse its writes).
+ */
+const SURELY_VALID = 0.7;
+
 /** Functions taken over in parallel (their isolates load side by side). */
 const TAKEOVER_BATCH = 4;
 
@@ -147,7 +155,7 @@ export class ClusterCoordinator {
     if (this.stopped || this.live.length === 0) return false;
     if (assignOwner(name, this.live) !== this.replicaId) return false;
     const got = await this.store.acquire(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => false);
-    if (got) this.owned.set(name, Date.now() + this.leaseMs * 0.9);
+    if (got) this.owned.set(name, Date.now() + this.leaseMs * SURELY_VALID);
     return got;
   }
 
@@ -275,7 +283,7 @@ export class ClusterCoordinator {
   private async take(name: string): Promise<void> {
     const got = await this.store.acquire(this.keys.owner(name), this.replicaId, this.leaseMs).catch(() => false);
     if (!got) return;
-    this.owned.set(name, Date.now() + this.leaseMs * 0.9);
+    this.owned.set(name, Date.now() + this.leaseMs * SURELY_VALID);
     const ok = await this.member.takeOver(name).catch((err: Error) => {
       this.log.error({ function: name, err: err.message }, 'could not start a function this replica took over');
       return false;
@@ -305,7 +313,7 @@ export class ClusterCoordinator {
         const lost: string[] = [];
         names.forEach((name, i) => {
           if (renewed[i]) {
-            if (this.owned.has(name)) this.owned.set(name, now + this.leaseMs * 0.9);
+            if (this.owned.has(name)) this.owned.set(name, now + this.leaseMs * SURELY_VALID);
           } else if (this.owned.delete(name)) lost.push(name);
         });
         await Promise.all(
