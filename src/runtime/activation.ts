@@ -10,7 +10,8 @@
  */
 import type { FunctionSource } from '../../sandbox/types.js';
 import { definitionRevision, type FunctionDefinition } from '../function-definition.js';
-import { EMPTY_STATE, FunctionRunner, type InvocationEvent, type PersistedState } from '../function-runner.js';
+import { FunctionRunner, type InvocationEvent } from '../function-runner.js';
+import { EMPTY_STATE, type PersistedState } from '../persisted-state.js';
 import type { RuntimeContext } from './context.js';
 
 /** Lag samples kept between two `drainLag()` calls at most. */
