@@ -18,6 +18,7 @@ import { RedletError, guestCode, type ErrorCode, type GuestError } from './error
 import { MapBudget } from './map-budget.js';
 import { PythonFunctions } from './python/python-functions.js';
 import { isPythonSource } from './python/python-entry.js';
+import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './limits.js';
 import { mapStack } from './stack-map.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
 
@@ -27,24 +28,6 @@ const WASM_LIMIT = readFileSync(new URL('./guest/wasm-limit.js', import.meta.url
 const WASM_LIMIT_NAME = 'redlet://wasm-limit.js';
 /** WebAssembly pages (64 KiB) in a megabyte. */
 const PAGES_PER_MB = 16;
-
-/** Limits that apply to every function of this sandbox. */
-export interface SandboxLimits {
-  /** Console lines kept per invocation; the rest are counted as dropped. */
-  maxLogLines: number;
-  maxLogLineChars: number;
-  /** Largest `context.env`, as JSON bytes. */
-  maxEnvBytes: number;
-  /** Extra wall-clock time past `timeoutMs` before the watchdog disposes an isolate. */
-  watchdogGraceMs: number;
-}
-
-export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
-  maxLogLines: 200,
-  maxLogLineChars: 4000,
-  maxEnvBytes: 1 << 20,
-  watchdogGraceMs: 25,
-};
 
 export interface InProcessSandboxOptions {
   limits?: Partial<SandboxLimits>;

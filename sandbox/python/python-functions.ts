@@ -10,6 +10,7 @@
  */
 import ivm from 'isolated-vm';
 import { RedletError, guestCode, guestLoadCode, type ErrorCode, type GuestError } from '../errors.js';
+import type { SandboxLimits } from '../limits.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, SandboxStats, SourceFiles } from '../types.js';
 import { createInterpreter, type Interpreter } from './pyodide-runtime.js';
 import { resolvePythonEntry, type PythonEntry } from './python-entry.js';
@@ -32,13 +33,6 @@ const FAST_AGAIN_AFTER = 8;
 /** Importing the user's modules may take longer than one invocation may. */
 const MIN_LOAD_TIMEOUT_MS = 5000;
 
-export interface PythonLimits {
-  maxLogLines: number;
-  maxLogLineChars: number;
-  maxEnvBytes: number;
-  watchdogGraceMs: number;
-}
-
 interface LoadedPython {
   id: string;
   req: LoadRequest;
@@ -59,7 +53,7 @@ export class PythonFunctions {
   private readonly functions = new Map<string, LoadedPython>();
 
   constructor(
-    private readonly limits: PythonLimits,
+    private readonly limits: SandboxLimits,
     private readonly onCatastrophicError: (message: string) => void,
   ) {}
 
@@ -381,7 +375,7 @@ function parseResult(raw: unknown): ParsedResult {
   };
 }
 
-function capLogs(logs: LogLine[], limits: PythonLimits): LogLine[] {
+function capLogs(logs: LogLine[], limits: SandboxLimits): LogLine[] {
   const kept = logs.length > limits.maxLogLines ? logs.slice(0, limits.maxLogLines) : logs;
   for (const l of kept) if (l.msg.length > limits.maxLogLineChars + 1) l.msg = `${l.msg.slice(0, limits.maxLogLineChars)}…`;
   return kept;

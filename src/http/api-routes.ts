@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AuthConfig } from '../config.js';
+import { sizeText } from '../../sandbox/limits.js';
 import { RedletError } from '../errors.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../json-text.js';
 import type { Metrics } from '../metrics.js';
@@ -126,8 +127,4 @@ function logLimit(raw: string | undefined): number {
     });
   }
   return n;
-}
-
-function sizeText(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MB` : `${bytes} bytes`;
 }
