@@ -23,8 +23,8 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
   const newStore = (): Store => (kind === 'redis' ? new RedisStore({ url: redisUrl() }) : store);
   const k = (name: string) => `${prefix}${name}`;
 
-  async function newRuntime(s: Store = store): Promise<Runtime> {
-    const rt = new Runtime({ config, store: s, sandbox: new InProcessSandbox() });
+  async function newRuntime(s: Store = store, c: RuntimeConfig = config): Promise<Runtime> {
+    const rt = new Runtime({ config: c, store: s, sandbox: new InProcessSandbox() });
     runtimes.push(rt);
     await rt.start();
     return rt;
@@ -208,6 +208,33 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     expect((await rt.update('cfg', { settings: { period: 5 }, origin: 'config' })).definition.period).toBe(5);
     expect((await rt.pause('cfg')).definition.paused).toBe(true);
     expect(rt.names()).toEqual(['cfg']);
+  });
+
+  it('tells onRemoved listeners of every function it stops holding: deleted here or by another replica', async () => {
+    const replica = (replicaId: string): RuntimeConfig => ({ ...config, cluster: { replicaId, leaseMs: 1000 } });
+    const other = newStore();
+    try {
+      const a = await newRuntime(store, replica('a'));
+      const b = await newRuntime(other, replica('b'));
+      const removed = { a: [] as string[], b: [] as string[] };
+      a.onRemoved((name) => removed.a.push(name));
+      b.onRemoved((name) => removed.b.push(name));
+      await a.register(fn('gone-a', `export const handler = () => 1`));
+      await a.register(fn('gone-b', `export const handler = () => 2`));
+      await waitFor(() => b.has('gone-a') && b.has('gone-b'), 'b to hold both');
+
+      await a.remove('gone-a');
+      expect(removed.a).toEqual(['gone-a']);
+      await waitFor(() => removed.b.includes('gone-a'), 'b to hear that a deleted it');
+      await b.remove('gone-b');
+      await waitFor(() => removed.a.includes('gone-b'), 'a to hear that b deleted it');
+      expect(removed).toEqual({ a: ['gone-a', 'gone-b'], b: ['gone-a', 'gone-b'] });
+      expect([a.names(), b.names()]).toEqual([[], []]);
+    } finally {
+      for (const rt of runtimes) await rt.stop(1000);
+      runtimes = [];
+      if (other !== store) await other.close();
+    }
   });
 
   it('invokes on demand with JSON input only', async () => {

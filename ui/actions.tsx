@@ -29,7 +29,7 @@ import { limitFormFields, readRegisterRequest } from '../src/http/upload.js';
 const CHANGED = 'functions-changed';
 
 export function mountActions(app: Hono, deps: PageDeps): void {
-  const { runtime, history } = deps;
+  const { runtime } = deps;
   const { auth, http } = runtime.config;
   const guard = mutationGuard(auth);
   /** A user error's own message; anything else goes to the log and is summarised. */
@@ -115,7 +115,6 @@ export function mountActions(app: Hono, deps: PageDeps): void {
     } catch (err) {
       return c.html(<p class="form-error">{userMessage(err)}</p>);
     }
-    history.forget(name);
     c.header('HX-Trigger', CHANGED);
     return c.html(
       <p class="form-ok" role="status" data-deleted={name}>

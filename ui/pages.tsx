@@ -104,7 +104,6 @@ export function mountPages(app: Hono, deps: PageDeps): void {
   });
 
   app.get('/ui/functions', guard, async (c) => {
-    history.retain(runtime.names());
     const query = listQuery(c.req.query('q'), c.req.query('page'));
     const list = pageOf(runtime.names(), query);
     return c.html(<FunctionList views={await viewsOf(list.names)} now={clock()} list={list} query={query} />);

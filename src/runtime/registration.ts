@@ -166,7 +166,6 @@ export class Registration {
       // and the abandoned runner writes nothing of it.
       runner.abandon();
       ctx.entries.delete(name);
-      ctx.views.forget(name);
       await ctx.sandbox.dispose(name);
       await ctx.registry.remove(name);
       await ctx.store

@@ -68,7 +68,7 @@ export class Runtime implements ClusterMember {
     this.registry = new Registry(this.store, this.keys, this.keyPolicy);
     this.cluster = deps.config.cluster ? new ClusterCoordinator(this, this.store, this.keys, deps.config.cluster, this.log) : null;
     this.replicaId = deps.config.cluster?.replicaId ?? 'local';
-    const entries = new FunctionEntries();
+    const entries = new FunctionEntries(this.log);
     const shared = {
       config: this.config,
       store: this.store,
@@ -84,6 +84,7 @@ export class Runtime implements ClusterMember {
       started: () => this.started,
     };
     this.ctx = { ...shared, activation: new Activation(shared) };
+    entries.onRemoved((name) => shared.views.forget(name));
     this.registration = new Registration(this.ctx);
     this.hooks = new ClusterHooks(this.ctx);
   }
@@ -228,6 +229,16 @@ export class Runtime implements ClusterMember {
    */
   onInvocation(listener: (e: InvocationEvent) => void): () => void {
     return this.ctx.activation.onInvocation(listener);
+  }
+
+  /**
+   * Calls `listener` with the name of every function this process stops holding because
+   * it was deleted: through the API or the pages, or by another replica (seen when the
+   * registry is re-read). Whatever keeps something per function (metrics, chart
+   * history) forgets it here. Returns the unsubscribe function.
+   */
+  onRemoved(listener: (name: string) => void): () => void {
+    return this.ctx.entries.onRemoved(listener);
   }
 
   /** Timer lateness samples (ms) since the last call: the scheduler's health. */
