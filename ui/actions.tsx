@@ -101,7 +101,8 @@ export function mountActions(app: Hono, deps: PageDeps): void {
       try {
         const view = action === 'pause' ? await runtime.pause(name) : await runtime.resume(name);
         c.header('HX-Trigger', CHANGED);
-        return c.html(<FunctionActions view={view} access={accessOf(c, auth)} />);
+        const deleteRefused = runtime.changeRefusal(name, 'delete')?.message ?? null;
+        return c.html(<FunctionActions view={view} access={accessOf(c, auth)} deleteRefused={deleteRefused} />);
       } catch (err) {
         return c.html(<p class="form-error">{userMessage(err)}</p>);
       }

@@ -132,6 +132,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
   async function detailData(name: string): Promise<DetailData | null> {
     const runner = runtime.runner(name);
     if (!runner) return null;
+    const deleteRefused = runtime.changeRefusal(name, 'delete')?.message ?? null;
     // Deleted between the check and the read: treat as gone.
     const view = await runtime.view(name).catch(() => null);
     if (!view) return null;
@@ -140,6 +141,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
       series: await history.series(name),
       logs: runner.status.recentLogs(MAX_LOG_LINES),
       env: runner.persisted.env,
+      deleteRefused,
       now: clock(),
       windowMs: history.windowMs,
     };

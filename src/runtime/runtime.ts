@@ -13,6 +13,7 @@
 import type { FunctionSource, InvokeResult, Sandbox } from '../../sandbox/types.js';
 import { ClusterCoordinator, type ClusterMember } from '../cluster.js';
 import type { RuntimeConfig } from '../config.js';
+import type { RedletError } from '../errors.js';
 import type { FunctionSettings, KeyPolicy } from '../function-definition.js';
 import type { FunctionRunner, InvocationEvent, ManualInvocation } from '../function-runner.js';
 import { FunctionViews, type FunctionView } from '../function-views.js';
@@ -25,7 +26,7 @@ import { Activation } from './activation.js';
 import { ClusterHooks } from './cluster-hooks.js';
 import { runsHere, type RuntimeContext } from './context.js';
 import { FunctionEntries } from './function-entries.js';
-import { defaultSettings, Registration, type RegisterInput, type UpdateInput } from './registration.js';
+import { changeRefusal, defaultSettings, Registration, type ChangeAction, type RegisterInput, type UpdateInput } from './registration.js';
 import { restoreFunctions, writeBackIfLost } from './restore.js';
 
 export interface RuntimeDeps {
@@ -202,8 +203,20 @@ export class Runtime implements ClusterMember {
    * FUNCTION_NOT_FOUND, or FUNCTION_FROM_CONFIG for a function from configuration.
    * A route calls it before it reads an upload.
    */
-  checkChangeable(name: string, action: 'replace' | 'delete'): void {
+  checkChangeable(name: string, action: ChangeAction): void {
     this.registration.changeable(name, action, 'api');
+  }
+
+  /**
+   * What `checkChangeable` would refuse, as a value: the error (FUNCTION_FROM_CONFIG)
+   * for a change the API and the pages may not make, null when they may. The pages
+   * disable the controls it refuses. FUNCTION_NOT_FOUND is thrown, as by `existing`.
+   *
+   * @example
+   * runtime.changeRefusal('course-reference', 'delete')?.message; // "'course-reference' comes from redlet's configuration ..."
+   */
+  changeRefusal(name: string, action: ChangeAction): RedletError | null {
+    return changeRefusal(this.existing(name).def, action, 'api');
   }
 
   /** Like `runner`, but 404 FUNCTION_NOT_FOUND when there is none. */
