@@ -82,11 +82,7 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
               ))}
             </select>
           </label>
-          <label>
-            Period (s)
-            <span class="hint">poll interval</span>
-            <input type="number" name="period" min={LIMITS.period.min} max={LIMITS.period.max} step="any" placeholder={String(d.period)} />
-          </label>
+          <NumberField name="period" label="Period (s)" hint="poll interval" step="any" placeholder={d.period} />
           <label>
             Invoke on
             <span class="hint">every tick or new input</span>
@@ -98,30 +94,8 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
               ))}
             </select>
           </label>
-          <label>
-            Memory (MB)
-            <span class="hint">isolate heap limit</span>
-            <input
-              type="number"
-              name="memoryMb"
-              min={LIMITS.memoryMb.min}
-              max={LIMITS.memoryMb.max}
-              step="1"
-              placeholder={String(d.memoryMb)}
-            />
-          </label>
-          <label>
-            Timeout (ms)
-            <span class="hint">per call</span>
-            <input
-              type="number"
-              name="timeoutMs"
-              min={LIMITS.timeoutMs.min}
-              max={LIMITS.timeoutMs.max}
-              step="1"
-              placeholder={String(d.timeoutMs)}
-            />
-          </label>
+          <NumberField name="memoryMb" label="Memory (MB)" hint="isolate heap limit" step="1" placeholder={d.memoryMb} />
+          <NumberField name="timeoutMs" label="Timeout (ms)" hint="per call" step="1" placeholder={d.timeoutMs} />
         </div>
         <div class="actions">
           <button type="submit" class="primary">
@@ -130,6 +104,24 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
         </div>
       </fieldset>
     </form>
+  );
+}
+
+/** A number setting's field, bounded by its LIMITS so the browser refuses what the runtime would. */
+function NumberField(p: {
+  name: 'period' | 'memoryMb' | 'timeoutMs';
+  label: string;
+  hint: string;
+  step: '1' | 'any';
+  placeholder: number;
+}) {
+  const range = LIMITS[p.name];
+  return (
+    <label>
+      {p.label}
+      <span class="hint">{p.hint}</span>
+      <input type="number" name={p.name} min={range.min} max={range.max} step={p.step} placeholder={String(p.placeholder)} />
+    </label>
   );
 }
 
