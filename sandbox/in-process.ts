@@ -18,6 +18,7 @@ import { RedletError, guestCode, type ErrorCode, type GuestError } from './error
 import { MapBudget } from './map-budget.js';
 import { PythonFunctions } from './python/python-functions.js';
 import { isPythonSource } from './python/python-entry.js';
+import { isolateStats } from './isolate-stats.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './limits.js';
 import { mapStack } from './stack-map.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
@@ -208,20 +209,7 @@ export class InProcessSandbox implements Sandbox {
     if (this.python.has(id)) return this.python.stats(id);
     const fn = this.functions.get(id);
     if (!fn) return null;
-    const limit = fn.req.memoryMb * 1024 * 1024;
-    const slot = fn.slot;
-    if (!slot || slot.isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    try {
-      const heap = await slot.isolate.getHeapStatistics();
-      return {
-        heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
-        heapLimitBytes: limit,
-        restarts: fn.restarts,
-        cpuTimeMs: Number(slot.isolate.cpuTime) / 1e6,
-      };
-    } catch {
-      return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    }
+    return isolateStats(fn.slot?.isolate, fn.req.memoryMb * 1024 * 1024, fn.restarts);
   }
 
   async close(): Promise<void> {

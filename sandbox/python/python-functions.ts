@@ -10,6 +10,7 @@
  */
 import ivm from 'isolated-vm';
 import { RedletError, guestCode, guestLoadCode, type ErrorCode, type GuestError } from '../errors.js';
+import { isolateStats } from '../isolate-stats.js';
 import type { SandboxLimits } from '../limits.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, SandboxStats, SourceFiles } from '../types.js';
 import { createInterpreter, type Interpreter } from './pyodide-runtime.js';
@@ -135,20 +136,7 @@ export class PythonFunctions {
   async stats(id: string): Promise<SandboxStats | null> {
     const fn = this.functions.get(id);
     if (!fn) return null;
-    const limit = wasmCapMb(fn.req) * 1024 * 1024;
-    const interp = fn.interp;
-    if (!interp || interp.isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    try {
-      const heap = await interp.isolate.getHeapStatistics();
-      return {
-        heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
-        heapLimitBytes: limit,
-        restarts: fn.restarts,
-        cpuTimeMs: Number(interp.isolate.cpuTime) / 1e6,
-      };
-    } catch {
-      return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    }
+    return isolateStats(fn.interp?.isolate, wasmCapMb(fn.req) * 1024 * 1024, fn.restarts);
   }
 
   async close(): Promise<void> {
