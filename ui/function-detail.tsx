@@ -9,11 +9,10 @@
  * @example
  * <FunctionDetail data={detailData} access={access} />
  */
-import { TimeSeries } from './charts.js';
 import type { Access } from './access.js';
 import { bound, formatAgo, formatBytes, formatDateTime, formatDuration, formatPeriod, prettyJson, type Bounded } from './format.js';
 import { StateBadge, triggerText } from './functions-panel.js';
-import { describeField, domId } from './metrics-panel.js';
+import { FieldCharts } from './metrics-panel.js';
 import type { Series } from './output-history.js';
 import type { LogLine } from '../sandbox/types.js';
 import type { FunctionView } from '../src/runtime/runtime.js';
@@ -175,22 +174,7 @@ export function FunctionLive(p: { data: DetailData }) {
         <>
           <h3>Numeric output over time</h3>
           <div class="charts wide">
-            {series.fields.map((f) => {
-              const info = describeField(f.key);
-              return (
-                <TimeSeries
-                  id={`detail-${domId(f.key)}`}
-                  label={f.key}
-                  unit={info.unit}
-                  times={series.times}
-                  values={f.values}
-                  now={now}
-                  windowMs={windowMs}
-                  percent={info.percent === true}
-                  {...(info.domain ? { domain: info.domain } : {})}
-                />
-              );
-            })}
+            <FieldCharts idPrefix="detail" series={series} now={now} windowMs={windowMs} rawLabels />
           </div>
         </>
       ) : null}
