@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InProcessSandbox } from '../sandbox/in-process.js';
+import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/limits.js';
 import { createInterpreter, getSnapshot } from '../sandbox/python/pyodide-runtime.js';
 import type { RegisterInput } from '../src/runtime/runtime.js';
 import {
@@ -45,7 +46,7 @@ export async function python(ctx: BenchContext): Promise<ItemResult> {
   for (let i = 0; i < (ctx.quick ? 3 : 7); i++) {
     const { interp, timings } = await createInterpreter({
       memoryMb: 128,
-      limits: { maxLogLines: 200, maxLogLineChars: 4000, maxEnvBytes: 1 << 20 },
+      limits: DEFAULT_SANDBOX_LIMITS,
     });
     interp.isolate.dispose();
     phases.isolateMs.push(timings.isolateMs);

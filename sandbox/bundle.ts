@@ -11,7 +11,8 @@ import { describeMessage, loadError, userPath } from './load-errors.js';
 import { loaderFor, ModuleResolver, RESOLVE_EXTENSIONS } from './module-resolver.js';
 import type { FunctionSource, SourceFiles } from './types.js';
 import { virtualFsPlugin, type ResolveFailures } from './virtual-fs-plugin.js';
-import { readZip, type ZipLimits } from './zip.js';
+import type { ZipLimits } from './limits.js';
+import { readZip } from './zip.js';
 
 /** The global the bundle assigns the entry module's exports to. */
 export const EXPORTS_GLOBAL = '__redlet_exports';

@@ -6,6 +6,8 @@
  * error). The API's error mapping, the README's error table (checked by a test) and
  * the type of every RedletError's `code` come from here.
  */
+import { DEFAULT_ZIP_LIMITS, sizeText } from './limits.js';
+
 export interface ErrorCodeInfo {
   kind: 'user' | 'system';
   http: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503 | null;
@@ -63,8 +65,12 @@ export const ERROR_CODES = {
   ZIP_DUPLICATE_ENTRY: { kind: 'user', http: 422, doc: 'two entries of one name' },
   ZIP_UNSAFE_PATH: { kind: 'user', http: 422, doc: 'an entry escaping the archive (../, absolute paths)' },
   ZIP_SYMLINK: { kind: 'user', http: 422, doc: 'a symbolic link in the archive' },
-  ZIP_TOO_LARGE: { kind: 'user', http: 422, doc: 'over 10 MiB inflated per file or 50 MiB in all (counted while inflating)' },
-  ZIP_TOO_MANY_ENTRIES: { kind: 'user', http: 422, doc: 'more than 1000 entries' },
+  ZIP_TOO_LARGE: {
+    kind: 'user',
+    http: 422,
+    doc: `over ${sizeText(DEFAULT_ZIP_LIMITS.maxFileBytes)} inflated per file or ${sizeText(DEFAULT_ZIP_LIMITS.maxTotalBytes)} in all (counted while inflating)`,
+  },
+  ZIP_TOO_MANY_ENTRIES: { kind: 'user', http: 422, doc: `more than ${DEFAULT_ZIP_LIMITS.maxEntries} entries` },
   // --- an invocation's outcome (the function's result and status, not an HTTP error)
   HANDLER_ERROR: { kind: 'user', http: null, doc: 'the handler threw (or rejected)' },
   TIMEOUT: { kind: 'user', http: null, doc: 'the invocation ran past timeoutMs and was stopped' },

@@ -18,6 +18,9 @@ import { RedletError, guestCode, type ErrorCode, type GuestError } from './error
 import { MapBudget } from './map-budget.js';
 import { PythonFunctions } from './python/python-functions.js';
 import { isPythonSource } from './python/python-entry.js';
+import { FastPath } from './fast-path.js';
+import { isolateStats } from './isolate-stats.js';
+import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './limits.js';
 import { mapStack } from './stack-map.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
 
@@ -27,24 +30,6 @@ const WASM_LIMIT = readFileSync(new URL('./guest/wasm-limit.js', import.meta.url
 const WASM_LIMIT_NAME = 'redlet://wasm-limit.js';
 /** WebAssembly pages (64 KiB) in a megabyte. */
 const PAGES_PER_MB = 16;
-
-/** Limits that apply to every function of this sandbox. */
-export interface SandboxLimits {
-  /** Console lines kept per invocation; the rest are counted as dropped. */
-  maxLogLines: number;
-  maxLogLineChars: number;
-  /** Largest `context.env`, as JSON bytes. */
-  maxEnvBytes: number;
-  /** Extra wall-clock time past `timeoutMs` before the watchdog disposes an isolate. */
-  watchdogGraceMs: number;
-}
-
-export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
-  maxLogLines: 200,
-  maxLogLineChars: 4000,
-  maxEnvBytes: 1 << 20,
-  watchdogGraceMs: 25,
-};
 
 export interface InProcessSandboxOptions {
   limits?: Partial<SandboxLimits>;
@@ -92,8 +77,6 @@ interface Slot {
 const SYNC_BUDGET_MS = 20;
 /** How long after a load the next spare isolate is prepared. */
 const SPARE_DELAY_MS = 10;
-const FAST_MAX_MS = 2;
-const FAST_AGAIN_AFTER = 8;
 
 interface LoadedFunction {
   /** The id it was loaded under (named in a catastrophic error). */
@@ -109,10 +92,8 @@ interface LoadedFunction {
   pendingLogs: LogLine[];
   /** The isolate was stopped mid-call (timeout): its env may hold half-done changes. */
   envDirty: boolean;
-  /** Use the synchronous fast path (see SYNC_BUDGET_MS). */
-  fast: boolean;
-  /** Consecutive short runs on the slow path; enough of them turn the fast path back on. */
-  shortRuns: number;
+  /** Whether calls take the synchronous fast path (see SYNC_BUDGET_MS). */
+  path: FastPath;
 }
 
 export class InProcessSandbox implements Sandbox {
@@ -167,8 +148,7 @@ export class InProcessSandbox implements Sandbox {
       envDirty: false,
       // On probation: the first runs take the asynchronous path, on which V8's fatal
       // out-of-memory errors abort at once instead of hanging a synchronous call.
-      fast: false,
-      shortRuns: 0,
+      path: new FastPath(),
     };
     const { slot, evaluateMs } = await this.createSlot(fn);
     fn.slot = slot;
@@ -225,20 +205,7 @@ export class InProcessSandbox implements Sandbox {
     if (this.python.has(id)) return this.python.stats(id);
     const fn = this.functions.get(id);
     if (!fn) return null;
-    const limit = fn.req.memoryMb * 1024 * 1024;
-    const slot = fn.slot;
-    if (!slot || slot.isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    try {
-      const heap = await slot.isolate.getHeapStatistics();
-      return {
-        heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
-        heapLimitBytes: limit,
-        restarts: fn.restarts,
-        cpuTimeMs: Number(slot.isolate.cpuTime) / 1e6,
-      };
-    } catch {
-      return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    }
+    return isolateStats(fn.slot?.isolate, fn.req.memoryMb * 1024 * 1024, fn.restarts);
   }
 
   async close(): Promise<void> {
@@ -252,7 +219,7 @@ export class InProcessSandbox implements Sandbox {
 
   private async run(fn: LoadedFunction, slot: Slot, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {
     const args = [req.input, JSON.stringify(req.context), req.dryRun === true, req.maxOutputBytes];
-    if (fn.fast) {
+    if (fn.path.fast) {
       const budget = Math.min(fn.req.timeoutMs, SYNC_BUDGET_MS);
       let raw: unknown;
       try {
@@ -263,8 +230,7 @@ export class InProcessSandbox implements Sandbox {
         if (!overBudget || slot.isolate.isDisposed || fn.req.timeoutMs <= SYNC_BUDGET_MS)
           return this.stopped(fn, slot, err, false, started, logs);
         // Longer than the budget, not a stuck function: undo this attempt and take the slow path.
-        fn.fast = false;
-        fn.shortRuns = 0;
+        fn.path.demote();
         try {
           slot.takeLogs.applySync(undefined, [], { result: { copy: true } });
           slot.setEnv.applySync(undefined, [fn.env], { timeout: budget });
@@ -275,12 +241,12 @@ export class InProcessSandbox implements Sandbox {
       }
       if (raw === 'pending') return this.runAsync(fn, slot, slot.settle, [], started, logs);
       const result = this.complete(fn, raw, started, logs, req.maxOutputBytes);
-      if (result.durationMs > FAST_MAX_MS) fn.fast = false;
+      fn.path.ranFast(result.durationMs);
       return result;
     }
     const result = await this.runAsync(fn, slot, slot.invoke, args, started, logs);
-    fn.shortRuns = result.durationMs <= FAST_MAX_MS ? fn.shortRuns + 1 : 0;
-    if (fn.shortRuns >= FAST_AGAIN_AFTER) fn.fast = true;
+    // A quick failure counts too: a JavaScript error comes back as a result on either path.
+    fn.path.ranSlow(result.durationMs, true);
     return result;
   }
 
@@ -331,7 +297,7 @@ export class InProcessSandbox implements Sandbox {
     const durationMs = performance.now() - started;
     // The code comes from what the host saw (the watchdog fired, the time limit was
     // spent, the isolate was disposed), never from the text of an error.
-    const spent = durationMs >= Math.min(fn.req.timeoutMs, fn.fast ? SYNC_BUDGET_MS : fn.req.timeoutMs) * 0.9;
+    const spent = durationMs >= Math.min(fn.req.timeoutMs, fn.path.fast ? SYNC_BUDGET_MS : fn.req.timeoutMs) * 0.9;
     const error: GuestError =
       timedOut || (spent && !slot.isolate.isDisposed && /timed out/i.test(errorMessage(err)))
         ? {

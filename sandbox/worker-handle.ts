@@ -11,7 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { RedletError, isErrorCode } from './errors.js';
-import type { SandboxLimits } from './in-process.js';
+import type { SandboxLimits } from './limits.js';
 import type { WorkerFatal, WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
 import { WireSender, unpack, type Wire } from './worker-wire.js';
 

@@ -14,7 +14,7 @@
  * await box.close();
  */
 import { RedletError, type GuestError } from './errors.js';
-import type { SandboxLimits } from './in-process.js';
+import type { SandboxLimits } from './limits.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, Sandbox, SandboxStats } from './types.js';
 import { WorkerHandle, type WorkerExit } from './worker-handle.js';
 

@@ -6,22 +6,8 @@
  */
 import JSZip from 'jszip';
 import { RedletError } from './errors.js';
+import { DEFAULT_ZIP_LIMITS, sizeText, type ZipLimits } from './limits.js';
 import type { SourceFiles } from './types.js';
-
-export interface ZipLimits {
-  /** Entries in the archive, folders and metadata included. */
-  maxEntries: number;
-  /** Sum of the inflated sizes of all kept files, in bytes. */
-  maxTotalBytes: number;
-  /** Inflated size of one file, in bytes. */
-  maxFileBytes: number;
-}
-
-export const DEFAULT_ZIP_LIMITS: ZipLimits = {
-  maxEntries: 1000,
-  maxTotalBytes: 50 * 1024 * 1024,
-  maxFileBytes: 10 * 1024 * 1024,
-};
 
 /** jszip keeps these out of its typings; `internalStream` is the only way to inflate in chunks. */
 interface StreamableZipObject extends JSZip.JSZipObject {
@@ -196,7 +182,7 @@ function inflate(entry: StreamableZipObject, path: string, max: ZipLimits, budge
         stop(
           new RedletError(
             'ZIP_TOO_LARGE',
-            `The ZIP inflates to more than ${mb(max.maxTotalBytes)} (limit reached while reading '${path}'). Leave out files the function does not need.`,
+            `The ZIP inflates to more than ${sizeText(max.maxTotalBytes)} (limit reached while reading '${path}'). Leave out files the function does not need.`,
           ),
         );
       } else {
@@ -225,7 +211,7 @@ function inflate(entry: StreamableZipObject, path: string, max: ZipLimits, budge
 function fileTooLarge(path: string, size: number, max: ZipLimits): RedletError {
   return new RedletError(
     'ZIP_TOO_LARGE',
-    `ZIP entry '${path}' is larger than ${mb(max.maxFileBytes)} once inflated, the limit per file. Leave it out or make it smaller.`,
+    `ZIP entry '${path}' is larger than ${sizeText(max.maxFileBytes)} once inflated, the limit per file. Leave it out or make it smaller.`,
     { details: { path, bytes: size } },
   );
 }
@@ -254,10 +240,6 @@ function stripCommonFolder(files: SourceFiles): SourceFiles {
   if (top === undefined) return files;
   const cut = top.length + 1;
   return new Map([...files].map(([path, bytes]) => [path.slice(cut), bytes]));
-}
-
-function mb(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MB` : `${bytes} bytes`;
 }
 
 function messageOf(err: unknown): string {

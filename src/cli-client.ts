@@ -11,7 +11,10 @@
 import { basename } from 'node:path';
 import { parseFlags, UsageError, type FlagSpec } from './cli-args.js';
 import { helpFor } from './cli-help.js';
+import type { LogLine } from '../sandbox/types.js';
 import { nameFromFile, type ClientConfig } from './config.js';
+import type { FunctionSettings } from './function-definition.js';
+import type { FunctionDescription as Description } from './http/describe-function.js';
 
 /** What the client commands touch outside themselves (replaced in tests). */
 export interface ClientIo {
@@ -53,7 +56,7 @@ const FLAGS: Record<string, FlagSpec> = {
 };
 
 /** Settings flags and the API fields they fill. */
-const SETTING_FLAGS: Array<[keyof typeof DEPLOY, string]> = [
+const SETTING_FLAGS: Array<[keyof typeof DEPLOY, keyof FunctionSettings]> = [
   ['handler', 'handler'],
   ['input-key', 'inputKey'],
   ['output-key', 'outputKey'],
@@ -72,20 +75,6 @@ class ApiFailure extends Error {
   ) {
     super(message);
   }
-}
-
-interface Description {
-  name: string;
-  origin: string;
-  settings: { handler: string; inputKey: string; outputKey: string | null; trigger: string; period: number; invokeOn: string };
-  source: { filename: string; kind: string };
-  status: { state: string; detail: string | null; invocations: number; errors: number; lastRunAt: number | null };
-}
-
-interface LogLine {
-  t: number;
-  level: string;
-  msg: string;
 }
 
 /**
@@ -290,7 +279,8 @@ function inCliTerms(code: string | null, message: string, hadToken: boolean): st
     return 'the API token is wrong (check --token / REDLET_API_TOKEN)';
   if (code === 'INPUT_MISSING')
     return `${message.replace(/; send a JSON body.*$/, '')}; pass the input as an argument (redlet invoke <name> '{...}') or with --input-file <file>`;
-  if (code === 'INVALID_JSON') return message.replace('the input (the request body)', 'the input (the argument or --input-file)');
+  // The runtime names what it parsed "the input" (runtime.invoke): say where it came from.
+  if (code === 'INVALID_JSON') return message.replace(/^the input\b/, 'the input (the argument or --input-file)');
   return message;
 }
 

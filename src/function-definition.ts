@@ -27,8 +27,13 @@ export const LIMITS = {
   filenameLength: 255,
 } as const;
 
-/** A DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit); see LIMITS.nameLength. */
-export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/**
+ * A DNS label (lowercase letters, digits and '-', starting and ending with a letter or
+ * digit); see LIMITS.nameLength. Written without '-' inside a character class, so its
+ * `source` is also a valid HTML `pattern` attribute (browsers compile those with the
+ * `v` flag, where a bare '-' in a class is a syntax error).
+ */
+export const NAME_PATTERN = /^[a-z0-9]+(-+[a-z0-9]+)*$/;
 
 export const TRIGGERS = ['poll', 'keyspace'] as const;
 export const INVOKE_ON = ['change', 'always'] as const;

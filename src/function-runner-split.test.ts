@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { InvokeRequest, InvokeResult, Sandbox } from '../sandbox/types.js';
 import type { FunctionDefinition } from './function-definition.js';
-import { decodeState, FunctionRunner, type PersistedState } from './function-runner.js';
+import { FunctionRunner } from './function-runner.js';
+import { decodeState, type PersistedState } from './persisted-state.js';
 import { Keys } from './keys.js';
 import { silentLogger } from './logger.js';
 import { MemoryStore } from './store/memory-store.js';

@@ -24,9 +24,6 @@ import { KeyspaceTrigger } from './triggers/keyspace-trigger.js';
 import { PollTrigger } from './triggers/poll-trigger.js';
 import type { Trigger } from './triggers/trigger.js';
 
-// runtime.ts and tests import the state's helpers from here.
-export { decodeState, encodeState, EMPTY_STATE, type PersistedState } from './persisted-state.js';
-
 export interface RunnerDeps {
   store: Store;
   sandbox: Sandbox;

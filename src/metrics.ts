@@ -3,7 +3,8 @@
  * global default one, so a process, or a test file, can hold several). Invocation
  * counts and durations are counted as they happen (`runtime.onInvocation`); the rest
  * (ticks skipped, isolate heap, state) is read from the runtime at scrape time. Series
- * of a deleted function disappear at the next scrape.
+ * of a deleted function go when the runtime removes it (`runtime.onRemoved`), however
+ * it was deleted.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FunctionState } from './function-status.js';
@@ -44,7 +45,7 @@ export class Metrics {
   private readonly owner: Gauge<'function' | 'owner'>;
   /** Outcome labels per function with series, to remove every series of a deleted one. */
   private readonly outcomes = new Map<string, Set<string>>();
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: Array<() => void>;
 
   constructor(
     private readonly runtime: Runtime,
@@ -120,12 +121,15 @@ export class Metrics {
       registers,
     });
 
-    this.unsubscribe = runtime.onInvocation((e) => {
-      this.ensureSeries(e.name);
-      this.outcomes.get(e.name)!.add(e.outcome);
-      this.invocations.inc({ function: e.name, outcome: e.outcome });
-      this.duration.observe({ function: e.name }, e.durationMs / 1000);
-    });
+    this.unsubscribe = [
+      runtime.onInvocation((e) => {
+        this.ensureSeries(e.name);
+        this.outcomes.get(e.name)!.add(e.outcome);
+        this.invocations.inc({ function: e.name, outcome: e.outcome });
+        this.duration.observe({ function: e.name }, e.durationMs / 1000);
+      }),
+      runtime.onRemoved((name) => this.forget(name)),
+    ];
   }
 
   get contentType(): string {
@@ -135,9 +139,6 @@ export class Metrics {
   /** Reads the runtime's current numbers and renders every metric in Prometheus text format. */
   async render(): Promise<string> {
     const views = await this.runtime.list();
-    const live = new Set(views.map((v) => v.definition.name));
-    for (const name of [...this.outcomes.keys()]) if (!live.has(name)) this.forget(name);
-
     for (const m of [this.skipped, this.missed, this.restarts, this.heapUsed, this.heapLimit, this.state, this.functions, this.owner])
       m.reset();
     const byOrigin: Record<string, number> = { api: 0, config: 0 };
@@ -167,7 +168,7 @@ export class Metrics {
   }
 
   /** Drops every series of a function (after it was deleted). */
-  forget(name: string): void {
+  private forget(name: string): void {
     for (const outcome of this.outcomes.get(name) ?? []) this.invocations.remove({ function: name, outcome });
     this.outcomes.delete(name);
     this.duration.remove({ function: name });
@@ -175,7 +176,7 @@ export class Metrics {
 
   /** Stops counting (the runtime outlives this object in tests). */
   close(): void {
-    this.unsubscribe();
+    for (const stop of this.unsubscribe) stop();
   }
 
   /** Series exist from the first sight of a function on, so rate() and absent() work before its first run. */

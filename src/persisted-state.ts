@@ -9,10 +9,11 @@
  * decodeState(raw).env; // '{"n":1}'
  */
 import { z } from 'zod';
+import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/limits.js';
 import { RedletError } from './errors.js';
 
-/** Largest stored `context.env` JSON accepted back (the sandbox's own cap, DEFAULT_SANDBOX_LIMITS.maxEnvBytes). */
-export const MAX_STORED_ENV_BYTES = 1024 * 1024;
+/** Largest stored `context.env` JSON accepted back: the sandbox's own cap. */
+export const MAX_STORED_ENV_BYTES = DEFAULT_SANDBOX_LIMITS.maxEnvBytes;
 
 const NOT_PENDING = 'pending is not {key, value}';
 

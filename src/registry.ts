@@ -9,7 +9,7 @@
  * for (const name of await registry.names()) await registry.load(name);
  */
 import type { FunctionSource } from '../sandbox/types.js';
-import { validateStoredDefinition, type FunctionDefinition, type KeyPolicy } from './function-definition.js';
+import { LIMITS, validateStoredDefinition, type FunctionDefinition, type KeyPolicy } from './function-definition.js';
 import { decodeState, encodeState, EMPTY_STATE, type PersistedState } from './persisted-state.js';
 import type { Keys } from './keys.js';
 import type { Store } from './store/store.js';
@@ -143,7 +143,7 @@ function sourceOf(def: Pick<FunctionDefinition, 'sourceKind' | 'filename'>, code
  */
 function quarantine(name: string, code: Buffer, reason: string, raw?: unknown): StoredFunction {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const filename = typeof r.filename === 'string' && r.filename.length <= 255 ? r.filename : 'unknown';
+  const filename = typeof r.filename === 'string' && r.filename.length <= LIMITS.filenameLength ? r.filename : 'unknown';
   const at = typeof r.updatedAt === 'number' && Number.isFinite(r.updatedAt) ? r.updatedAt : 0;
   const def: FunctionDefinition = {
     name,
@@ -160,8 +160,8 @@ function quarantine(name: string, code: Buffer, reason: string, raw?: unknown): 
     trigger: 'poll',
     period: 5,
     invokeOn: 'change',
-    memoryMb: 8,
-    timeoutMs: 1,
+    memoryMb: LIMITS.memoryMb.min,
+    timeoutMs: LIMITS.timeoutMs.min,
   };
   return { def, source: sourceOf(def, code), state: { ...EMPTY_STATE }, quarantined: reason };
 }

@@ -2,6 +2,7 @@
 // run twice: against a real Redis and against the embedded store.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../src/store/store.js';
+import type { RuntimeConfig } from '../src/config.js';
 import { useRuntimes } from './helpers/runtime-harness.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -166,6 +167,27 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     expect((await rt.update('cfg', { settings: { period: 5 }, origin: 'config' })).definition.period).toBe(5);
     expect((await rt.pause('cfg')).definition.paused).toBe(true);
     expect(rt.names()).toEqual(['cfg']);
+  });
+
+  it('tells onRemoved listeners of every function it stops holding: deleted here or by another replica', async () => {
+    const replica = (replicaId: string): RuntimeConfig => ({ ...bed.config, cluster: { replicaId, leaseMs: 1000 } });
+    const other = await bed.newStore();
+    const a = await bed.runtime(store, replica('a'));
+    const b = await bed.runtime(other, replica('b'));
+    const removed = { a: [] as string[], b: [] as string[] };
+    a.onRemoved((name) => removed.a.push(name));
+    b.onRemoved((name) => removed.b.push(name));
+    await a.register(fn('gone-a', `export const handler = () => 1`));
+    await a.register(fn('gone-b', `export const handler = () => 2`));
+    await waitFor(() => b.has('gone-a') && b.has('gone-b'), 'b to hold both');
+
+    await a.remove('gone-a');
+    expect(removed.a).toEqual(['gone-a']);
+    await waitFor(() => removed.b.includes('gone-a'), 'b to hear that a deleted it');
+    await b.remove('gone-b');
+    await waitFor(() => removed.a.includes('gone-b'), 'a to hear that b deleted it');
+    expect(removed).toEqual({ a: ['gone-a', 'gone-b'], b: ['gone-a', 'gone-b'] });
+    expect([a.names(), b.names()]).toEqual([[], []]);
   });
 
   it('invokes on demand with JSON input only', async () => {

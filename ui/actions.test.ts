@@ -206,6 +206,25 @@ describe('pause, resume and delete', () => {
     expect(await t.html('/ui/functions/cfg', { method: 'DELETE', cookie: TEST_TOKEN })).toContain('comes from redlet&#39;s configuration');
     expect(t.runtime.has('cfg')).toBe(true);
   });
+
+  it("offers Delete as the runtime allows it: disabled, with the runtime's reason, for a function from configuration", async () => {
+    const t = await harness();
+    await t.fn('cfg', 'export const handler = () => 1', {}, 'config');
+    await t.fn('f', 'export const handler = () => 1');
+    const deleteButton = (html: string) => /<button[^>]*class="danger"[^>]*>\s*Delete/.exec(html)?.[0] ?? '';
+    const reason = t.runtime.changeRefusal('cfg', 'delete')!.message.replace(/'/g, '&#39;');
+    // The detail, and the actions the pause and resume buttons swap in.
+    for (const html of [
+      await t.html('/ui/functions/cfg', { cookie: TEST_TOKEN }),
+      await t.html('/ui/functions/cfg/pause', { method: 'POST', cookie: TEST_TOKEN }),
+    ]) {
+      expect(deleteButton(html)).toContain('disabled');
+      expect(deleteButton(html)).toContain(`title="${reason}"`);
+    }
+    const api = deleteButton(await t.html('/ui/functions/f', { cookie: TEST_TOKEN }));
+    expect(api).toContain('hx-delete="/ui/functions/f"');
+    expect(api).not.toContain('disabled');
+  });
 });
 
 describe('refusals', () => {

@@ -29,7 +29,7 @@ import { limitFormFields, readRegisterRequest } from '../src/http/upload.js';
 const CHANGED = 'functions-changed';
 
 export function mountActions(app: Hono, deps: PageDeps): void {
-  const { runtime, history } = deps;
+  const { runtime } = deps;
   const { auth, http } = runtime.config;
   const guard = mutationGuard(auth);
   /** A user error's own message; anything else goes to the log and is summarised. */
@@ -101,7 +101,8 @@ export function mountActions(app: Hono, deps: PageDeps): void {
       try {
         const view = action === 'pause' ? await runtime.pause(name) : await runtime.resume(name);
         c.header('HX-Trigger', CHANGED);
-        return c.html(<FunctionActions view={view} access={accessOf(c, auth)} />);
+        const deleteRefused = runtime.changeRefusal(name, 'delete')?.message ?? null;
+        return c.html(<FunctionActions view={view} access={accessOf(c, auth)} deleteRefused={deleteRefused} />);
       } catch (err) {
         return c.html(<p class="form-error">{userMessage(err)}</p>);
       }
@@ -115,7 +116,6 @@ export function mountActions(app: Hono, deps: PageDeps): void {
     } catch (err) {
       return c.html(<p class="form-error">{userMessage(err)}</p>);
     }
-    history.forget(name);
     c.header('HX-Trigger', CHANGED);
     return c.html(
       <p class="form-ok" role="status" data-deleted={name}>

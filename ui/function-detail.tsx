@@ -9,11 +9,10 @@
  * @example
  * <FunctionDetail data={detailData} access={access} />
  */
-import { TimeSeries } from './charts.js';
 import type { Access } from './access.js';
 import { bound, formatAgo, formatBytes, formatDateTime, formatDuration, formatPeriod, prettyJson, type Bounded } from './format.js';
 import { StateBadge, triggerText } from './functions-panel.js';
-import { describeField, domId } from './metrics-panel.js';
+import { FieldCharts } from './metrics-panel.js';
 import type { Series } from './output-history.js';
 import type { LogLine } from '../sandbox/types.js';
 import type { FunctionView } from '../src/runtime/runtime.js';
@@ -25,6 +24,8 @@ export interface DetailData {
   logs: LogLine[];
   /** JSON text of context.env. */
   env: string | null;
+  /** Why the function may not be deleted from here (runtime.changeRefusal); null when it may. */
+  deleteRefused: string | null;
   now: number;
   windowMs: number;
 }
@@ -43,7 +44,7 @@ export function FunctionDetail(p: { data: DetailData; access: Access }) {
         <span class="meta">{p.data.view.definition.filename}</span>
       </div>
       <div id="detail-actions">
-        <FunctionActions view={p.data.view} access={p.access} />
+        <FunctionActions view={p.data.view} access={p.access} deleteRefused={p.data.deleteRefused} />
       </div>
       <div id="invoke-result" class="result" aria-live="polite"></div>
       <div id="detail-live" hx-get={`/ui/functions/${name}/live`} hx-trigger="every 3s" hx-swap="innerHTML">
@@ -53,8 +54,11 @@ export function FunctionDetail(p: { data: DetailData; access: Access }) {
   );
 }
 
-/** Invoke, pause/resume and delete; a read-only visitor is told how to get them. */
-export function FunctionActions(p: { view: FunctionView; access: Access }) {
+/**
+ * Invoke, pause/resume and delete; a read-only visitor is told how to get them. Delete
+ * is disabled, with the runtime's reason, when the runtime refuses it (`deleteRefused`).
+ */
+export function FunctionActions(p: { view: FunctionView; access: Access; deleteRefused: string | null }) {
   const d = p.view.definition;
   if (!p.access.canWrite) {
     return (
@@ -89,8 +93,8 @@ export function FunctionActions(p: { view: FunctionView; access: Access }) {
             Pause
           </button>
         )}
-        {d.origin === 'config' ? (
-          <button type="button" class="danger" disabled title="declared by configuration: change the configuration to remove it">
+        {p.deleteRefused !== null ? (
+          <button type="button" class="danger" disabled title={p.deleteRefused}>
             Delete
           </button>
         ) : (
@@ -179,22 +183,7 @@ export function FunctionLive(p: { data: DetailData }) {
         <>
           <h3>Numeric output over time</h3>
           <div class="charts wide">
-            {series.fields.map((f) => {
-              const info = describeField(f.key);
-              return (
-                <TimeSeries
-                  id={`detail-${domId(f.key)}`}
-                  label={f.key}
-                  unit={info.unit}
-                  times={series.times}
-                  values={f.values}
-                  now={now}
-                  windowMs={windowMs}
-                  percent={info.percent === true}
-                  {...(info.domain ? { domain: info.domain } : {})}
-                />
-              );
-            })}
+            <FieldCharts idPrefix="detail" series={series} now={now} windowMs={windowMs} rawLabels />
           </div>
         </>
       ) : null}

@@ -138,24 +138,7 @@ export function MetricsPanel(p: MetricsPanelProps) {
       ) : null}
       <div class="metrics-grid">
         <div class="charts" id="metric-charts">
-          {p.series
-            ? p.series.fields.map((f) => {
-                const info = describeField(f.key);
-                return (
-                  <TimeSeries
-                    id={`metric-${domId(f.key)}`}
-                    label={info.label}
-                    unit={info.unit}
-                    times={p.series!.times}
-                    values={f.values}
-                    now={p.now}
-                    windowMs={p.windowMs}
-                    percent={info.percent === true}
-                    {...(info.domain ? { domain: info.domain } : {})}
-                  />
-                );
-              })
-            : null}
+          {p.series ? <FieldCharts idPrefix="metric" series={p.series} now={p.now} windowMs={p.windowMs} /> : null}
         </div>
         {cpuBars.length ? (
           <div>
@@ -184,6 +167,33 @@ function PanelHead(p: { name: string; outputKey?: string | null; children?: Chil
         {p.children ? <> · {p.children}</> : null}
       </span>
     </div>
+  );
+}
+
+/**
+ * One chart per numeric output field, each scaled, labelled and given a unit as
+ * describeField says; `rawLabels` shows the field names as they are.
+ */
+export function FieldCharts(p: { idPrefix: string; series: Series; now: number; windowMs: number; rawLabels?: boolean }) {
+  return (
+    <>
+      {p.series.fields.map((f) => {
+        const info = describeField(f.key);
+        return (
+          <TimeSeries
+            id={`${p.idPrefix}-${domId(f.key)}`}
+            label={p.rawLabels ? f.key : info.label}
+            unit={info.unit}
+            times={p.series.times}
+            values={f.values}
+            now={p.now}
+            windowMs={p.windowMs}
+            percent={info.percent === true}
+            {...(info.domain ? { domain: info.domain } : {})}
+          />
+        );
+      })}
+    </>
   );
 }
 

@@ -12,7 +12,27 @@
  * const stop = history.attach(runtime);
  * history.series('course-reference')?.fields[0]; // { key: 'percent-network-egress', values: [...] }
  */
-import type { InvocationEvent } from '../src/function-runner.js';
+import type { Runtime } from '../src/runtime/runtime.js';
+
+/** What a chart history follows of the runtime: completed invocations and removed functions. */
+export type RuntimeEvents = Pick<Runtime, 'onInvocation' | 'onRemoved'>;
+
+/**
+ * Keeps `history` in step with the runtime: every output recorded, every function the
+ * runtime removes (however it was deleted) forgotten. Returns the unsubscribe function.
+ */
+export function follow(
+  runtime: RuntimeEvents,
+  history: { record(name: string, output: string | null, at: number): unknown; forget(name: string): void },
+): () => void {
+  const stops = [
+    runtime.onInvocation((e) => void history.record(e.name, e.output, e.at)),
+    runtime.onRemoved((name) => history.forget(name)),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
 
 export interface OutputHistoryOptions {
   /** How far back the charts reach, in ms (default 10 minutes). */
@@ -62,20 +82,9 @@ export class OutputHistory {
     this.maxOutputChars = opts.maxOutputChars ?? 256 * 1024;
   }
 
-  /**
-   * Subscribes to the runtime's invocations; returns the unsubscribe function. Once a
-   * minute it also drops the history of functions deleted meanwhile (through the API),
-   * so a long-lived process does not collect them.
-   */
-  attach(runtime: { onInvocation(listener: (e: InvocationEvent) => void): () => void; names(): string[] }): () => void {
-    let pruned = Date.now();
-    return runtime.onInvocation((e) => {
-      this.record(e.name, e.output, e.at);
-      if (e.at - pruned > 60_000) {
-        pruned = e.at;
-        this.retain(runtime.names());
-      }
-    });
+  /** Follows the runtime's invocations and removals (see `follow`); returns the unsubscribe function. */
+  attach(runtime: RuntimeEvents): () => void {
+    return follow(runtime, this);
   }
 
   /** Adds one output (JSON text) produced at `at` (epoch ms). Non-numeric outputs add nothing. */
@@ -126,12 +135,6 @@ export class OutputHistory {
   /** Forgets a function (deleted). */
   forget(name: string): void {
     this.rings.delete(name);
-  }
-
-  /** Forgets every function not in `names` (deleted elsewhere, e.g. through the API). */
-  retain(names: Iterable<string>): void {
-    const keep = new Set(names);
-    for (const name of this.rings.keys()) if (!keep.has(name)) this.rings.delete(name);
   }
 
   private trim(ring: Ring, now: number): void {

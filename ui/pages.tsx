@@ -104,7 +104,6 @@ export function mountPages(app: Hono, deps: PageDeps): void {
   });
 
   app.get('/ui/functions', guard, async (c) => {
-    history.retain(runtime.names());
     const query = listQuery(c.req.query('q'), c.req.query('page'));
     const list = pageOf(runtime.names(), query);
     return c.html(<FunctionList views={await viewsOf(list.names)} now={clock()} list={list} query={query} />);
@@ -133,6 +132,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
   async function detailData(name: string): Promise<DetailData | null> {
     const runner = runtime.runner(name);
     if (!runner) return null;
+    const deleteRefused = runtime.changeRefusal(name, 'delete')?.message ?? null;
     // Deleted between the check and the read: treat as gone.
     const view = await runtime.view(name).catch(() => null);
     if (!view) return null;
@@ -141,6 +141,7 @@ export function mountPages(app: Hono, deps: PageDeps): void {
       series: await history.series(name),
       logs: runner.status.recentLogs(MAX_LOG_LINES),
       env: runner.persisted.env,
+      deleteRefused,
       now: clock(),
       windowMs: history.windowMs,
     };

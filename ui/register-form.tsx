@@ -11,7 +11,11 @@
  */
 import type { Access } from './access.js';
 import { UPLOAD_ACCEPT } from '../src/code-files.js';
-import type { FunctionSettings } from '../src/function-definition.js';
+import { INVOKE_ON, LIMITS, NAME_PATTERN, TRIGGERS, type FunctionSettings } from '../src/function-definition.js';
+
+/** What each trigger and invokeOn value is called in the form's menus. */
+const TRIGGER_LABELS: Record<FunctionSettings['trigger'], string> = { poll: 'poll', keyspace: 'keyspace (on write)' };
+const INVOKE_ON_LABELS: Record<FunctionSettings['invokeOn'], string> = { change: 'change', always: 'always' };
 
 export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oob?: boolean }) {
   const d = p.defaults;
@@ -46,8 +50,8 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
               type="text"
               name="name"
               required
-              maxlength={63}
-              pattern="[a-z0-9]([\-a-z0-9]*[a-z0-9])?"
+              maxlength={LIMITS.nameLength}
+              pattern={NAME_PATTERN.source}
               autocomplete="off"
               placeholder="my-function"
             />
@@ -71,41 +75,27 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
             Trigger
             <span class="hint">how it is woken</span>
             <select name="trigger">
-              <option value="poll" selected={d.trigger === 'poll'}>
-                poll
-              </option>
-              <option value="keyspace" selected={d.trigger === 'keyspace'}>
-                keyspace (on write)
-              </option>
+              {TRIGGERS.map((t) => (
+                <option value={t} selected={d.trigger === t}>
+                  {TRIGGER_LABELS[t]}
+                </option>
+              ))}
             </select>
           </label>
-          <label>
-            Period (s)
-            <span class="hint">poll interval</span>
-            <input type="number" name="period" min="0.1" max="86400" step="any" placeholder={String(d.period)} />
-          </label>
+          <NumberField name="period" label="Period (s)" hint="poll interval" step="any" placeholder={d.period} />
           <label>
             Invoke on
             <span class="hint">every tick or new input</span>
             <select name="invokeOn">
-              <option value="change" selected={d.invokeOn === 'change'}>
-                change
-              </option>
-              <option value="always" selected={d.invokeOn === 'always'}>
-                always
-              </option>
+              {INVOKE_ON.map((v) => (
+                <option value={v} selected={d.invokeOn === v}>
+                  {INVOKE_ON_LABELS[v]}
+                </option>
+              ))}
             </select>
           </label>
-          <label>
-            Memory (MB)
-            <span class="hint">isolate heap limit</span>
-            <input type="number" name="memoryMb" min="8" max="1024" step="1" placeholder={String(d.memoryMb)} />
-          </label>
-          <label>
-            Timeout (ms)
-            <span class="hint">per call</span>
-            <input type="number" name="timeoutMs" min="1" max="60000" step="1" placeholder={String(d.timeoutMs)} />
-          </label>
+          <NumberField name="memoryMb" label="Memory (MB)" hint="isolate heap limit" step="1" placeholder={d.memoryMb} />
+          <NumberField name="timeoutMs" label="Timeout (ms)" hint="per call" step="1" placeholder={d.timeoutMs} />
         </div>
         <div class="actions">
           <button type="submit" class="primary">
@@ -114,6 +104,24 @@ export function RegisterForm(p: { access: Access; defaults: FunctionSettings; oo
         </div>
       </fieldset>
     </form>
+  );
+}
+
+/** A number setting's field, bounded by its LIMITS so the browser refuses what the runtime would. */
+function NumberField(p: {
+  name: 'period' | 'memoryMb' | 'timeoutMs';
+  label: string;
+  hint: string;
+  step: '1' | 'any';
+  placeholder: number;
+}) {
+  const range = LIMITS[p.name];
+  return (
+    <label>
+      {p.label}
+      <span class="hint">{p.hint}</span>
+      <input type="number" name={p.name} min={range.min} max={range.max} step={p.step} placeholder={String(p.placeholder)} />
+    </label>
   );
 }
 

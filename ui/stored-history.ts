@@ -14,17 +14,15 @@
  * history.attach(runtime);
  * await history.series('course-reference');
  */
-import { numericFields, OutputHistory, type OutputHistoryOptions, type Series } from './output-history.js';
-import type { InvocationEvent } from '../src/function-runner.js';
+import { follow, numericFields, OutputHistory, type OutputHistoryOptions, type RuntimeEvents, type Series } from './output-history.js';
 import type { Store } from '../src/store/store.js';
 
 /** What the pages need of a chart history (StoredHistory, or OutputHistory in memory). */
 export interface ChartHistory {
   readonly windowMs: number;
-  attach(runtime: { onInvocation(listener: (e: InvocationEvent) => void): () => void; names(): string[] }): () => void;
+  /** Follows the runtime's invocations and removals; returns the unsubscribe function. */
+  attach(runtime: RuntimeEvents): () => void;
   series(name: string): Series | null | Promise<Series | null>;
-  forget(name: string): void;
-  retain(names: Iterable<string>): void;
 }
 
 export class StoredHistory implements ChartHistory {
@@ -48,8 +46,8 @@ export class StoredHistory implements ChartHistory {
     return this.shape.windowMs;
   }
 
-  attach(runtime: { onInvocation(listener: (e: InvocationEvent) => void): () => void }): () => void {
-    return runtime.onInvocation((e) => void this.record(e.name, e.output, e.at));
+  attach(runtime: RuntimeEvents): () => void {
+    return follow(runtime, this);
   }
 
   /**
@@ -120,16 +118,14 @@ export class StoredHistory implements ChartHistory {
     return h.series(name);
   }
 
-  /** The runtime deletes the stream with the function; what waits for its slot goes too. */
+  /**
+   * The runtime deletes the stream with the function; what waits for its slot goes too,
+   * so no late write brings the stream back.
+   */
   forget(name: string): void {
     const slot = this.slots.get(name);
     if (slot?.timer) clearTimeout(slot.timer);
     this.slots.delete(name);
-  }
-
-  retain(names: Iterable<string>): void {
-    const keep = new Set(names);
-    for (const name of [...this.slots.keys()]) if (!keep.has(name)) this.forget(name);
   }
 }
 

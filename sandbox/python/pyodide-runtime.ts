@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import ivm from 'isolated-vm';
+import type { SandboxLimits } from '../limits.js';
 
 const require = createRequire(import.meta.url);
 const PKG_DIR = dirname(require.resolve('pyodide/package.json'));
@@ -86,7 +87,7 @@ export interface InterpreterOptions {
   /** Cap of the interpreter's WebAssembly memory (the Python heap), in MB. */
   memoryMb: number;
   /** Passed to `_redlet.configure`: log and env caps. */
-  limits: { maxLogLines: number; maxLogLineChars: number; maxEnvBytes: number };
+  limits: Pick<SandboxLimits, 'maxLogLines' | 'maxLogLineChars' | 'maxEnvBytes'>;
   onCatastrophicError?: (message: string) => void;
 }
 

@@ -10,6 +10,9 @@
  */
 import ivm from 'isolated-vm';
 import { RedletError, guestCode, guestLoadCode, type ErrorCode, type GuestError } from '../errors.js';
+import { FastPath } from '../fast-path.js';
+import { isolateStats } from '../isolate-stats.js';
+import type { SandboxLimits } from '../limits.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, SandboxStats, SourceFiles } from '../types.js';
 import { createInterpreter, type Interpreter } from './pyodide-runtime.js';
 import { resolvePythonEntry, type PythonEntry } from './python-entry.js';
@@ -24,20 +27,11 @@ const HARD_STOP_AFTER_MS = 100;
  * asynchronous one. A synchronous call cannot be soft-stopped, so it gets at most
  * SYNC_BUDGET_MS; past that it is stopped hard, its interpreter is replaced and the call
  * runs again on the asynchronous path, which the function keeps until it earns the fast
- * path again with FAST_AGAIN_AFTER runs shorter than FAST_MAX_MS.
+ * path again (FastPath: short, successful runs in a row).
  */
 const SYNC_BUDGET_MS = 50;
-const FAST_MAX_MS = 2;
-const FAST_AGAIN_AFTER = 8;
 /** Importing the user's modules may take longer than one invocation may. */
 const MIN_LOAD_TIMEOUT_MS = 5000;
-
-export interface PythonLimits {
-  maxLogLines: number;
-  maxLogLineChars: number;
-  maxEnvBytes: number;
-  watchdogGraceMs: number;
-}
 
 interface LoadedPython {
   id: string;
@@ -51,15 +45,15 @@ interface LoadedPython {
   envDirty: boolean;
   /** A replacement interpreter being prepared in the background after the last one was discarded. */
   starting: Promise<void> | null;
-  fast: boolean;
-  shortRuns: number;
+  /** Whether calls take the synchronous fast path (see SYNC_BUDGET_MS). */
+  path: FastPath;
 }
 
 export class PythonFunctions {
   private readonly functions = new Map<string, LoadedPython>();
 
   constructor(
-    private readonly limits: PythonLimits,
+    private readonly limits: SandboxLimits,
     private readonly onCatastrophicError: (message: string) => void,
   ) {}
 
@@ -80,8 +74,7 @@ export class PythonFunctions {
       pendingLogs: [],
       envDirty: false,
       starting: null,
-      fast: false,
-      shortRuns: 0,
+      path: new FastPath(),
     };
     const t1 = performance.now();
     const { interp, evaluateMs } = await this.start(fn);
@@ -141,20 +134,7 @@ export class PythonFunctions {
   async stats(id: string): Promise<SandboxStats | null> {
     const fn = this.functions.get(id);
     if (!fn) return null;
-    const limit = wasmCapMb(fn.req) * 1024 * 1024;
-    const interp = fn.interp;
-    if (!interp || interp.isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    try {
-      const heap = await interp.isolate.getHeapStatistics();
-      return {
-        heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
-        heapLimitBytes: limit,
-        restarts: fn.restarts,
-        cpuTimeMs: Number(interp.isolate.cpuTime) / 1e6,
-      };
-    } catch {
-      return { heapUsedBytes: 0, heapLimitBytes: limit, restarts: fn.restarts, cpuTimeMs: 0 };
-    }
+    return isolateStats(fn.interp?.isolate, wasmCapMb(fn.req) * 1024 * 1024, fn.restarts);
   }
 
   async close(): Promise<void> {
@@ -163,15 +143,14 @@ export class PythonFunctions {
 
   private async run(fn: LoadedPython, interp: Interpreter, req: InvokeRequest, started: number, logs: LogLine[]): Promise<InvokeResult> {
     const args = [req.input, JSON.stringify(req.context), req.dryRun === true, req.maxOutputBytes];
-    if (fn.fast) {
+    if (fn.path.fast) {
       const budget = Math.min(fn.req.timeoutMs, SYNC_BUDGET_MS);
       let raw: unknown;
       try {
         raw = interp.refs.invoke.applySync(undefined, args, { timeout: budget, result: { copy: true } });
       } catch (err) {
         this.replace(fn, interp);
-        fn.fast = false;
-        fn.shortRuns = 0;
+        fn.path.demote();
         const timedOut = /timed out/i.test(messageOf(err));
         if (!timedOut || fn.req.timeoutMs <= SYNC_BUDGET_MS)
           return failure(timedOut ? timeoutError(fn) : sandboxError(err), performance.now() - started, logs);
@@ -181,7 +160,7 @@ export class PythonFunctions {
         return this.settle(fn, await this.runAsync(fn, fn.interp, args, started, logs));
       }
       const result = this.finish(fn, interp, raw, false, started, logs, req.maxOutputBytes);
-      if (result.durationMs > FAST_MAX_MS) fn.fast = false;
+      fn.path.ranFast(result.durationMs);
       return result;
     }
     return this.settle(fn, await this.runAsync(fn, interp, args, started, logs));
@@ -189,8 +168,7 @@ export class PythonFunctions {
 
   /** Counts short runs on the slow path; enough of them in a row earn the fast path. */
   private settle(fn: LoadedPython, result: InvokeResult): InvokeResult {
-    fn.shortRuns = result.ok && result.durationMs <= FAST_MAX_MS ? fn.shortRuns + 1 : 0;
-    if (fn.shortRuns >= FAST_AGAIN_AFTER) fn.fast = true;
+    fn.path.ranSlow(result.durationMs, result.ok);
     return result;
   }
 
@@ -381,7 +359,7 @@ function parseResult(raw: unknown): ParsedResult {
   };
 }
 
-function capLogs(logs: LogLine[], limits: PythonLimits): LogLine[] {
+function capLogs(logs: LogLine[], limits: SandboxLimits): LogLine[] {
   const kept = logs.length > limits.maxLogLines ? logs.slice(0, limits.maxLogLines) : logs;
   for (const l of kept) if (l.msg.length > limits.maxLogLineChars + 1) l.msg = `${l.msg.slice(0, limits.maxLogLineChars)}…`;
   return kept;

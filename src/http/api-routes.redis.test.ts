@@ -390,6 +390,7 @@ describe('PUT /api/functions/:name', () => {
       ['/api/functions/stable', { method: 'PUT', json: { memoryMb: 1 } }, 400, 'INVALID_SETTINGS'],
       ['/api/functions/stable', { method: 'PUT', json: { name: 'other', period: 9 } }, 400, 'NAME_MISMATCH'],
       ['/api/functions/stable', { method: 'PUT', json: {} }, 400, 'NOTHING_TO_UPDATE'],
+      ['/api/functions/stable', { method: 'PUT', body: form({ resetEnv: 'maybe' }) }, 400, 'INVALID_FIELD'],
       ['/api/functions/stable', { method: 'PUT', json: await zipReqOf({ '../x.js': ADD }) }, 422, 'ZIP_UNSAFE_PATH'],
       ['/api/functions/missing', { method: 'PUT', json: { period: 9 } }, 404, 'FUNCTION_NOT_FOUND'],
     ];

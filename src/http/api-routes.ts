@@ -7,9 +7,9 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AuthConfig } from '../config.js';
+import { sizeText } from '../../sandbox/limits.js';
 import { RedletError } from '../errors.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../json-text.js';
-import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { readAuth, requireAuth } from './auth.js';
 import { describeFunction } from './describe-function.js';
@@ -20,8 +20,6 @@ export interface ApiOptions {
   auth: AuthConfig;
   /** Largest accepted request body in bytes (REDLET_MAX_BODY_BYTES). */
   maxBodyBytes: number;
-  /** Told of deletions so a deleted function's series go at once. */
-  metrics?: Metrics;
 }
 
 const MAX_LOG_LINES = 500;
@@ -71,7 +69,6 @@ export function apiRoutes(runtime: Runtime, opts: ApiOptions): Hono {
   api.delete('/functions/:name', async (c) => {
     const name = c.req.param('name');
     await runtime.remove(name);
-    opts.metrics?.forget(name);
     return c.body(null, 204);
   });
 
@@ -126,8 +123,4 @@ function logLimit(raw: string | undefined): number {
     });
   }
   return n;
-}
-
-function sizeText(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MB` : `${bytes} bytes`;
 }

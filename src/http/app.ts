@@ -92,7 +92,7 @@ export function createApp(runtime: Runtime, opts: AppOptions = {}): Hono {
 
   app.get('/metrics', readAuth(auth), async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
 
-  app.route('/api', apiRoutes(runtime, { auth, maxBodyBytes: http.maxBodyBytes, metrics }));
+  app.route('/api', apiRoutes(runtime, { auth, maxBodyBytes: http.maxBodyBytes }));
   return app;
 }
 

@@ -11,8 +11,9 @@ import type { Context } from 'hono';
 import type { FunctionSource } from '../../sandbox/types.js';
 import { CODE_EXTENSIONS } from '../code-files.js';
 import { RedletError, type ErrorCode } from '../errors.js';
-import type { FunctionSettings } from '../function-definition.js';
+import { LIMITS, nameSchema, settingsSchema, type FunctionSettings } from '../function-definition.js';
 import { parseJson } from '../json-text.js';
+import { firstIssue, onOff } from '../schema-fields.js';
 import type { RegisterInput, UpdateInput } from '../runtime/runtime.js';
 
 /** A register or update request, read but not yet validated by the runtime. */
@@ -27,10 +28,10 @@ interface FunctionRequest {
 /** `create`: POST (code required); `update`: PUT (anything may be left out, `resetEnv` allowed). */
 type UploadMode = 'create' | 'update';
 
-/** The settings fields, named as in the API and in FunctionSettings. */
-export const SETTING_FIELDS = ['handler', 'inputKey', 'outputKey', 'trigger', 'period', 'invokeOn', 'memoryMb', 'timeoutMs'] as const;
+type SettingField = keyof FunctionSettings;
 
-export { CODE_EXTENSIONS };
+/** The settings fields, named as in the API: those of settingsSchema. */
+const SETTING_FIELDS = Object.keys(settingsSchema.shape) as SettingField[];
 
 const JSON_FIELDS = new Set<string>(['name', 'source', 'filename', 'zipBase64', 'resetEnv', ...SETTING_FIELDS]);
 const FORM_FIELDS = new Set<string>(['name', 'code', 'filename', 'resetEnv', ...SETTING_FIELDS]);
@@ -200,7 +201,7 @@ async function fromForm(c: Context, mode: UploadMode): Promise<FunctionRequest> 
     if (v === undefined || (v === '' && key !== 'outputKey')) continue;
     setSetting(settings, key, key === 'outputKey' && v === '' ? null : v);
   }
-  const resetEnv = parseFlag(text('resetEnv'));
+  const resetEnv = parseResetEnv(text('resetEnv'));
   const name = text('name');
   const code = field('code');
   let source: FunctionSource | null = null;
@@ -236,21 +237,24 @@ function checkFields(keys: string[], allowed: Set<string>, mode: UploadMode): vo
   }
 }
 
-function setSetting(settings: Partial<FunctionSettings>, key: (typeof SETTING_FIELDS)[number], value: string | number | null): void {
+function setSetting(settings: Partial<FunctionSettings>, key: SettingField, value: string | number | null): void {
   // Values are checked (and numbers coerced) by validateSettings in the runtime.
   (settings as Record<string, unknown>)[key] = value;
 }
 
-function isNumeric(key: string): boolean {
-  return key === 'period' || key === 'memoryMb' || key === 'timeoutMs';
+/** A setting the schema reads as a number (what a JSON body must then send). */
+function isNumeric(key: SettingField): boolean {
+  return settingsSchema.shape[key].def.type === 'number';
 }
 
-function parseFlag(v: string | undefined): boolean {
+const resetEnvFlag = onOff('resetEnv');
+
+/** The form's `resetEnv`: absent or empty is false, else one of the on/off words. */
+function parseResetEnv(v: string | undefined): boolean {
   if (v === undefined || v === '') return false;
-  const s = v.toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-  if (['0', 'false', 'no', 'off'].includes(s)) return false;
-  throw invalidField('resetEnv', `resetEnv must be true or false (got '${v}')`);
+  const r = resetEnvFlag.safeParse(v);
+  if (!r.success) throw invalidField('resetEnv', firstIssue(r.error).message);
+  return r.data;
 }
 
 function kindOf(filename: string): 'file' | 'zip' | null {
@@ -269,7 +273,7 @@ function checkedFilename(raw: string): string {
       'UNSUPPORTED_FILE',
     );
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (base.length > 255 || /[\u0000-\u001f]/.test(base))
+  if (base.length > LIMITS.filenameLength || /[\u0000-\u001f]/.test(base))
     throw invalidField('filename', 'the file name is too long or contains control characters; rename the file');
   if (kindOf(base) === null) {
     throw invalidField(
@@ -281,8 +285,9 @@ function checkedFilename(raw: string): string {
   return base;
 }
 
+/** The file name of code sent as "source" without one: named after the function when its name is valid. */
 function defaultFilename(name: unknown): string {
-  return typeof name === 'string' && /^[a-z0-9-]{1,63}$/.test(name) ? `${name}.js` : 'function.js';
+  return nameSchema.safeParse(name).success ? `${name as string}.js` : 'function.js';
 }
 
 function decodeUtf8(bytes: Uint8Array, filename: string): string {

@@ -10,17 +10,21 @@
  */
 import type { FunctionSource } from '../../sandbox/types.js';
 import { definitionRevision, type FunctionDefinition } from '../function-definition.js';
-import { EMPTY_STATE, FunctionRunner, type InvocationEvent, type PersistedState } from '../function-runner.js';
+import { FunctionRunner, type InvocationEvent } from '../function-runner.js';
+import { EMPTY_STATE, type PersistedState } from '../persisted-state.js';
 import type { RuntimeContext } from './context.js';
+import { Listeners } from './listeners.js';
 
 /** Lag samples kept between two `drainLag()` calls at most. */
 const MAX_LAG_SAMPLES = 100_000;
 
 export class Activation {
   private readonly lagSamples: number[] = [];
-  private readonly invocationListeners = new Set<(e: InvocationEvent) => void>();
+  private readonly invocations: Listeners<InvocationEvent>;
 
-  constructor(private readonly ctx: Omit<RuntimeContext, 'activation'>) {}
+  constructor(private readonly ctx: Omit<RuntimeContext, 'activation'>) {
+    this.invocations = new Listeners(ctx.log, 'an invocation listener failed');
+  }
 
   /** Loads (or reloads) the function's isolate with its code and `context.env`. */
   async load(def: FunctionDefinition, source: FunctionSource, env: string): Promise<void> {
@@ -55,8 +59,7 @@ export class Activation {
 
   /** See Runtime.onInvocation. */
   onInvocation(listener: (e: InvocationEvent) => void): () => void {
-    this.invocationListeners.add(listener);
-    return () => this.invocationListeners.delete(listener);
+    return this.invocations.add(listener);
   }
 
   /** Timer lateness samples (ms) since the last call. */
@@ -82,7 +85,7 @@ export class Activation {
         onLag: (ms) => {
           if (this.lagSamples.length < MAX_LAG_SAMPLES) this.lagSamples.push(ms);
         },
-        onInvocation: (e) => this.emitInvocation(e),
+        onInvocation: (e) => this.invocations.emit(e),
       },
       state,
     );
@@ -91,15 +94,5 @@ export class Activation {
     ctx.views.forget(def.name);
     ctx.entries.set(def.name, { runner, source, active: run && ctx.cluster !== null });
     return runner;
-  }
-
-  private emitInvocation(e: InvocationEvent): void {
-    for (const listener of this.invocationListeners) {
-      try {
-        listener(e);
-      } catch (err) {
-        this.ctx.log.error({ err }, 'an invocation listener failed');
-      }
-    }
   }
 }

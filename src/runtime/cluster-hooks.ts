@@ -9,7 +9,7 @@
  * if (await hooks.takeOver('avg')) console.log('avg runs here now');
  */
 import { RedletError } from '../errors.js';
-import type { PersistedState } from '../function-runner.js';
+import type { PersistedState } from '../persisted-state.js';
 import type { RuntimeContext } from './context.js';
 
 export class ClusterHooks {

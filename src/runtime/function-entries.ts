@@ -3,16 +3,20 @@
  * whether it runs on this replica, plus a per-name lock that serializes every change
  * to one function (register, update, delete, pause, take-over, hand-over, refresh).
  * The lock lives beside the entries, not in them: a registration holds it before
- * its entry exists.
+ * its entry exists. Every way a function leaves this process (deleted here, deleted
+ * by another replica) goes through `delete`, which tells the `onRemoved` listeners.
  *
  * @example
- * const entries = new FunctionEntries();
+ * const entries = new FunctionEntries(log);
+ * entries.onRemoved((name) => metrics.forget(name));
  * await entries.exclusive('avg', async () => entries.set('avg', { runner, source, active: false }));
  * entries.require('avg').runner.def.inputKey;
  */
 import type { FunctionSource } from '../../sandbox/types.js';
 import { RedletError } from '../errors.js';
 import type { FunctionRunner } from '../function-runner.js';
+import type { Logger } from '../logger.js';
+import { Listeners } from './listeners.js';
 
 /** One function as this process holds it. */
 export interface FunctionEntry {
@@ -26,6 +30,11 @@ export interface FunctionEntry {
 export class FunctionEntries {
   private readonly byName = new Map<string, FunctionEntry>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly removed: Listeners<string>;
+
+  constructor(log: Logger) {
+    this.removed = new Listeners(log, 'a removal listener failed');
+  }
 
   get(name: string): FunctionEntry | undefined {
     return this.byName.get(name);
@@ -46,8 +55,14 @@ export class FunctionEntries {
     this.byName.set(name, entry);
   }
 
+  /** Removes the function from this process; the `onRemoved` listeners hear of it. */
   delete(name: string): void {
-    this.byName.delete(name);
+    if (this.byName.delete(name)) this.removed.emit(name);
+  }
+
+  /** Calls `listener` with the name of every function removed; returns the unsubscribe function. */
+  onRemoved(listener: (name: string) => void): () => void {
+    return this.removed.add(listener);
   }
 
   get size(): number {

@@ -15,7 +15,8 @@ import { isPythonFilename, PYTHON_DEFAULT_MEMORY_MB } from '../code-files.js';
 import type { RuntimeConfig } from '../config.js';
 import { RedletError } from '../errors.js';
 import { validateName, validateSettings, type FunctionDefinition, type FunctionSettings, type Origin } from '../function-definition.js';
-import { EMPTY_STATE, type FunctionRunner, type PersistedState } from '../function-runner.js';
+import type { FunctionRunner } from '../function-runner.js';
+import { EMPTY_STATE, type PersistedState } from '../persisted-state.js';
 import type { FunctionView } from '../function-views.js';
 import { runsHere, type RuntimeContext } from './context.js';
 import type { FunctionEntry } from './function-entries.js';
@@ -165,7 +166,6 @@ export class Registration {
       // and the abandoned runner writes nothing of it.
       runner.abandon();
       ctx.entries.delete(name);
-      ctx.views.forget(name);
       await ctx.sandbox.dispose(name);
       await ctx.registry.remove(name);
       await ctx.store
@@ -206,9 +206,10 @@ export class Registration {
    * there is none; FUNCTION_FROM_CONFIG when it comes from configuration and anyone
    * else asks (the next start would undo the change).
    */
-  changeable(name: string, action: 'replace' | 'delete', origin: Origin): FunctionEntry {
+  changeable(name: string, action: ChangeAction, origin: Origin): FunctionEntry {
     const entry = this.ctx.entries.require(name);
-    if (entry.runner.def.origin === 'config' && origin !== 'config') throw fromConfig(name, action);
+    const refused = changeRefusal(entry.runner.def, action, origin);
+    if (refused) throw refused;
     return entry;
   }
 
@@ -226,7 +227,22 @@ function refuseQuarantined(runner: FunctionRunner): void {
     );
 }
 
-function fromConfig(name: string, action: 'replace' | 'delete'): RedletError {
+/** What may be refused of a function: replacing its code or settings, or deleting it. */
+export type ChangeAction = 'replace' | 'delete';
+
+/**
+ * Why `origin` may not `action` the function `def` describes, or null when it may: a
+ * function from configuration is replaced or deleted only by the configuration (any
+ * other change would be undone at the next start).
+ *
+ * @example
+ * changeRefusal(def, 'delete', 'api')?.code; // 'FUNCTION_FROM_CONFIG' for a function from configuration
+ */
+export function changeRefusal(def: FunctionDefinition, action: ChangeAction, origin: Origin): RedletError | null {
+  return def.origin === 'config' && origin !== 'config' ? fromConfig(def.name, action) : null;
+}
+
+function fromConfig(name: string, action: ChangeAction): RedletError {
   return new RedletError(
     'FUNCTION_FROM_CONFIG',
     `'${name}' comes from redlet's configuration (the FUNCTION_FILE / FUNCTION_ZIP / ZIP_URL env variables, or the built-in demo, which REDLET_DEMO=0 turns off), which would bring it back at the next start; to ${action} it, change that configuration and restart redlet. Pause it to stop it now.`,

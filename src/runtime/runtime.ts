@@ -13,6 +13,7 @@
 import type { FunctionSource, InvokeResult, Sandbox } from '../../sandbox/types.js';
 import { ClusterCoordinator, type ClusterMember } from '../cluster.js';
 import type { RuntimeConfig } from '../config.js';
+import type { RedletError } from '../errors.js';
 import type { FunctionSettings, KeyPolicy } from '../function-definition.js';
 import type { FunctionRunner, InvocationEvent, ManualInvocation } from '../function-runner.js';
 import { FunctionViews, type FunctionView } from '../function-views.js';
@@ -25,7 +26,7 @@ import { Activation } from './activation.js';
 import { ClusterHooks } from './cluster-hooks.js';
 import { runsHere, type RuntimeContext } from './context.js';
 import { FunctionEntries } from './function-entries.js';
-import { defaultSettings, Registration, type RegisterInput, type UpdateInput } from './registration.js';
+import { changeRefusal, defaultSettings, Registration, type ChangeAction, type RegisterInput, type UpdateInput } from './registration.js';
 import { restoreFunctions, writeBackIfLost } from './restore.js';
 
 export interface RuntimeDeps {
@@ -68,7 +69,7 @@ export class Runtime implements ClusterMember {
     this.registry = new Registry(this.store, this.keys, this.keyPolicy);
     this.cluster = deps.config.cluster ? new ClusterCoordinator(this, this.store, this.keys, deps.config.cluster, this.log) : null;
     this.replicaId = deps.config.cluster?.replicaId ?? 'local';
-    const entries = new FunctionEntries();
+    const entries = new FunctionEntries(this.log);
     const shared = {
       config: this.config,
       store: this.store,
@@ -84,6 +85,7 @@ export class Runtime implements ClusterMember {
       started: () => this.started,
     };
     this.ctx = { ...shared, activation: new Activation(shared) };
+    entries.onRemoved((name) => shared.views.forget(name));
     this.registration = new Registration(this.ctx);
     this.hooks = new ClusterHooks(this.ctx);
     // A commit no Redis replica acknowledged counts against the function whose key it wrote.
@@ -206,8 +208,20 @@ export class Runtime implements ClusterMember {
    * FUNCTION_NOT_FOUND, or FUNCTION_FROM_CONFIG for a function from configuration.
    * A route calls it before it reads an upload.
    */
-  checkChangeable(name: string, action: 'replace' | 'delete'): void {
+  checkChangeable(name: string, action: ChangeAction): void {
     this.registration.changeable(name, action, 'api');
+  }
+
+  /**
+   * What `checkChangeable` would refuse, as a value: the error (FUNCTION_FROM_CONFIG)
+   * for a change the API and the pages may not make, null when they may. The pages
+   * disable the controls it refuses. FUNCTION_NOT_FOUND is thrown, as by `existing`.
+   *
+   * @example
+   * runtime.changeRefusal('course-reference', 'delete')?.message; // "'course-reference' comes from redlet's configuration ..."
+   */
+  changeRefusal(name: string, action: ChangeAction): RedletError | null {
+    return changeRefusal(this.existing(name).def, action, 'api');
   }
 
   /** Like `runner`, but 404 FUNCTION_NOT_FOUND when there is none. */
@@ -233,6 +247,16 @@ export class Runtime implements ClusterMember {
    */
   onInvocation(listener: (e: InvocationEvent) => void): () => void {
     return this.ctx.activation.onInvocation(listener);
+  }
+
+  /**
+   * Calls `listener` with the name of every function this process stops holding because
+   * it was deleted: through the API or the pages, or by another replica (seen when the
+   * registry is re-read). Whatever keeps something per function (metrics, chart
+   * history) forgets it here. Returns the unsubscribe function.
+   */
+  onRemoved(listener: (name: string) => void): () => void {
+    return this.ctx.entries.onRemoved(listener);
   }
 
   /** Timer lateness samples (ms) since the last call: the scheduler's health. */
