@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RedletError } from './errors.js';
 import { InProcessSandbox } from './in-process.js';
 import type { ContextFields, FunctionSource, InvokeRequest } from './types.js';
+import { zipOf } from '../test/helpers/bundle-harness.js';
 
 const context: ContextFields = {
   host: 'localhost',
@@ -171,6 +172,20 @@ describe('InProcessSandbox', () => {
     const flood = await call(b, { flood: 100_000 });
     expect(flood.logs.length).toBe(200);
     expect(flood.droppedLogs).toBe(100_000 + 2 - 200);
+  });
+
+  it('applies loads of one function in the order they were asked for, however long each takes', async () => {
+    box = new InProcessSandbox();
+    const req = (source: FunctionSource) => ({ source, handler: 'handler', memoryMb: 32, timeoutMs: 500, env: '{}', name: 'fn' });
+    // The first load (a ZIP of many modules: unzip and bundle) takes longer than the
+    // second (one file): as after a worker crash, when the reload of the old code and
+    // an update sent right behind it reach the sandbox together.
+    const modules: Record<string, string> = { 'main.js': `import { v } from './m0.js'; export const handler = () => ({ rev: 1, v });` };
+    for (let i = 0; i < 40; i++) modules[`m${i}.js`] = i < 39 ? `export { v } from './m${i + 1}.js';` : 'export const v = 1;';
+    const older = box.load('fn', { ...req({ kind: 'zip', filename: 'old.zip', data: await zipOf(modules) }), handler: 'main.handler' });
+    const newer = box.load('fn', req(file('export const handler = () => ({ rev: 2 })')));
+    await Promise.all([older, newer]);
+    expect(JSON.parse((await call(box)).output!)).toEqual({ rev: 2 });
   });
 
   it('stops a synchronous infinite loop at the time limit and stays usable', async () => {

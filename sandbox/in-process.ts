@@ -109,6 +109,8 @@ export class InProcessSandbox implements Sandbox {
   /** Python functions: a second kind behind the same contract (see python/python-functions.ts). */
   private readonly python: PythonFunctions;
   private readonly mapBudget: MapBudget;
+  /** Each function's load in progress (see load()). */
+  private readonly loading = new Map<string, Promise<LoadInfo>>();
 
   constructor(opts: InProcessSandboxOptions = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
@@ -122,7 +124,26 @@ export class InProcessSandbox implements Sandbox {
     this.python = new PythonFunctions(this.limits, (message) => this.onCatastrophicError(message, null));
   }
 
+  /**
+   * Loads of one function apply in the order they were asked for: a reload after a
+   * worker crash and an update sent right behind it must not finish the other way round
+   * (the older code would stay in the isolate while the runtime counts the newer one).
+   */
   async load(id: string, req: LoadRequest): Promise<LoadInfo> {
+    const before = this.loading.get(id) ?? Promise.resolve();
+    const run = before.then(
+      () => this.loadNow(id, req),
+      () => this.loadNow(id, req),
+    );
+    this.loading.set(id, run);
+    try {
+      return await run;
+    } finally {
+      if (this.loading.get(id) === run) this.loading.delete(id);
+    }
+  }
+
+  private async loadNow(id: string, req: LoadRequest): Promise<LoadInfo> {
     const t0 = performance.now();
     // A new function needs a new isolate; a reload replaces one.
     if (!this.functions.has(id) && !this.python.has(id)) this.mapBudget.beforeIsolate();
