@@ -202,6 +202,36 @@ describe('keyspace trigger', () => {
   });
 });
 
+describe('registration', () => {
+  it('a write made while the code loads is handled, not the value read before it', async () => {
+    // The input is read ahead while the code loads; a write announced after that read
+    // must be what the first run sees (or what a second run handles).
+    const sandbox = new InProcessSandbox();
+    const load = sandbox.load.bind(sandbox);
+    sandbox.load = async (id, req) => {
+      const info = await load(id, req);
+      await new Promise((r) => setTimeout(r, 30));
+      await admin!.set(k('in'), '{"x":2}');
+      await new Promise((r) => setTimeout(r, 30));
+      return info;
+    };
+    const rt = new Runtime({ config, store, sandbox });
+    runtimes.push(rt);
+    await rt.start();
+    await store.set(k('in'), '{"x":1}');
+    await rt.register(fn('during', `export const handler = (i) => ({ got: i.x })`, { trigger: 'keyspace', period: 3600 }));
+    await waitFor(async () => (await store.get(k('out-during'))) === '{"got":2}', 'output of the write made during the load', 3000);
+  });
+
+  it("picks up a leftover state's env: the first run sees it", async () => {
+    const rt = await newRuntime();
+    await rt.registry.saveState('leftover', { env: '{"n":41}', lastSeen: null, revision: null, lastExecution: null });
+    await store.set(k('in'), '{"x":1}');
+    await rt.register(fn('leftover', `export function handler(i, context) { context.env.n += 1; return { n: context.env.n } }`));
+    expect(await waitFor(() => store.get(k('out-leftover')), 'first output', 3000)).toBe('{"n":42}');
+  });
+});
+
 describe('Redis outage', () => {
   let server: PrivateRedis;
   beforeEach(async () => {
