@@ -157,6 +157,11 @@ export class FunctionRunner {
     return this.inFlight !== null;
   }
 
+  /** Resolves when the tick in flight (if any) is over. */
+  settled(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
   /** Starts the trigger; resolves once it is armed (a keyspace subscription confirmed). */
   start(): Promise<void> {
     if (this.quarantined !== null) return Promise.resolve();

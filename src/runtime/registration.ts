@@ -121,6 +121,9 @@ export class Registration {
         ahead.release();
       }
       ctx.log.info({ function: name, origin: def.origin, trigger: def.trigger, inputKey: def.inputKey }, 'function registered');
+      // The first run goes first: the announcement and the response wait for it (a short
+      // while at most), so they do not compete with it, and the response shows its outcome.
+      await firstRun(ctx.entries.require(name).runner);
       if (def.origin !== 'config') await ctx.cluster?.announce(name);
       else ctx.cluster?.kick();
       return this.view(name);
@@ -231,6 +234,16 @@ export class Registration {
   private view(name: string): Promise<FunctionView> {
     return this.ctx.views.view(this.ctx.entries.require(name).runner);
   }
+}
+
+/** How long a registration's response waits for the function's first run at most. */
+const FIRST_RUN_WAIT_MS = 5;
+
+/** Resolves when the runner's tick in flight (its first, just after activation) is over, or after FIRST_RUN_WAIT_MS. */
+function firstRun(runner: FunctionRunner): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_RUN_WAIT_MS)));
+  return Promise.race([runner.settled(), cap]).finally(() => clearTimeout(timer));
 }
 
 function refuseQuarantined(runner: FunctionRunner): void {
