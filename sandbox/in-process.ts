@@ -55,6 +55,13 @@ export interface InProcessSandboxOptions {
   onCatastrophicError?: (message: string, fn: string | null) => void;
   /** Refuses a new isolate near the kernel's memory-mapping limit (tests pass their own). */
   mapBudget?: MapBudget;
+  /**
+   * When the spare isolate a load took is replaced: after the next invocation (default,
+   * for a sandbox that gets every load: the next one may come soon), or SPARE_DELAY_MS
+   * after the load (a worker of a pool gets only some loads, and its spare is then
+   * prepared clear of the first run's commit).
+   */
+  spareAfterRun?: boolean;
 }
 
 // isolated-vm's Reference is generic over the guest value's type, which the host never
@@ -126,6 +133,7 @@ export class InProcessSandbox implements Sandbox {
   /** Set while a spare is due: prepared after the next invocation, or when it fires. */
   private spareTimer: NodeJS.Timeout | null = null;
   private spareMemoryMb = 0;
+  private readonly spareAfterRun: boolean;
   private closed = false;
   private readonly limits: SandboxLimits;
   private readonly onCatastrophicError: (message: string, fn: string | null) => void;
@@ -138,6 +146,7 @@ export class InProcessSandbox implements Sandbox {
   constructor(opts: InProcessSandboxOptions = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
     this.mapBudget = opts.mapBudget ?? new MapBudget();
+    this.spareAfterRun = opts.spareAfterRun ?? true;
     this.onCatastrophicError =
       opts.onCatastrophicError ??
       ((message) => {
@@ -235,7 +244,7 @@ export class InProcessSandbox implements Sandbox {
     // Most likely the first run of the function that took the spare: now is the time
     // to prepare the next one, once the caller has written the result (a timer runs
     // after the Redis commands queued now have left).
-    if (this.spareTimer) setTimeout(() => this.refillSpare(), 1).unref();
+    if (this.spareTimer && this.spareAfterRun) setTimeout(() => this.refillSpare(), 1).unref();
     return result;
   }
 
@@ -419,7 +428,7 @@ export class InProcessSandbox implements Sandbox {
     } else taken = this.prepareIsolate(memoryMb);
     if (!this.closed && !this.spareComing && !this.spareTimer) {
       // Not now, which would compete with this load: after the next invocation (most
-      // likely this function's first run), or a little later if none comes.
+      // likely this function's first run; see spareAfterRun), or a little later.
       this.spareTimer = setTimeout(() => this.refillSpare(), SPARE_DELAY_MS).unref();
       this.spareMemoryMb = memoryMb;
     }
