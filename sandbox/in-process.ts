@@ -173,7 +173,7 @@ export class InProcessSandbox implements Sandbox {
     prepared.catch(() => {}); // awaited below; a failure meanwhile is not unhandled
     let bundle: Bundle;
     try {
-      bundle = await bundleFunction(req.source, req.handler, { name: req.name });
+      bundle = await bundleFunction(req.source, req.handler, { name: req.name, verbatim: true });
     } catch (err) {
       prepared.then(
         (p) => this.keepSpare(p),
@@ -197,7 +197,17 @@ export class InProcessSandbox implements Sandbox {
       fast: false,
       shortRuns: 0,
     };
-    const { slot, evaluateMs } = await this.createSlot(fn, prepared);
+    let made: { slot: Slot; evaluateMs: number };
+    try {
+      made = await this.createSlot(fn, prepared);
+    } catch (err) {
+      if (!bundle.verbatim) throw err;
+      // Whatever the file as is did not pass is decided by esbuild's bundle, as for any
+      // other code: the errors a user sees are the same either way.
+      fn.bundle = await bundleFunction(req.source, req.handler, { name: req.name });
+      made = await this.createSlot(fn);
+    }
+    const { slot, evaluateMs } = made;
     fn.slot = slot;
     const old = this.functions.get(id);
     this.functions.set(id, fn);
@@ -470,6 +480,9 @@ export class InProcessSandbox implements Sandbox {
     const { invoke, begin, settle, ready, setEnv, takeLogs } = refs;
     try {
       const te = performance.now();
+      // The file runs as is (see verbatimBundle): V8 first parses it as the module it is,
+      // refusing what esbuild's parser refuses (strict mode, module grammar).
+      if (bundle.verbatim) isolate.compileModuleSync(bundle.verbatim.module, { filename: fn.scriptName }).release();
       let script: ivm.Script;
       try {
         // Compiling runs no guest code; a small script is compiled here rather than on
