@@ -40,6 +40,13 @@ export interface InProcessSandboxOptions {
   onCatastrophicError?: (message: string, fn: string | null) => void;
   /** Refuses a new isolate near the kernel's memory-mapping limit (tests pass their own). */
   mapBudget?: MapBudget;
+  /**
+   * When the spare isolate a load took is replaced: after the next invocation (default,
+   * for a sandbox that gets every load: the next one may come soon), or SPARE_DELAY_MS
+   * after the load (a worker of a pool gets only some loads, and its spare is then
+   * prepared clear of the first run's commit).
+   */
+  spareAfterRun?: boolean;
 }
 
 // isolated-vm's Reference is generic over the guest value's type, which the host never
@@ -52,7 +59,7 @@ interface Prepared {
   memoryMb: number;
   isolate: ivm.Isolate;
   context: ivm.Context;
-  refs: { invoke: Ref; begin: Ref; settle: Ref; bind: Ref; setEnv: Ref; takeLogs: Ref };
+  refs: { invoke: Ref; begin: Ref; settle: Ref; ready: Ref; setEnv: Ref; takeLogs: Ref };
 }
 
 /** One live isolate with the prelude's entry points. */
@@ -75,8 +82,10 @@ interface Slot {
  * New functions start on the asynchronous path and earn the fast one with short runs.
  */
 const SYNC_BUDGET_MS = 20;
-/** How long after a load the next spare isolate is prepared. */
+/** How long after a load the next spare isolate is prepared at the latest. */
 const SPARE_DELAY_MS = 10;
+/** Bundles up to this size are compiled synchronously (see createSlot). */
+const SYNC_COMPILE_MAX_CHARS = 64 * 1024;
 
 interface LoadedFunction {
   /** The id it was loaded under (named in a catastrophic error). */
@@ -100,7 +109,12 @@ export class InProcessSandbox implements Sandbox {
   private readonly functions = new Map<string, LoadedFunction>();
   /** One isolate prepared ahead of the next load (see takeIsolate). */
   private spareReady: Prepared | null = null;
-  private spareComing = false;
+  /** The next spare, while it is being prepared; `claimed` once a load took it. */
+  private spareComing: { memoryMb: number; promise: Promise<Prepared>; claimed: boolean } | null = null;
+  /** Set while a spare is due: prepared after the next invocation, or when it fires. */
+  private spareTimer: NodeJS.Timeout | null = null;
+  private spareMemoryMb = 0;
+  private readonly spareAfterRun: boolean;
   private closed = false;
   private readonly limits: SandboxLimits;
   private readonly onCatastrophicError: (message: string, fn: string | null) => void;
@@ -115,6 +129,7 @@ export class InProcessSandbox implements Sandbox {
   constructor(opts: InProcessSandboxOptions = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
     this.mapBudget = opts.mapBudget ?? new MapBudget();
+    this.spareAfterRun = opts.spareAfterRun ?? true;
     this.onCatastrophicError =
       opts.onCatastrophicError ??
       ((message) => {
@@ -155,7 +170,19 @@ export class InProcessSandbox implements Sandbox {
       if (old?.slot) disposeSlot(old.slot);
       return info;
     }
-    const bundle = await bundleFunction(req.source, req.handler, { name: req.name });
+    // The isolate is made ready while esbuild bundles: the two do not depend on each other.
+    const prepared = this.takeIsolate(req.memoryMb);
+    prepared.catch(() => {}); // awaited below; a failure meanwhile is not unhandled
+    let bundle: Bundle;
+    try {
+      bundle = await bundleFunction(req.source, req.handler, { name: req.name, verbatim: true });
+    } catch (err) {
+      prepared.then(
+        (p) => this.keepSpare(p),
+        () => {},
+      );
+      throw err;
+    }
     const t1 = performance.now();
     const fn: LoadedFunction = {
       id,
@@ -171,7 +198,17 @@ export class InProcessSandbox implements Sandbox {
       // out-of-memory errors abort at once instead of hanging a synchronous call.
       path: new FastPath(),
     };
-    const { slot, evaluateMs } = await this.createSlot(fn);
+    let made: { slot: Slot; evaluateMs: number };
+    try {
+      made = await this.createSlot(fn, prepared);
+    } catch (err) {
+      if (!bundle.verbatim) throw err;
+      // Whatever the file as is did not pass is decided by esbuild's bundle, as for any
+      // other code: the errors a user sees are the same either way.
+      fn.bundle = await bundleFunction(req.source, req.handler, { name: req.name });
+      made = await this.createSlot(fn);
+    }
+    const { slot, evaluateMs } = made;
     fn.slot = slot;
     const old = this.functions.get(id);
     this.functions.set(id, fn);
@@ -181,6 +218,9 @@ export class InProcessSandbox implements Sandbox {
       entry: bundle.entry,
       exportName: bundle.exportName,
       timings: { bundleMs: t1 - t0, isolateMs: performance.now() - t1 - evaluateMs, evaluateMs },
+      // The isolate is idle now: its statistics cost nothing, and a caller showing them
+      // need not queue behind the first run to ask.
+      stats: statsOf(fn, slot.isolate.getHeapStatisticsSync()),
     };
   }
 
@@ -211,7 +251,12 @@ export class InProcessSandbox implements Sandbox {
       fn.slot = null;
       return failure(toGuestError(err, fn), performance.now() - started, logs);
     }
-    return this.run(fn, slot, req, started, logs);
+    const result = await this.run(fn, slot, req, started, logs);
+    // Most likely the first run of the function that took the spare: now is the time
+    // to prepare the next one, once the caller has written the result (a timer runs
+    // after the Redis commands queued now have left).
+    if (this.spareTimer && this.spareAfterRun) setTimeout(() => this.refillSpare(), 1).unref();
+    return result;
   }
 
   async dispose(id: string): Promise<void> {
@@ -231,6 +276,7 @@ export class InProcessSandbox implements Sandbox {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.spareTimer) clearTimeout(this.spareTimer);
     const spare = this.spareReady;
     this.spareReady = null;
     if (spare && !spare.isolate.isDisposed) spare.isolate.dispose();
@@ -350,14 +396,14 @@ export class InProcessSandbox implements Sandbox {
       await wasmLimit.apply(undefined, [memoryMb * PAGES_PER_MB], { arguments: { copy: true } });
       const preludeFn: Ref = await (await isolate.compileScript(PRELUDE, { filename: PRELUDE_NAME })).run(context, { reference: true });
       const api: Ref = await preludeFn.apply(undefined, [this.limits], { arguments: { copy: true }, result: { reference: true } });
-      const [invoke, begin, settle, bind, setEnv, takeLogs] = await Promise.all(
-        ['invoke', 'begin', 'settle', 'bind', 'setEnv', 'takeLogs'].map((k) => api.get(k, { reference: true }) as Promise<Ref>),
+      const [invoke, begin, settle, ready, setEnv, takeLogs] = await Promise.all(
+        ['invoke', 'begin', 'settle', 'ready', 'setEnv', 'takeLogs'].map((k) => api.get(k, { reference: true }) as Promise<Ref>),
       );
       return {
         memoryMb,
         isolate,
         context,
-        refs: { invoke: invoke!, begin: begin!, settle: settle!, bind: bind!, setEnv: setEnv!, takeLogs: takeLogs! },
+        refs: { invoke: invoke!, begin: begin!, settle: settle!, ready: ready!, setEnv: setEnv!, takeLogs: takeLogs! },
       };
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
@@ -366,44 +412,79 @@ export class InProcessSandbox implements Sandbox {
   }
 
   /**
-   * A prepared isolate for `memoryMb`: the spare one when it fits (and a new spare is
-   * prepared in the background), so a registration does not wait for isolate set-up.
+   * A prepared isolate for `memoryMb`: the spare one when it fits, else the one being
+   * prepared as the next spare (already under way, it is ready sooner than a new one),
+   * else a new one. A new spare is prepared in the background a little later, so a
+   * registration does not wait for isolate set-up.
    */
-  private async takeIsolate(memoryMb: number): Promise<Prepared> {
+  private takeIsolate(memoryMb: number): Promise<Prepared> {
     const ready = this.spareReady;
     this.spareReady = null;
-    if (ready && ready.memoryMb !== memoryMb) ready.isolate.dispose();
-    if (!this.closed && !this.spareComing) {
-      this.spareComing = true;
-      // A little later: preparing it now would compete with this load and its first run.
-      setTimeout(() => {
-        this.prepareIsolate(memoryMb).then(
-          (p) => {
-            this.spareComing = false;
-            if (this.closed || this.spareReady) p.isolate.dispose();
-            else this.spareReady = p;
-          },
-          () => {
-            this.spareComing = false;
-          },
-        );
-      }, SPARE_DELAY_MS).unref();
+    if (ready && ready.memoryMb !== memoryMb) disposeSlot(ready);
+    const coming = this.spareComing;
+    let taken: Promise<Prepared>;
+    if (ready && ready.memoryMb === memoryMb && !ready.isolate.isDisposed) taken = Promise.resolve(ready);
+    else if (coming && coming.memoryMb === memoryMb) {
+      coming.claimed = true;
+      this.spareComing = null;
+      taken = coming.promise.catch(() => this.prepareIsolate(memoryMb));
+    } else taken = this.prepareIsolate(memoryMb);
+    if (!this.closed && !this.spareComing && !this.spareTimer) {
+      // Not now, which would compete with this load: after the next invocation (most
+      // likely this function's first run; see spareAfterRun), or a little later.
+      this.spareTimer = setTimeout(() => this.refillSpare(), SPARE_DELAY_MS).unref();
+      this.spareMemoryMb = memoryMb;
     }
-    if (ready && ready.memoryMb === memoryMb && !ready.isolate.isDisposed) return ready;
-    return this.prepareIsolate(memoryMb);
+    return taken;
+  }
+
+  /** Starts preparing the next spare isolate, if one is due. */
+  private refillSpare(): void {
+    if (!this.spareTimer) return;
+    clearTimeout(this.spareTimer);
+    this.spareTimer = null;
+    if (!this.closed && !this.spareReady && !this.spareComing) this.prepareSpare(this.spareMemoryMb);
+  }
+
+  private prepareSpare(memoryMb: number): void {
+    const coming = { memoryMb, promise: this.prepareIsolate(memoryMb), claimed: false };
+    this.spareComing = coming;
+    coming.promise.then(
+      (p) => {
+        if (this.spareComing === coming) this.spareComing = null;
+        if (!coming.claimed) this.keepSpare(p);
+      },
+      () => {
+        if (this.spareComing === coming) this.spareComing = null;
+      },
+    );
+  }
+
+  /** Keeps an isolate no code ran in as the spare, or frees it when there is one already. */
+  private keepSpare(p: Prepared): void {
+    if (this.closed || this.spareReady || p.isolate.isDisposed) disposeSlot(p);
+    else this.spareReady = p;
   }
 
   /** A fresh isolate (the spare one when it fits) with the user's bundle evaluated, the handler bound and env restored. */
-  private async createSlot(fn: LoadedFunction): Promise<{ slot: Slot; evaluateMs: number }> {
+  private async createSlot(fn: LoadedFunction, prepared?: Promise<Prepared>): Promise<{ slot: Slot; evaluateMs: number }> {
     const { req, bundle } = fn;
-    const { isolate, context, refs } = await this.takeIsolate(req.memoryMb);
+    const { isolate, context, refs } = await (prepared ?? this.takeIsolate(req.memoryMb));
     this.owners.set(isolate, fn.id);
-    const { invoke, begin, settle, bind, setEnv, takeLogs } = refs;
+    const { invoke, begin, settle, ready, setEnv, takeLogs } = refs;
     try {
       const te = performance.now();
+      // The file runs as is (see verbatimBundle): V8 first parses it as the module it is,
+      // refusing what esbuild's parser refuses (strict mode, module grammar).
+      if (bundle.verbatim) isolate.compileModuleSync(bundle.verbatim.module, { filename: fn.scriptName }).release();
       let script: ivm.Script;
       try {
-        script = await isolate.compileScript(bundle.code, { filename: fn.scriptName });
+        // Compiling runs no guest code; a small script is compiled here rather than on
+        // the isolate's thread, which would cost two thread hops.
+        script =
+          bundle.code.length <= SYNC_COMPILE_MAX_CHARS
+            ? isolate.compileScriptSync(bundle.code, { filename: fn.scriptName })
+            : await isolate.compileScript(bundle.code, { filename: fn.scriptName });
       } catch (err) {
         throw loadError('LOAD_SYNTAX', `${bundle.entry}: ${mapStack(errorMessage(err), bundle, fn.scriptName)}`, err);
       }
@@ -413,17 +494,14 @@ export class InProcessSandbox implements Sandbox {
         const text = isolate.isDisposed ? 'ran out of memory while loading' : errorText(err, fn);
         throw loadError('LOAD_EVALUATION', `${bundle.entry} failed while loading: ${text}`, err);
       }
-      const bound = (await bind.apply(undefined, [bundle.exportName], { result: { copy: true } })) as {
-        ok: boolean;
-        code?: string;
-        type?: string;
-        exports?: string[];
-      };
+      // Binds the handler, restores env and takes the top-level code's logs, in one call.
+      const { bound, logs } = (await ready.apply(undefined, [bundle.exportName, fn.env], {
+        timeout: req.timeoutMs,
+        result: { copy: true },
+      })) as { bound: { ok: boolean; code?: string; type?: string; exports?: string[] }; logs: string | null };
       if (!bound.ok) throw bindError(bound, bundle);
-      await setEnv.apply(undefined, [fn.env], { timeout: req.timeoutMs });
       const evaluateMs = performance.now() - te;
-      const early = checkResult(await takeLogs.apply(undefined, [], { result: { copy: true } }), this.limits, Infinity);
-      fn.pendingLogs = early.logs;
+      fn.pendingLogs = checkResult(logs, this.limits, Infinity).logs;
       return { slot: { isolate, context, invoke, begin, settle, setEnv, takeLogs }, evaluateMs };
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
@@ -513,6 +591,16 @@ function checkResult(raw: unknown, limits: SandboxLimits, maxOutputBytes: number
   return { ok, output: ok ? output : null, env: ok ? env : null, error: ok ? null : error, logs, dropped, hostRefused };
 }
 
+/** A function's statistics from its isolate's heap statistics (zeros without them). */
+function statsOf(fn: LoadedFunction, heap: ivm.HeapStatistics | null): SandboxStats {
+  return {
+    heapUsedBytes: heap ? heap.used_heap_size + heap.externally_allocated_size : 0,
+    heapLimitBytes: fn.req.memoryMb * 1024 * 1024,
+    restarts: fn.restarts,
+    cpuTimeMs: heap && fn.slot && !fn.slot.isolate.isDisposed ? Number(fn.slot.isolate.cpuTime) / 1e6 : 0,
+  };
+}
+
 function failure(error: GuestError, durationMs: number, logs: LogLine[]): InvokeResult {
   return { ok: false, output: null, env: null, error, durationMs, logs, droppedLogs: 0 };
 }
@@ -565,7 +653,7 @@ function errorText(err: unknown, fn: LoadedFunction): string {
   return errorMessage(err);
 }
 
-function disposeSlot(slot: Slot): void {
+function disposeSlot(slot: { isolate: ivm.Isolate }): void {
   if (!slot.isolate.isDisposed) {
     try {
       slot.isolate.dispose();

@@ -36,6 +36,12 @@ function traceMapOf(bundle: Bundle): TraceMap {
  */
 export function mapPosition(bundle: Bundle, line: number, column: number): OriginalPosition | null {
   if (line < 1 || column < 1) return null;
+  const verbatim = bundle.verbatim;
+  if (verbatim) {
+    // The entry file as is, from `firstLine` on: only the lines of the glue do not map.
+    const own = line - verbatim.firstLine + 1;
+    return own >= 1 && own <= lineCount(verbatim.module) ? { source: bundle.entry, line: own, column } : null;
+  }
   const pos = originalPositionFor(traceMapOf(bundle), { line, column: column - 1 });
   if (pos.source === null || pos.line === null || pos.column === null) return null;
   return { source: pos.source, line: pos.line, column: pos.column + 1 };
@@ -58,6 +64,12 @@ export function mapStack(stack: string, bundle: Bundle, scriptName: string): str
     const pos = mapPosition(bundle, Number(line), Number(column));
     return pos === null ? whole : `${prefix}${pos.source}:${pos.line}:${pos.column}`;
   });
+}
+
+function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function escapeRegExp(text: string): string {

@@ -29,6 +29,8 @@ export interface LoadInfo {
   exportName: string;
   /** Time spent bundling/transpiling, creating the isolate and evaluating the module. */
   timings: { bundleMs: number; isolateMs: number; evaluateMs: number };
+  /** The function's statistics right after loading, when the sandbox has them at hand. */
+  stats?: SandboxStats;
 }
 
 /** The course runtime's context attributes, minus `env` (which lives in the isolate). */

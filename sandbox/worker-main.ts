@@ -44,6 +44,8 @@ const send = (msg: WorkerReply | WorkerHello) => out.push(msg);
 const limits = process.env.REDLET_SANDBOX_LIMITS ? JSON.parse(process.env.REDLET_SANDBOX_LIMITS) : undefined;
 const sandbox = new InProcessSandbox({
   limits,
+  // Loads are spread over the pool's workers: this one's next load is not imminent.
+  spareAfterRun: false,
   // V8 lost control of an isolate: this process cannot be trusted any more. Dying is
   // what the supervisor expects; it restarts a clean worker and reloads the functions.
   onCatastrophicError: (message, fn) => {

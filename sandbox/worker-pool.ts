@@ -115,7 +115,7 @@ export class WorkerPoolSandbox implements Sandbox {
     }
     if (existing && existing.worker !== worker) existing.worker.forget(id);
     worker.functions.add(id);
-    this.entries.set(id, {
+    const entry: Entry = {
       req,
       worker,
       env: req.env,
@@ -123,8 +123,10 @@ export class WorkerPoolSandbox implements Sandbox {
       backoffUntil: existing?.backoffUntil ?? 0,
       lastCrash: existing?.lastCrash ?? null,
       blamedFor: existing?.blamedFor ?? -1,
-    });
-    return info;
+      ...(info.stats ? { lastStats: info.stats } : {}),
+    };
+    this.entries.set(id, entry);
+    return info.stats ? { ...info, stats: { ...info.stats, ...this.supervision(id, entry) } } : info;
   }
 
   async invoke(id: string, req: InvokeRequest): Promise<InvokeResult> {
@@ -183,13 +185,7 @@ export class WorkerPoolSandbox implements Sandbox {
   async stats(id: string): Promise<PoolStats | null> {
     const entry = this.entries.get(id);
     if (!entry) return null;
-    const extra = {
-      workerPid: entry.worker.pid,
-      dedicatedWorker: entry.worker.dedicatedTo === id,
-      crashes: this.recentCrashes(entry),
-      backoffUntil: entry.backoffUntil > this.now() ? entry.backoffUntil : null,
-      lastCrash: entry.lastCrash,
-    };
+    const extra = this.supervision(id, entry);
     const limit = entry.req.memoryMb * 1024 * 1024;
     try {
       await Promise.race([entry.worker.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('busy')), 1000).unref())]);
@@ -200,6 +196,20 @@ export class WorkerPoolSandbox implements Sandbox {
     } catch {
       return { ...(entry.lastStats ?? { heapUsedBytes: 0, heapLimitBytes: limit, restarts: 0, cpuTimeMs: 0 }), ...extra };
     }
+  }
+
+  /** What the supervisor adds to a function's statistics. */
+  private supervision(
+    id: string,
+    entry: Entry,
+  ): Pick<PoolStats, 'workerPid' | 'dedicatedWorker' | 'crashes' | 'backoffUntil' | 'lastCrash'> {
+    return {
+      workerPid: entry.worker.pid,
+      dedicatedWorker: entry.worker.dedicatedTo === id,
+      crashes: this.recentCrashes(entry),
+      backoffUntil: entry.backoffUntil > this.now() ? entry.backoffUntil : null,
+      lastCrash: entry.lastCrash,
+    };
   }
 
   /** Process ids of the live workers (tests and diagnostics). */

@@ -60,6 +60,14 @@ export interface ManualInvocation extends InvokeResult {
   input: string;
 }
 
+/** An input value read ahead of the first tick (a registration reads it while the code loads). */
+export interface PrimedInput {
+  /** The value, read after the key's keyspace subscription was confirmed. */
+  value: Promise<string | null>;
+  /** True once that read was sent, while no write to the key has been announced since. */
+  current(): boolean;
+}
+
 export function inputMarker(raw: string): string {
   // Functions sharing an input read the same string in one tick (one shared GET): hash it once.
   if (raw === lastMarked.raw) return lastMarked.marker;
@@ -88,6 +96,8 @@ export class FunctionRunner {
   private keyspaceRefused: string | null = null;
   /** The state's pending output may not be in its key yet (taken over, or its write failed). */
   private pendingUnsure: boolean;
+  /** An input read ahead, for the first tick (see primeInput). */
+  private primed: PrimedInput | null = null;
 
   constructor(
     readonly def: FunctionDefinition,
@@ -106,6 +116,11 @@ export class FunctionRunner {
 
   get running(): boolean {
     return this.inFlight !== null;
+  }
+
+  /** Resolves when the tick in flight (if any) is over. */
+  settled(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
   }
 
   /** Starts the trigger; resolves once it is armed (a keyspace subscription confirmed). */
@@ -143,6 +158,16 @@ export class FunctionRunner {
     const armed = this.trigger.start();
     if (this.status.state === 'paused' || this.status.state === 'loading') this.status.set('idle');
     return Promise.resolve(armed);
+  }
+
+  /** The isolate holds another env than the state's (loaded ahead of reading it): the next call restores the state's. */
+  restoreEnvNextCall(): void {
+    this.envDiverged = true;
+  }
+
+  /** The first tick handles this value instead of reading the input key, if it is still current then. */
+  primeInput(input: PrimedInput): void {
+    this.primed = input;
   }
 
   /** Stops the trigger and waits (up to `timeoutMs`) for the invocation in flight. */
@@ -242,6 +267,20 @@ export class FunctionRunner {
     return { ...result, input: raw };
   }
 
+  /**
+   * The input key's value: the one read ahead when it is still current once read (a
+   * write announced since then is read here, or by the tick its notification brings).
+   */
+  private async readInput(): Promise<string | null> {
+    const primed = this.primed;
+    this.primed = null;
+    if (primed?.current()) {
+      const value = await primed.value.catch(() => undefined);
+      if (value !== undefined && primed.current()) return value;
+    }
+    return this.deps.store.get(this.def.inputKey);
+  }
+
   /** Runs `work` after everything queued before it; the queue goes on whatever it returns. */
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);
@@ -264,7 +303,7 @@ export class FunctionRunner {
     let raw: string | null;
     try {
       this.checkKeys();
-      raw = await store.get(def.inputKey);
+      raw = await this.readInput();
     } catch (err) {
       this.problem(err instanceof RedletError ? err : new RedletError('REDIS_UNAVAILABLE', String(err), { kind: 'system' }));
       return;

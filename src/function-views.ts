@@ -93,6 +93,11 @@ export class FunctionViews {
     return JSON.stringify(s);
   }
 
+  /** Caches statistics just taken elsewhere (a load returns them), as if read now. */
+  prime(name: string, stats: SandboxStats): void {
+    this.statsCache.set(name, { at: Date.now(), stats: Promise.resolve(stats) });
+  }
+
   /** Drops cached statistics (the isolate was replaced or removed). */
   forget(name: string): void {
     this.statsCache.delete(name);

@@ -3,6 +3,7 @@
 // registry mutations are serialised, a keyspace trigger is armed before it counts as
 // started, and a Redis outage is reported as one.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { InProcessSandbox } from '../sandbox/in-process.js';
 import { loadConfig, type RuntimeConfig } from '../src/config.js';
 import type { Store } from '../src/store/store.js';
 import { ownPrefix } from './helpers/redis.js';
@@ -141,6 +142,34 @@ describe('keyspace trigger', () => {
     await rt.register(fn('ks', `export const handler = (i) => ({ got: i.x })`, { trigger: 'keyspace', invokeOn, period: 3600 }));
     await bed.redis.admin.set(k('in'), '{"x":5}');
     expect(await waitFor(() => own.get(k('out-ks')), 'output of the write made right after registration', 10_000)).toBe('{"got":5}');
+  });
+});
+
+describe('registration', () => {
+  it('a write made while the code loads is handled, not the value read before it', async () => {
+    // The input is read ahead while the code loads; a write announced after that read
+    // must be what the first run sees (or what a second run handles).
+    const sandbox = new InProcessSandbox();
+    const load = sandbox.load.bind(sandbox);
+    sandbox.load = async (id, req) => {
+      const info = await load(id, req);
+      await new Promise((r) => setTimeout(r, 30));
+      await bed.redis.admin.set(k('in'), '{"x":2}');
+      await new Promise((r) => setTimeout(r, 30));
+      return info;
+    };
+    const rt = await bed.runtime(store, bed.config, sandbox);
+    await store.set(k('in'), '{"x":1}');
+    await rt.register(fn('during', `export const handler = (i) => ({ got: i.x })`, { trigger: 'keyspace', period: 3600 }));
+    await waitFor(async () => (await store.get(k('out-during'))) === '{"got":2}', 'output of the write made during the load', 3000);
+  });
+
+  it("picks up a leftover state's env: the first run sees it", async () => {
+    const rt = await newRuntime();
+    await rt.registry.saveState('leftover', { env: '{"n":41}', lastSeen: null, revision: null, lastExecution: null });
+    await store.set(k('in'), '{"x":1}');
+    await rt.register(fn('leftover', `export function handler(i, context) { context.env.n += 1; return { n: context.env.n } }`));
+    expect(await waitFor(() => store.get(k('out-leftover')), 'first output', 3000)).toBe('{"n":42}');
   });
 });
 

@@ -364,7 +364,17 @@ function prelude(limits) {
   const broken = () => encode({ ok: false, output: null, env: null, error: { code: 'HANDLER_ERROR', name: 'Error', message: 'the function left a value redlet could not read' }, ...takeLogs() });
   const then = call.bind(Promise.prototype.then);
   return {
-    bind,
+    /**
+     * A load's last step in one call (each call into an isolate is a thread hop): binds
+     * the handler, restores env and hands out what the top-level code logged.
+     * @param {string} name @param {string} json
+     */
+    ready(name, json) {
+      const bound = bind(name);
+      if (!bound.ok) return { bound, logs: null };
+      setEnv(json);
+      return { bound, logs: encode(takeLogs()) };
+    },
     setEnv,
     takeLogs: () => encode(takeLogs()),
     /** @param {string} a @param {string} b @param {boolean} c @param {number} d */

@@ -8,9 +8,9 @@
  * await activation.load(def, source, state.env);
  * await activation.activate(def, source, state, true);
  */
-import type { FunctionSource } from '../../sandbox/types.js';
+import type { FunctionSource, LoadInfo, SandboxStats } from '../../sandbox/types.js';
 import { definitionRevision, type FunctionDefinition } from '../function-definition.js';
-import { FunctionRunner, type InvocationEvent } from '../function-runner.js';
+import { FunctionRunner, type InvocationEvent, type PrimedInput } from '../function-runner.js';
 import { EMPTY_STATE, type PersistedState } from '../persisted-state.js';
 import type { RuntimeContext } from './context.js';
 import { Listeners } from './listeners.js';
@@ -27,8 +27,8 @@ export class Activation {
   }
 
   /** Loads (or reloads) the function's isolate with its code and `context.env`. */
-  async load(def: FunctionDefinition, source: FunctionSource, env: string): Promise<void> {
-    await this.ctx.sandbox.load(def.name, {
+  load(def: FunctionDefinition, source: FunctionSource, env: string): Promise<LoadInfo> {
+    return this.ctx.sandbox.load(def.name, {
       source,
       handler: def.handler,
       memoryMb: def.memoryMb,
@@ -41,11 +41,47 @@ export class Activation {
   /**
    * Installs a new runner in place of the function's current one (keeping its recent
    * logs); with `run`, it runs here and its trigger is armed once the runtime has
-   * started. Resolves once the trigger is armed.
+   * started. Resolves once the trigger is armed. `ahead`: what is known from the load
+   * and done ahead for the first run (see prearm): the env the isolate was loaded with,
+   * when not the state's (the first call then restores the state's), its statistics,
+   * and the input read meanwhile.
    */
-  activate(def: FunctionDefinition, source: FunctionSource, state: PersistedState, run: boolean): Promise<void> {
+  activate(
+    def: FunctionDefinition,
+    source: FunctionSource,
+    state: PersistedState,
+    run: boolean,
+    ahead: { loadedEnv?: string; stats?: SandboxStats; input?: PrimedInput | null } = {},
+  ): Promise<void> {
     const runner = this.install(def, source, state, run);
+    if (ahead.loadedEnv !== undefined && ahead.loadedEnv !== state.env) runner.restoreEnvNextCall();
+    if (ahead.stats && run) this.ctx.views.prime(def.name, ahead.stats);
+    if (ahead.input) runner.primeInput(ahead.input);
     return run && this.ctx.started() ? runner.start() : Promise.resolve();
+  }
+
+  /**
+   * Prepares a keyspace function's first run while its code loads: subscribes to its
+   * input key's notifications (the runner's trigger then finds the subscription
+   * confirmed) and, once confirmed, reads the key (the first run then need not). The
+   * value stays usable while no write to the key was announced since, and announcements
+   * could not have been lost (the store's watch epoch is unchanged). `release` lets go
+   * of the subscription (the runner's trigger holds its own).
+   */
+  prearm(def: FunctionDefinition): { input: PrimedInput | null; release: () => void } {
+    if (def.trigger !== 'keyspace' || def.paused || !this.ctx.started()) return { input: null, release: () => {} };
+    const { store } = this.ctx;
+    const key = def.inputKey;
+    let writes = 0;
+    let sent: { writes: number; epoch: number | null | undefined } | null = null;
+    const unwatch = store.watch(key, () => writes++);
+    const value = unwatch.armed.then(() => {
+      sent = { writes, epoch: store.watchEpoch?.(key) };
+      return store.get(key);
+    });
+    value.catch(() => {}); // a failed read is read again by the first run
+    const current = () => sent !== null && sent.epoch !== null && sent.writes === writes && store.watchEpoch?.(key) === sent.epoch;
+    return { input: { value, current }, release: unwatch };
   }
 
   /** Lists a function whose stored definition or state failed validation; it never runs. */

@@ -90,23 +90,41 @@ export class Registration {
         updatedAt: now,
         paused: input.paused ?? false,
       };
-      // A leftover state (e.g. a config function across restarts) is picked up.
-      const state = await ctx.registry.loadState(name).catch(() => ({ ...EMPTY_STATE }));
-      // Loading is the validation: code that does not load is never stored.
-      await ctx.activation.load(def, input.source, state.env);
+      // Independent steps overlap, for a fast first run: the keyspace subscription, the
+      // input's read and the state's read with the load; the lease claim with the save.
+      const ahead = ctx.activation.prearm(def);
       try {
-        // Functions from configuration are re-declared at every start; only their state is kept.
-        if (def.origin !== 'config') await ctx.registry.save(def, input.source);
-      } catch (err) {
-        await ctx.sandbox.dispose(name);
-        throw err;
+        // A leftover state (e.g. a config function across restarts) is picked up.
+        const stateRead = ctx.registry.loadState(name).catch(() => ({ ...EMPTY_STATE }));
+        // Loading is the validation: code that does not load is never stored. It starts
+        // from an empty env; a leftover one is restored by the first call.
+        const loaded = await ctx.activation.load(def, input.source, EMPTY_STATE.env);
+        const state = await stateRead;
+        // In a cluster the replica that wins the lease runs it: this one at once when the
+        // assignment says so (keeping the isolate just loaded), else another, a tick later.
+        const claim = ctx.cluster === null ? Promise.resolve(true) : ctx.cluster.claim(name);
+        try {
+          // Functions from configuration are re-declared at every start; only their state is kept.
+          if (def.origin !== 'config') await ctx.registry.save(def, input.source);
+        } catch (err) {
+          if (await claim) await ctx.cluster?.dropped(name);
+          await ctx.sandbox.dispose(name);
+          throw err;
+        }
+        const runHere = await claim;
+        if (!runHere) await ctx.sandbox.dispose(name);
+        await ctx.activation.activate(def, input.source, state, runHere, {
+          loadedEnv: EMPTY_STATE.env,
+          stats: loaded.stats,
+          input: ahead.input,
+        });
+      } finally {
+        ahead.release();
       }
-      // In a cluster the replica that wins the lease runs it: this one at once when the
-      // assignment says so (keeping the isolate just loaded), else another, a tick later.
-      const runHere = ctx.cluster === null || (await ctx.cluster.claim(name));
-      if (!runHere) await ctx.sandbox.dispose(name);
-      await ctx.activation.activate(def, input.source, state, runHere);
       ctx.log.info({ function: name, origin: def.origin, trigger: def.trigger, inputKey: def.inputKey }, 'function registered');
+      // The first run goes first: the announcement and the response wait for it (a short
+      // while at most), so they do not compete with it, and the response shows its outcome.
+      await firstRun(ctx.entries.require(name).runner);
       if (def.origin !== 'config') await ctx.cluster?.announce(name);
       else ctx.cluster?.kick();
       return this.view(name);
@@ -217,6 +235,16 @@ export class Registration {
   private view(name: string): Promise<FunctionView> {
     return this.ctx.views.view(this.ctx.entries.require(name).runner);
   }
+}
+
+/** How long a registration's response waits for the function's first run at most. */
+const FIRST_RUN_WAIT_MS = 5;
+
+/** Resolves when the runner's tick in flight (its first, just after activation) is over, or after FIRST_RUN_WAIT_MS. */
+function firstRun(runner: FunctionRunner): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_RUN_WAIT_MS)));
+  return Promise.race([runner.settled(), cap]).finally(() => clearTimeout(timer));
 }
 
 function refuseQuarantined(runner: FunctionRunner): void {

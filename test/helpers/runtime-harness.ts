@@ -14,6 +14,7 @@
  */
 import { afterEach, beforeEach } from 'vitest';
 import { InProcessSandbox } from '../../sandbox/in-process.js';
+import type { Sandbox } from '../../sandbox/types.js';
 import { loadConfig, type RuntimeConfig } from '../../src/config.js';
 import { Keys } from '../../src/keys.js';
 import { Runtime, type RegisterInput } from '../../src/runtime/runtime.js';
@@ -41,7 +42,7 @@ export interface RuntimeBed {
   /** A second connection to the same data: a new RedisStore (closed after the test), or the same MemoryStore. */
   newStore(): Promise<Store>;
   /** A started Runtime, stopped after the test unless the test stops it through `stop`. */
-  runtime(store?: Store, config?: RuntimeConfig): Promise<Runtime>;
+  runtime(store?: Store, config?: RuntimeConfig, sandbox?: Sandbox): Promise<Runtime>;
   /** Stops a runtime during the test (a restart). */
   stop(rt: Runtime, drainMs?: number): Promise<void>;
   /** A function reading `in` and writing `out-<name>` under this test's prefix. */
@@ -69,8 +70,8 @@ export function useRuntimes(opts: RuntimeBedOptions = {}): RuntimeBed {
     key,
     keys: () => new Keys(ownPrefix(redis.prefix)),
     newStore: async () => (kind === 'redis' ? redis.store() : bed.store),
-    async runtime(s = bed.store, c = bed.config) {
-      const rt = new Runtime({ config: c, store: s, sandbox: new InProcessSandbox() });
+    async runtime(s = bed.store, c = bed.config, sandbox: Sandbox = new InProcessSandbox()) {
+      const rt = new Runtime({ config: c, store: s, sandbox });
       runtimes.push(rt);
       await rt.start();
       return rt;
