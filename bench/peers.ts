@@ -66,11 +66,19 @@ function density(n: number, one: { rss: number; pss: number }, all: { rss: numbe
 }
 
 async function workerdDensity(n: number): Promise<{ d: Density; startOneMs: number; startAllMs: number }> {
+  // Each worker answers once before the reading, as redlet's functions do: workerd may
+  // set a worker up only when its first request comes.
+  const input = input2k();
+  const settled = async (peer: WorkerdPeer, count: number) => {
+    for (let i = 0; i < count; i++) await peer.call(i, input);
+    await new Promise((r) => setTimeout(r, 300));
+    return processMemory(peer.pid);
+  };
   const one = await WorkerdPeer.start(1);
-  const m1 = processMemory(one.pid);
+  const m1 = await settled(one, 1);
   await one.stop();
   const all = await WorkerdPeer.start(n);
-  const mN = processMemory(all.pid);
+  const mN = await settled(all, n);
   await all.stop();
   return { d: density(n, m1, mN), startOneMs: one.startMs, startAllMs: all.startMs };
 }

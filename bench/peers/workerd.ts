@@ -13,13 +13,21 @@
  * await wd.stop();
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BINARY = fileURLToPath(new URL('../../node_modules/.bin/workerd', import.meta.url));
+/**
+ * The workerd binary itself. `node_modules/.bin/workerd` is a Node script that spawns
+ * it: measuring that script's process would measure Node, not workerd.
+ */
+const BINARY = ((): string => {
+  const arch = process.arch === 'x64' ? '64' : process.arch;
+  const real = fileURLToPath(new URL(`../../node_modules/@cloudflare/workerd-${process.platform}-${arch}/bin/workerd`, import.meta.url));
+  return existsSync(real) ? real : fileURLToPath(new URL('../../node_modules/.bin/workerd', import.meta.url));
+})();
 
 /** The same transformation redlet's echo function does: parse the input, return it as JSON. */
 export const WORKERD_ECHO =
