@@ -19,7 +19,7 @@ import { MapBudget } from './map-budget.js';
 import { PythonFunctions } from './python/python-functions.js';
 import { isPythonSource } from './python/python-entry.js';
 import { FastPath } from './fast-path.js';
-import { isolateStats } from './isolate-stats.js';
+import { isolateStats, statsFromHeap } from './isolate-stats.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './limits.js';
 import { mapStack } from './stack-map.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, Sandbox, SandboxStats } from './types.js';
@@ -220,7 +220,7 @@ export class InProcessSandbox implements Sandbox {
       timings: { bundleMs: t1 - t0, isolateMs: performance.now() - t1 - evaluateMs, evaluateMs },
       // The isolate is idle now: its statistics cost nothing, and a caller showing them
       // need not queue behind the first run to ask.
-      stats: statsOf(fn, slot.isolate.getHeapStatisticsSync()),
+      stats: statsFromHeap(slot.isolate, slot.isolate.getHeapStatisticsSync(), fn.req.memoryMb * 1024 * 1024, fn.restarts),
     };
   }
 
@@ -589,16 +589,6 @@ function checkResult(raw: unknown, limits: SandboxLimits, maxOutputBytes: number
     env = null;
   }
   return { ok, output: ok ? output : null, env: ok ? env : null, error: ok ? null : error, logs, dropped, hostRefused };
-}
-
-/** A function's statistics from its isolate's heap statistics (zeros without them). */
-function statsOf(fn: LoadedFunction, heap: ivm.HeapStatistics | null): SandboxStats {
-  return {
-    heapUsedBytes: heap ? heap.used_heap_size + heap.externally_allocated_size : 0,
-    heapLimitBytes: fn.req.memoryMb * 1024 * 1024,
-    restarts: fn.restarts,
-    cpuTimeMs: heap && fn.slot && !fn.slot.isolate.isDisposed ? Number(fn.slot.isolate.cpuTime) / 1e6 : 0,
-  };
 }
 
 function failure(error: GuestError, durationMs: number, logs: LogLine[]): InvokeResult {

@@ -14,17 +14,26 @@ export async function isolateStats(
   heapLimitBytes: number,
   restarts: number,
 ): Promise<SandboxStats> {
-  const none: SandboxStats = { heapUsedBytes: 0, heapLimitBytes, restarts, cpuTimeMs: 0 };
-  if (!isolate || isolate.isDisposed) return none;
+  if (!isolate || isolate.isDisposed) return statsFromHeap(null, null, heapLimitBytes, restarts);
   try {
-    const heap = await isolate.getHeapStatistics();
-    return {
-      heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
-      heapLimitBytes,
-      restarts,
-      cpuTimeMs: Number(isolate.cpuTime) / 1e6,
-    };
+    return statsFromHeap(isolate, await isolate.getHeapStatistics(), heapLimitBytes, restarts);
   } catch {
-    return none;
+    return statsFromHeap(null, null, heapLimitBytes, restarts);
   }
+}
+
+/** The same from heap statistics already read (e.g. synchronously, from an idle isolate); zeros without them. */
+export function statsFromHeap(
+  isolate: ivm.Isolate | null,
+  heap: ivm.HeapStatistics | null,
+  heapLimitBytes: number,
+  restarts: number,
+): SandboxStats {
+  if (!isolate || !heap || isolate.isDisposed) return { heapUsedBytes: 0, heapLimitBytes, restarts, cpuTimeMs: 0 };
+  return {
+    heapUsedBytes: heap.used_heap_size + heap.externally_allocated_size,
+    heapLimitBytes,
+    restarts,
+    cpuTimeMs: Number(isolate.cpuTime) / 1e6,
+  };
 }
