@@ -97,3 +97,41 @@ describe('ClusterCoordinator registry resync', () => {
     await c.releaseAll();
   });
 });
+
+describe('ClusterCoordinator rounds over many functions', () => {
+  it('give the event loop back while they run, so timers due meanwhile are not held up behind them', async () => {
+    const store = new MemoryStore();
+    const keys = new Keys('redlet:');
+    const names = Array.from({ length: 20_000 }, (_, i) => `f-${i}`);
+    const { m } = member(names);
+    // Each status mark costs a couple of microseconds, as a real one does at scale: a
+    // round over 20,000 functions then runs for tens of milliseconds.
+    let watching = false;
+    let marked = 0;
+    let timer: Promise<number> | null = null;
+    m.statusMark = () => {
+      // The round being watched: a timer set at its first mark must run before its last.
+      if (watching) {
+        marked += 1;
+        timer ??= new Promise((resolve) => setTimeout(() => resolve(marked), 0));
+      }
+      const until = performance.now() + 0.002;
+      while (performance.now() < until);
+      return 'idle|0';
+    };
+    // A long lease: rounds run only when kicked, not on their own clock during the test.
+    const c = new ClusterCoordinator(m, store, keys, { replicaId: 'r1', leaseMs: 60_000 }, silentLogger());
+    c.start();
+    await vi.waitFor(() => expect(names.every((n) => c.owns(n))).toBe(true), { timeout: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first round has ended
+
+    watching = true;
+    c.kick(0);
+    await vi.waitFor(() => expect(timer).not.toBeNull(), { timeout: 30_000 });
+    // The timer ran while the round was still marking, not after all 20,000 marks.
+    const markedWhenTimerRan = await timer!;
+    expect(markedWhenTimerRan).toBeLessThan(names.length);
+    await c.stop();
+    await c.releaseAll();
+  }, 60_000);
+});

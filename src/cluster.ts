@@ -19,6 +19,7 @@ import { assignOwner } from './assignment.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
+import { TimeSlice } from './time-slice.js';
 
 /** What the coordinator needs of the runtime. */
 export interface ClusterMember {
@@ -52,6 +53,9 @@ const RESYNC_LEASES = 2;
 const REPUBLISH_LEASES = 4;
 /** ... and its key expires after this many, so a dead replica's statuses go away. */
 const STATUS_TTL_LEASES = 10;
+
+/** Statuses snapshotted and written per turn of the event loop. */
+const STATUS_BATCH = 200;
 
 /** A registry change, announced on `Keys.events()`: which function, and which replica changed it. */
 const clusterEventSchema = z.object({ name: z.string(), from: z.string() });
@@ -137,13 +141,18 @@ export class ClusterCoordinator {
     await this.store.forget(this.keys.replicas(), this.replicaId).catch(() => {});
   }
 
-  /** Tells the other replicas that a function changed (registered, updated, deleted, paused). */
-  async announce(name: string): Promise<void> {
+  /**
+   * Tells the other replicas that a function changed (registered, updated, deleted,
+   * paused), and runs a round here soon. `settled`: this replica already holds what the
+   * change needs (a registration it claimed), so no round is due for it; registering
+   * thousands of functions then does not run a round over all of them after each one.
+   */
+  async announce(name: string, { settled = false }: { settled?: boolean } = {}): Promise<void> {
     const event: ClusterEvent = { name, from: this.replicaId };
     await this.store.publish(this.keys.events(), JSON.stringify(event)).catch((err: Error) => {
       this.log.warn({ function: name, err: err.message }, 'could not announce a change; other replicas pick it up at their next resync');
     });
-    this.kick();
+    if (!settled) this.kick();
   }
 
   /**
@@ -222,22 +231,26 @@ export class ClusterCoordinator {
       ]);
     } catch {
       // Cut off from Redis: whatever we cannot prove we still own must stop running.
-      await this.dropLapsed(Date.now());
+      await this.dropLapsed(Date.now(), new TimeSlice());
       return;
     }
     this.live = [...live].sort();
+    // With thousands of functions a round is long: it lets due timers run every few ms.
+    const slice = new TimeSlice();
     if (registryNames) {
       this.lastResync = now;
       for (const name of this.member.staleNames(registryNames)) await this.member.refresh(name).catch(() => {});
+      await slice.yield();
     }
 
     const names = new Set(this.member.names());
-    const mine = this.assigned(names);
+    const mine = await this.assigned(names, slice);
 
-    await this.dropLapsed(Date.now());
+    await this.dropLapsed(Date.now(), slice);
 
     // Hand over what is no longer ours: stop first, then release, so it never runs twice.
     for (const name of [...this.owned.keys()]) {
+      if (slice.due()) await slice.yield();
       if (mine.has(name) && names.has(name)) continue;
       await this.member.handOver(name);
       this.owned.delete(name);
@@ -256,20 +269,21 @@ export class ClusterCoordinator {
       await Promise.all(wanted.slice(i, i + TAKEOVER_BATCH).map((name) => this.take(name)));
     }
 
-    await this.publishStatus();
+    await this.publishStatus(slice);
   }
 
   /**
    * The names assigned to this replica. The assignment of a name changes only when the
    * live replicas do, so it is computed once per name and set of replicas, not each round.
    */
-  private assigned(names: Set<string>): Set<string> {
+  private async assigned(names: Set<string>, slice: TimeSlice): Promise<Set<string>> {
     const liveKey = this.live.join('\n');
     if (liveKey !== this.assignment.live || this.assignment.owners.size > names.size * 2) {
       this.assignment = { live: liveKey, owners: new Map() };
     }
     const mine = new Set<string>();
     for (const name of names) {
+      if (slice.due()) await slice.yield();
       let owner = this.assignment.owners.get(name);
       if (owner === undefined) {
         owner = assignOwner(name, this.live);
@@ -323,14 +337,18 @@ export class ClusterCoordinator {
           }),
         );
       }
-      await this.dropLapsed(Date.now());
+      await this.dropLapsed(Date.now(), new TimeSlice());
     } finally {
       this.renewing = false;
     }
   }
 
-  private async dropLapsed(now: number): Promise<void> {
+  private async dropLapsed(now: number, slice: TimeSlice): Promise<void> {
     for (const [name, validUntil] of [...this.owned]) {
+      if (slice.due()) {
+        await slice.yield();
+        now = Date.now();
+      }
       if (validUntil > now) continue;
       this.log.warn({ function: name }, 'could not renew the lease of a function in time; stopping it here');
       this.owned.delete(name);
@@ -345,10 +363,11 @@ export class ClusterCoordinator {
    * its own at once). Unchanged functions cost a string comparison per
    * round, not a snapshot and a write: with 10,000 functions a round stays cheap.
    */
-  private async publishStatus(): Promise<void> {
+  private async publishStatus(slice: TimeSlice): Promise<void> {
     const now = Date.now();
     const due = new Map<string, string>();
-    for (const name of this.owned.keys()) {
+    for (const name of [...this.owned.keys()]) {
+      if (slice.due()) await slice.yield();
       const mark = this.member.statusMark(name);
       if (mark === null) continue;
       const last = this.published.get(name);
@@ -357,14 +376,21 @@ export class ClusterCoordinator {
     }
     for (const name of this.published.keys()) if (!this.owned.has(name)) this.published.delete(name);
     if (due.size === 0) return;
-    const snapshots = await this.member.statusSnapshots([...due.keys()]);
-    await Promise.all(
-      [...snapshots].map(([name, json]) =>
-        this.store.setWithTtl(this.keys.status(name), json, this.leaseMs * STATUS_TTL_LEASES).then(
-          () => this.published.set(name, { mark: due.get(name)!, at: now }),
-          () => {},
-        ),
-      ),
-    );
+    // In batches, each written before the next is built: all at once, a republish of
+    // 10,000 statuses was one burst of snapshots and one multi-megabyte write.
+    const names = [...due.keys()];
+    const writes: Array<Promise<void>> = [];
+    for (let i = 0; i < names.length; i += STATUS_BATCH) {
+      const snapshots = await this.member.statusSnapshots(names.slice(i, i + STATUS_BATCH));
+      for (const [name, json] of snapshots)
+        writes.push(
+          this.store.setWithTtl(this.keys.status(name), json, this.leaseMs * STATUS_TTL_LEASES).then(
+            () => void this.published.set(name, { mark: due.get(name)!, at: now }),
+            () => {},
+          ),
+        );
+      await slice.yield();
+    }
+    await Promise.all(writes);
   }
 }

@@ -93,6 +93,7 @@ export class Registration {
       // Independent steps overlap, for a fast first run: the keyspace subscription, the
       // input's read and the state's read with the load; the lease claim with the save.
       const ahead = ctx.activation.prearm(def);
+      let runHere: boolean;
       try {
         // A leftover state (e.g. a config function across restarts) is picked up.
         const stateRead = ctx.registry.loadState(name).catch(() => ({ ...EMPTY_STATE }));
@@ -111,7 +112,7 @@ export class Registration {
           await ctx.sandbox.dispose(name);
           throw err;
         }
-        const runHere = await claim;
+        runHere = await claim;
         if (!runHere) await ctx.sandbox.dispose(name);
         await ctx.activation.activate(def, input.source, state, runHere, {
           loadedEnv: EMPTY_STATE.env,
@@ -125,8 +126,8 @@ export class Registration {
       // The first run goes first: the announcement and the response wait for it (a short
       // while at most), so they do not compete with it, and the response shows its outcome.
       await firstRun(ctx.entries.require(name).runner);
-      if (def.origin !== 'config') await ctx.cluster?.announce(name);
-      else ctx.cluster?.kick();
+      if (def.origin !== 'config') await ctx.cluster?.announce(name, { settled: runHere });
+      else if (!runHere) ctx.cluster?.kick();
       return this.view(name);
     });
   }
