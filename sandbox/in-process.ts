@@ -18,7 +18,7 @@ import { RedletError, guestCode, type ErrorCode, type GuestError } from './error
 import { MapBudget } from './map-budget.js';
 import { PythonFunctions } from './python/python-functions.js';
 import { isPythonSource } from './python/python-entry.js';
-import { FastPath } from './fast-path.js';
+import { FastPath, isolateRunMs } from './fast-path.js';
 import { isolateStats, statsFromHeap } from './isolate-stats.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './limits.js';
 import { mapStack } from './stack-map.js';
@@ -311,9 +311,10 @@ export class InProcessSandbox implements Sandbox {
       fn.path.ranFast(result.durationMs);
       return result;
     }
+    const before = slot.isolate.wallTime;
     const result = await this.runAsync(fn, slot, slot.invoke, args, started, logs);
     // A quick failure counts too: a JavaScript error comes back as a result on either path.
-    fn.path.ranSlow(result.durationMs, true);
+    fn.path.ranSlow(isolateRunMs(slot.isolate, before, result.durationMs), true);
     return result;
   }
 

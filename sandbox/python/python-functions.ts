@@ -10,7 +10,7 @@
  */
 import ivm from 'isolated-vm';
 import { RedletError, guestCode, guestLoadCode, type ErrorCode, type GuestError } from '../errors.js';
-import { FastPath } from '../fast-path.js';
+import { FastPath, isolateRunMs } from '../fast-path.js';
 import { isolateStats } from '../isolate-stats.js';
 import type { SandboxLimits } from '../limits.js';
 import type { InvokeRequest, InvokeResult, LoadInfo, LoadRequest, LogLine, SandboxStats, SourceFiles } from '../types.js';
@@ -163,12 +163,14 @@ export class PythonFunctions {
       fn.path.ranFast(result.durationMs);
       return result;
     }
-    return this.settle(fn, await this.runAsync(fn, interp, args, started, logs));
+    const before = interp.isolate.wallTime;
+    const result = await this.runAsync(fn, interp, args, started, logs);
+    return this.settle(fn, result, isolateRunMs(interp.isolate, before, result.durationMs));
   }
 
-  /** Counts short runs on the slow path; enough of them in a row earn the fast path. */
-  private settle(fn: LoadedPython, result: InvokeResult): InvokeResult {
-    fn.path.ranSlow(result.durationMs, result.ok);
+  /** Counts short runs on the slow path (`ranMs`: run time in the isolate); enough of them in a row earn the fast path. */
+  private settle(fn: LoadedPython, result: InvokeResult, ranMs = result.durationMs): InvokeResult {
+    fn.path.ranSlow(ranMs, result.ok);
     return result;
   }
 
