@@ -26,7 +26,8 @@ import {
 } from './harness.js';
 import { fmt, sleep } from './stats.js';
 
-const TARGET_PER_S = 5000;
+/** The issue's targets (absorbed): 100 functions in worker processes, and one function in either mode. */
+const TARGET_PER_S = { hundredWorkers: 10_000, one: 5000 };
 type Drive = 'absorbed' | 'flood';
 
 function once<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
@@ -125,30 +126,54 @@ export async function throughput(ctx: BenchContext): Promise<ItemResult> {
         coalescedPercent: number;
       }>;
       const is100 = rs.find((r) => r.functions === 100);
+      const is1 = rs.find((r) => r.functions === 1);
+      // Absorbed: one function at 5,000/s in both modes; 100 at 10,000/s in worker processes.
+      const target =
+        drive !== 'absorbed' || !is1
+          ? {}
+          : mode === 'process' && is100
+            ? {
+                target: `≥ ${fmt(TARGET_PER_S.one)}/s with 1, ≥ ${fmt(TARGET_PER_S.hundredWorkers)}/s with 100`,
+                met: is1.invocationsPerS >= TARGET_PER_S.one && is100.invocationsPerS >= TARGET_PER_S.hundredWorkers,
+              }
+            : { target: `≥ ${fmt(TARGET_PER_S.one)}/s with 1`, met: is1.invocationsPerS >= TARGET_PER_S.one };
       rows.push({
         metric: `${MODE_LABEL[mode]}, ${drive}: invocations/s with ${sizes.join(' / ')} functions`,
         value:
           rs.map((r) => fmt(r.invocationsPerS)).join(' / ') +
           (drive === 'flood' ? ` (writes/s ${rs.map((r) => fmt(r.writesPerS)).join(' / ')})` : ''),
-        ...(drive === 'absorbed' && is100
-          ? { target: `≥ ${fmt(TARGET_PER_S)}/s with 100`, met: is100.invocationsPerS >= TARGET_PER_S }
-          : {}),
+        ...target,
       });
     }
   }
-  const absorbed100 = Object.fromEntries(
-    modes.map((m) => [
-      m,
-      ((data[m] as Array<{ functions: number; drive: string; invocationsPerS: number }>) ?? []).find(
-        (r) => r.functions === 100 && r.drive === 'absorbed',
-      )?.invocationsPerS ?? 0,
-    ]),
-  );
+  const absorbed = (functions: number) =>
+    Object.fromEntries(
+      modes.map((m) => [
+        m,
+        ((data[m] as Array<{ functions: number; drive: string; invocationsPerS: number }>) ?? []).find(
+          (r) => r.functions === functions && r.drive === 'absorbed',
+        )?.invocationsPerS ?? 0,
+      ]),
+    );
+  const one = absorbed(1);
+  const hundredWorkers = absorbed(100).process;
   data.target = {
-    metric: 'invocations/s with 100 functions (absorbed)',
-    min: TARGET_PER_S,
-    value: absorbed100,
-    met: Object.fromEntries(Object.entries(absorbed100).map(([m, v]) => [m, v >= TARGET_PER_S])),
+    one: {
+      metric: 'invocations/s, one function (absorbed), each mode',
+      min: TARGET_PER_S.one,
+      value: one,
+      met: Object.fromEntries(Object.entries(one).map(([m, v]) => [m, v >= TARGET_PER_S.one])),
+    },
+    ...(hundredWorkers === undefined
+      ? {}
+      : {
+          hundredWorkers: {
+            metric: 'invocations/s, 100 functions (absorbed), worker processes',
+            min: TARGET_PER_S.hundredWorkers,
+            value: hundredWorkers,
+            met: hundredWorkers >= TARGET_PER_S.hundredWorkers,
+          },
+        }),
   };
   return { rows, data };
 }
