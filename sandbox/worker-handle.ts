@@ -80,6 +80,11 @@ export class WorkerHandle {
       // JSON is cheaper than structured clone per message; worker-wire.ts carries bytes.
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A session of its own: a terminal's Ctrl-C signals the whole foreground process
+      // group, and a worker still starting (before its handlers are set) died of it,
+      // taking its functions' invocations with it. redlet stops its workers itself,
+      // after the drain; a worker whose supervisor is gone exits on the disconnect.
+      detached: true,
       // Only what the worker needs: no API token or Redis password in its environment.
       env: {
         PATH: process.env.PATH ?? '',

@@ -96,8 +96,9 @@ function dispatch(msg: WorkerRequest): void {
 
 // The supervisor died or let go of us: nothing may outlive it.
 process.on('disconnect', () => process.exit(0));
-// Ctrl-C reaches the whole process group: the supervisor decides when workers end (it
-// drains first), so a terminal's SIGINT or a stray SIGTERM must not cut an invocation.
+// The supervisor decides when workers end (it drains first). A worker runs in a session
+// of its own, out of reach of a terminal's Ctrl-C; a SIGINT or SIGTERM sent to it
+// directly must not cut an invocation either.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 

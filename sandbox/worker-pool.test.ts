@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ContextFields, InvokeRequest, LoadRequest } from './types.js';
 import { waitFor } from '../test/helpers/wait.js';
@@ -37,6 +38,21 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('WorkerPoolSandbox', () => {
+  it("starts each worker in a process group of its own: a terminal's Ctrl-C to redlet's group never reaches a worker, even one still starting", async () => {
+    /** Process group of a process (Linux: field 5 of /proc/<pid>/stat, after the command in parentheses). */
+    const group = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+    box = new WorkerPoolSandbox({ workers: 2 });
+    // At once, before any worker has said hello (its own SIGINT handler is not set yet).
+    const pids = box.workerPids();
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) {
+      expect(group(pid)).not.toBe(group(process.pid));
+      expect(group(pid)).toBe(pid);
+    }
+    await box.load('f', req(COUNTER));
+    expect((await call(box, 'f')).output).toBe('1');
+  });
+
   it('statistics never kill a worker: a 4 s function with a 10 s limit succeeds while stats are polled', async () => {
     box = new WorkerPoolSandbox({ workers: 1 });
     await box.load(
