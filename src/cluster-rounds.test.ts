@@ -98,6 +98,41 @@ describe('ClusterCoordinator registry resync', () => {
   });
 });
 
+describe('ClusterCoordinator and a registration in flight', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps a function claimed by a registration that has not installed it yet: a round does not hand it over', async () => {
+    const store = new MemoryStore({ now: () => Date.now() });
+    const keys = new Keys('redlet:');
+    const names = ['a'];
+    const { m } = member(names);
+    m.names = () => [...names];
+    const handedOver: string[] = [];
+    m.handOver = async (name) => void handedOver.push(name);
+    const c = new ClusterCoordinator(m, store, keys, { replicaId: 'r1', leaseMs: LEASE_MS }, silentLogger());
+    c.start();
+    await vi.advanceTimersByTimeAsync(50);
+    // 'b' is being registered: claimed, not yet among the names this replica knows.
+    expect(await c.claim('b')).toBe(true);
+    await vi.advanceTimersByTimeAsync(LEASE_MS);
+    expect(handedOver).toEqual([]);
+    expect(c.owns('b')).toBe(true);
+    expect(await store.get(keys.owner('b'))).toBe('r1');
+    // Installed: it stays, and is renewed like any other.
+    names.push('b');
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 3);
+    expect(handedOver).toEqual([]);
+    expect(c.owns('b')).toBe(true);
+    await c.stop();
+    await c.releaseAll();
+  });
+});
+
 describe('ClusterCoordinator rounds over many functions', () => {
   it('give the event loop back while they run, so timers due meanwhile are not held up behind them', async () => {
     const store = new MemoryStore();

@@ -251,7 +251,11 @@ export class ClusterCoordinator {
     // Hand over what is no longer ours: stop first, then release, so it never runs twice.
     for (const name of [...this.owned.keys()]) {
       if (slice.due()) await slice.yield();
-      if (mine.has(name) && names.has(name)) continue;
+      // Owned but not known here: a registration that claimed it and has not installed it
+      // yet. Handing it over would stop it the moment the registration ends (and load it
+      // again a round later). Whoever removes a function drops its lease (dropped()).
+      if (!names.has(name)) continue;
+      if (mine.has(name)) continue;
       await this.member.handOver(name);
       this.owned.delete(name);
       await this.store.release(this.keys.owner(name), this.replicaId).catch(() => false);
