@@ -114,6 +114,12 @@ export class Registry {
     return decodeState(await this.store.get(this.keys.state(name)));
   }
 
+  /** The stored state, or null when Redis holds none (never written, or lost with Redis). */
+  async storedState(name: string): Promise<PersistedState | null> {
+    const raw = await this.store.get(this.keys.state(name));
+    return raw === null ? null : decodeState(raw);
+  }
+
   /** Removes a function atomically; on Cluster it first leaves the set (invisible at once), then its keys go. */
   async remove(name: string): Promise<void> {
     const leave = { op: 'srem', key: this.keys.functions(), member: name } as const;

@@ -119,6 +119,21 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
     expect(await waitFor(async () => (await store.get(k('out-hist'))) === '[1,2,3]', 'run after restart')).toBe(true);
   });
 
+  it('a function taken back after Redis lost its state keeps the context.env it had here, not an empty one', async () => {
+    const code = `export function handler(i, ctx) { ctx.env.seen = [...(ctx.env.seen || []), i.v]; return ctx.env.seen }`;
+    await store.set(k('in'), '{"v":1}');
+    const rt = await newRuntime();
+    await rt.register(fn('hist', code));
+    await waitFor(async () => (await store.get(k('out-hist'))) === '[1]', 'first run');
+    // Redis came back empty (no persistence): the lease is gone, so the function is
+    // handed over and taken back before the write-back has put its state back.
+    await rt.handOver('hist');
+    await store.exec([{ op: 'del', key: bed.keys().state('hist') }]);
+    expect(await rt.takeOver('hist')).toBe(true);
+    await store.set(k('in'), '{"v":2}');
+    expect(await waitFor(async () => (await store.get(k('out-hist'))) === '[1,2]', 'run after the take-over')).toBe(true);
+  });
+
   it('stops a looping and a hanging function at their limits while a neighbour keeps running', async () => {
     const rt = await newRuntime();
     await store.set(k('in'), '{}');

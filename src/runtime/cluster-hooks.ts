@@ -34,9 +34,11 @@ export class ClusterHooks {
       // Holding the lease of a quarantined function keeps others from trying: it never runs.
       if (runner.quarantined !== null) return true;
       // The previous owner committed every completed invocation: Redis holds the truth.
+      // When it holds nothing (Redis came back empty, and the write-back has not reached
+      // this function yet), what last ran here is newer than nothing: it is kept.
       let state: PersistedState;
       try {
-        state = await ctx.registry.loadState(name);
+        state = (await ctx.registry.storedState(name)) ?? runner.persisted;
       } catch (err) {
         if (!(err instanceof RedletError) || err.code !== 'STATE_INVALID') throw err;
         ctx.activation.quarantine(runner.def, source, err.message);
