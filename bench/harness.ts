@@ -132,10 +132,12 @@ export function clusterOf(app: RunningRedlet): boolean {
 export async function waitForKeys(redis: Redis, keys: string[], what: string, timeoutMs = 120_000): Promise<number> {
   const t0 = performance.now();
   for (;;) {
+    // EXISTS, not MGET: polling 10,000 outputs of 2 KB moved 20 MB a time into this
+    // process, which is also the measured redlet's.
     let missing = 0;
     for (let i = 0; i < keys.length; i += 1000) {
-      const values = await redis.mget(...keys.slice(i, i + 1000));
-      missing += values.filter((v) => v === null).length;
+      const chunk = keys.slice(i, i + 1000);
+      missing += chunk.length - (await redis.exists(...chunk));
     }
     if (missing === 0) return performance.now() - t0;
     if (performance.now() - t0 > timeoutMs)
