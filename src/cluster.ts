@@ -231,7 +231,7 @@ export class ClusterCoordinator {
       ]);
     } catch {
       // Cut off from Redis: whatever we cannot prove we still own must stop running.
-      await this.dropLapsed(Date.now(), new TimeSlice());
+      await this.dropLapsed();
       return;
     }
     this.live = [...live].sort();
@@ -246,7 +246,7 @@ export class ClusterCoordinator {
     const names = new Set(this.member.names());
     const mine = await this.assigned(names, slice);
 
-    await this.dropLapsed(Date.now(), slice);
+    await this.dropLapsed(slice);
 
     // Hand over what is no longer ours: stop first, then release, so it never runs twice.
     for (const name of [...this.owned.keys()]) {
@@ -341,13 +341,14 @@ export class ClusterCoordinator {
           }),
         );
       }
-      await this.dropLapsed(Date.now(), new TimeSlice());
+      await this.dropLapsed();
     } finally {
       this.renewing = false;
     }
   }
 
-  private async dropLapsed(now: number, slice: TimeSlice): Promise<void> {
+  private async dropLapsed(slice = new TimeSlice()): Promise<void> {
+    let now = Date.now();
     for (const [name, validUntil] of [...this.owned]) {
       if (slice.due()) {
         await slice.yield();
