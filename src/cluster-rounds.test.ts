@@ -28,13 +28,18 @@ function member(names: string[]) {
   return { m, marks, published };
 }
 
-describe('ClusterCoordinator status publishing', () => {
+/** Fake timers for the tests of the calling describe block (time is their subject). */
+function useFakeClock(): void {
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_000_000 });
   });
   afterEach(() => {
     vi.useRealTimers();
   });
+}
+
+describe('ClusterCoordinator status publishing', () => {
+  useFakeClock();
 
   it('publishes every function once, then only the ones whose status changed, and refreshes the rest now and then', async () => {
     const store = new MemoryStore({ now: () => Date.now() });
@@ -69,12 +74,7 @@ describe('ClusterCoordinator status publishing', () => {
 });
 
 describe('ClusterCoordinator registry resync', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 1_000_000 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock();
 
   it('reads the whole registry at start and then every two lease periods, not every round', async () => {
     const store = new MemoryStore({ now: () => Date.now() });
@@ -99,19 +99,13 @@ describe('ClusterCoordinator registry resync', () => {
 });
 
 describe('ClusterCoordinator and a registration in flight', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 1_000_000 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeClock();
 
   it('keeps a function claimed by a registration that has not installed it yet: a round does not hand it over', async () => {
     const store = new MemoryStore({ now: () => Date.now() });
     const keys = new Keys('redlet:');
     const names = ['a'];
     const { m } = member(names);
-    m.names = () => [...names];
     const handedOver: string[] = [];
     m.handOver = async (name) => void handedOver.push(name);
     const c = new ClusterCoordinator(m, store, keys, { replicaId: 'r1', leaseMs: LEASE_MS }, silentLogger());

@@ -7,6 +7,8 @@ import { useRuntimes } from './helpers/runtime-harness.js';
 import { waitFor } from './helpers/wait.js';
 
 const kinds = ['redis', 'memory'] as const;
+/** Appends each input's `v` to context.env.seen and returns the list: what a function keeps across runs. */
+const KEEPS_SEEN = `export function handler(i, ctx) { ctx.env.seen = [...(ctx.env.seen || []), i.v]; return ctx.env.seen }`;
 
 describe.each(kinds)('runtime on the %s store', (kind) => {
   const bed = useRuntimes({ store: kind, fnDefaults: { timeoutMs: 200 } });
@@ -100,10 +102,9 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
   });
 
   it('keeps context.env and the last-seen marker across a restart', async () => {
-    const code = `export function handler(i, ctx) { ctx.env.seen = [...(ctx.env.seen || []), i.v]; return ctx.env.seen }`;
     await store.set(k('in'), '{"v":1}');
     const first = await newRuntime();
-    await first.register(fn('hist', code));
+    await first.register(fn('hist', KEEPS_SEEN));
     await waitFor(async () => (await store.get(k('out-hist'))) === '[1]', 'first run');
     await store.set(k('in'), '{"v":2}');
     await waitFor(async () => (await store.get(k('out-hist'))) === '[1,2]', 'second run');
@@ -120,10 +121,9 @@ describe.each(kinds)('runtime on the %s store', (kind) => {
   });
 
   it('a function taken back after Redis lost its state keeps the context.env it had here, not an empty one', async () => {
-    const code = `export function handler(i, ctx) { ctx.env.seen = [...(ctx.env.seen || []), i.v]; return ctx.env.seen }`;
     await store.set(k('in'), '{"v":1}');
     const rt = await newRuntime();
-    await rt.register(fn('hist', code));
+    await rt.register(fn('hist', KEEPS_SEEN));
     await waitFor(async () => (await store.get(k('out-hist'))) === '[1]', 'first run');
     // Redis came back empty (no persistence): the lease is gone, so the function is
     // handed over and taken back before the write-back has put its state back.
