@@ -18,8 +18,38 @@ export interface PrivateRedis {
 }
 
 /**
+ * Resolves once the server on `port` answers and is `child` itself (INFO's process_id):
+ * a PING answered by another process's server on the same port must not pass for ours.
+ * Rejects when `child` exits first or nothing answers within about 10 s.
+ *
+ * @example
+ * const c = spawn('redis-sentinel', [conf]);
+ * await waitOwnServer(port, c, 'redis-sentinel');
+ */
+export async function waitOwnServer(port: number, child: ChildProcess, what = 'redis-server'): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${what} on port ${port} exited at start (${child.exitCode ?? child.signalCode}); is the port taken?`);
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      const pid = /process_id:(\d+)/.exec(await probe.info('server'))?.[1];
+      if (Number(pid) === child.pid) return;
+      if (pid) throw new Error(`port ${port} is served by process ${pid}, not by the ${what} started here (${child.pid})`);
+    } catch (err) {
+      if ((err as Error).message.startsWith('port ')) throw err;
+    } finally {
+      probe.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} on port ${port} did not answer within 10 s`);
+}
+
+/**
  * A redis-server on 127.0.0.1:`port` without persistence, its files in `dir`; resolves
- * once it answers PING (rejects after about 10 s).
+ * once it answers as itself (rejects after about 10 s, or when it exits at start).
  */
 export async function spawnRedisServer(port: number, dir: string, extraArgs: string[] = []): Promise<ChildProcess> {
   const child = spawn(
@@ -27,21 +57,13 @@ export async function spawnRedisServer(port: number, dir: string, extraArgs: str
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
     { stdio: 'ignore' },
   );
-  for (let i = 0; i < 200; i++) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      return child;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      probe.disconnect();
-    }
+  try {
+    await waitOwnServer(port, child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
   }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server on port ${port} did not start`);
+  return child;
 }
 
 export async function privateRedis(extraArgs: string[] = []): Promise<PrivateRedis> {

@@ -43,8 +43,8 @@ export interface PrivateCluster {
  */
 async function startServer(dir: string, args: (port: number) => string[], taken: number[]): Promise<{ port: number; child: ChildProcess }> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    if (port + 10000 >= 65536 || taken.includes(port)) continue;
+    const port = await freePort({ bus: true });
+    if (taken.includes(port)) continue;
     const child = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args(port)],

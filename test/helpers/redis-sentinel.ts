@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnRedisServer } from './private-redis.js';
+import { spawnRedisServer, waitOwnServer } from './private-redis.js';
 import { nodeCommand } from './redis-cluster.js';
 import { freePort } from './process.js';
 
@@ -24,14 +24,6 @@ export interface PrivateSentinel {
   /** Waits until the sentinels announce a primary other than `oldPort`, and it accepts writes. */
   waitFailover(oldPort: number, timeoutMs?: number): Promise<number>;
   close(): Promise<void>;
-}
-
-async function waitPing(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await nodeCommand(port, 'PING')) === 'PONG') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`process on port ${port} did not answer`);
 }
 
 export async function privateSentinel(): Promise<PrivateSentinel> {
@@ -103,7 +95,7 @@ export async function privateSentinel(): Promise<PrivateSentinel> {
       );
       const c = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
       children.set(port, c);
-      await waitPing(port);
+      await waitOwnServer(port, c, 'redis-sentinel');
     }
     // The replica must have synced, and every sentinel must know it and the others.
     const deadline = Date.now() + 30_000;
@@ -116,7 +108,11 @@ export async function privateSentinel(): Promise<PrivateSentinel> {
         views.every((v) => field(v, 'num-slaves') >= 1 && field(v, 'num-other-sentinels') >= 2)
       )
         break;
-      if (Date.now() > deadline) throw new Error('the sentinels did not settle');
+      if (Date.now() > deadline)
+        throw new Error(
+          `the sentinels did not settle within 30 s: replica link ${/master_link_status:(\w+)/.exec(info ?? '')?.[1] ?? 'unknown'}, ` +
+            `per sentinel (replicas, other sentinels): ${views.map((v) => `${field(v, 'num-slaves')}/${field(v, 'num-other-sentinels')}`).join(' ')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (err) {
